@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+const IMAGE_ID = /^(\d{8})_(\d{3})$/;
+
+/** `00000001_000`: the NIH file name without `.png`. Routes also accept the name with `.png`. */
+export const ImageIdSchema = z
+  .string()
+  .max(40)
+  .transform((s) => (s.endsWith('.png') ? s.slice(0, -4) : s))
+  .pipe(z.string().regex(IMAGE_ID, 'must look like 00000001_000 (8 digits, underscore, 3 digits)'))
+  .brand<'ImageId'>();
+export type ImageId = z.infer<typeof ImageIdSchema>;
+
+/** Patient id: a positive integer as in the NIH metadata (`1`, or `00000001` in the 2017 file). */
+export const PatientIdSchema = z.coerce
+  .number({ error: 'must be a positive integer' })
+  .int('must be a positive integer')
+  .min(1, 'must be a positive integer')
+  .max(99_999_999)
+  .brand<'PatientId'>();
+export type PatientId = z.infer<typeof PatientIdSchema>;
+
+/** Parses an image id (with or without `.png`); returns undefined when it is not one. */
+export function parseImageId(raw: string): ImageId | undefined {
+  const r = ImageIdSchema.safeParse(raw);
+  return r.success ? r.data : undefined;
+}
+
+/** The patient and follow-up number encoded in an image id. */
+export function imageIdParts(id: ImageId): { patientId: number; followUp: number } {
+  const m = IMAGE_ID.exec(id)!;
+  return { patientId: Number(m[1]), followUp: Number(m[2]) };
+}

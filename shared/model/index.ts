@@ -1,0 +1,5 @@
+export * from './attribution.ts';
+export * from './findings.ts';
+export * from './gcs.ts';
+export * from './ids.ts';
+export * from './record.ts';
