@@ -1,4 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
+import type { z } from 'zod';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { AppError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
@@ -11,11 +12,24 @@ export type Reply =
 export type Params = Record<string, string>;
 export type RouteHandler = (req: Request, params: Params) => Promise<Reply> | Reply;
 
+/** What the OpenAPI document says of a route; the same zod schemas validate the requests. */
+export interface RouteSpec {
+  operationId: string;
+  summary: string;
+  /** Schemas of the inputs, exactly the ones the handler validates with parseInput. */
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** Response bodies by status; `schema` omitted for non-JSON bodies (redirects, streamed exports). */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+}
+
 export interface Route {
   method: 'GET' | 'POST';
   /** e.g. `/v1/images/{imageId}`; `{name}` matches one path segment (percent-decoded). */
   path: string;
   handler: RouteHandler;
+  spec: RouteSpec;
 }
 
 interface CompiledRoute extends Route {
