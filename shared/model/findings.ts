@@ -22,14 +22,19 @@ export const NO_FINDING = 'No Finding';
 
 export const FindingSchema = z.enum(FINDINGS);
 
-const ALIASES: ReadonlyMap<string, Finding> = new Map(
-  FINDINGS.flatMap((f) => [
+const ALIASES: ReadonlyMap<string, Finding> = new Map([
+  ...FINDINGS.flatMap((f): [string, Finding][] => [
     [f.toLowerCase(), f],
     [f.toLowerCase().replace('_', ' '), f],
   ]),
-);
+  // BBox_List_2017.csv spells Infiltration this way.
+  ['infiltrate', 'Infiltration'],
+]);
 
-/** Maps a finding as spelled in any label file (e.g. `Pleural Thickening`) to its NIH name, or undefined. */
+/**
+ * Maps a finding as spelled in any label file (e.g. `Pleural Thickening`, `Infiltrate`) to its NIH name, or
+ * undefined.
+ */
 export function normaliseFinding(name: string): Finding | undefined {
   return ALIASES.get(name.trim().toLowerCase());
 }
