@@ -8,8 +8,17 @@ export interface SignedUrl {
   expiresAt: string;
 }
 
-/** Signs V4 GET URLs for the dataset bucket's own objects, billed to the requester-pays project. */
+/**
+ * Signs V4 GET URLs for the dataset bucket's own objects, billed to the requester-pays project.
+ *
+ * `signMany` returns one URL per id, in the order given (duplicates allowed). It throws a RangeError for an
+ * expiry outside 1..604,800 s or an id that is not an image id, and a 503 `ServiceUnavailableError` when the
+ * signing service (IAM signBlob) fails.
+ */
 export interface UrlSigner {
   readonly billingProject: string;
   signMany(ids: readonly ImageId[], format: ImageFormat, expiresInSeconds: number): Promise<SignedUrl[]>;
 }
+
+/** Which of the three signers: IAM signBlob with the runtime identity, a service-account key, an HMAC key. */
+export type SignerKind = 'iam' | 'key' | 'hmac';

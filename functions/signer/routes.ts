@@ -1,0 +1,110 @@
+import type { Request } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { PayloadTooLargeError, ServiceUnavailableError } from '../../shared/http/errors.ts';
+import type { Route } from '../../shared/http/router.ts';
+import { jsonBody, parseInput } from '../../shared/http/validate.ts';
+import { IMAGE_FORMATS } from '../../shared/model/gcs.ts';
+import { ImageIdSchema } from '../../shared/model/ids.ts';
+import type { UrlSigner } from '../../shared/signing/url-signer.ts';
+import { MAX_EXPIRES_SECONDS } from '../../shared/signing/v4.ts';
+
+export const MAX_IDS = 1000;
+/** Lifetime of the URL behind a `/content` redirect: followed at once, so short. */
+export const CONTENT_EXPIRES_SECONDS = 900;
+
+const FormatSchema = z.enum(IMAGE_FORMATS).describe('png (default) or dicom');
+
+export const SignUrlsBodySchema = z.strictObject({
+  imageIds: z
+    .array(ImageIdSchema)
+    .min(1, 'must hold at least one image id')
+    .max(MAX_IDS, `must hold at most ${MAX_IDS} image ids`),
+  format: FormatSchema.default('png'),
+  expiresInSeconds: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(MAX_EXPIRES_SECONDS, `must be at most ${MAX_EXPIRES_SECONDS} seconds (7 days)`)
+    .default(3600),
+});
+
+const SignedUrlSchema = z.object({
+  imageId: z.string(),
+  url: z.url().describe('V4 signed GET URL; carries userProject'),
+  expiresAt: z.iso.datetime(),
+});
+export const SignUrlsResponseSchema = z.object({
+  urls: z.array(SignedUrlSchema).describe('one per requested id, in request order'),
+  billingProject: z.string().describe('the requester-pays project billed for the downloads'),
+});
+
+export const ContentParamsSchema = z.object({ imageId: ImageIdSchema });
+export const ContentQuerySchema = z.object({ format: FormatSchema.default('png') });
+
+export interface SignerRouteDeps {
+  /** undefined when signing is not configured: every route then answers 503 with `problem`. */
+  signer: UrlSigner | undefined;
+  /** What to set to configure signing (from createUrlSigner). */
+  problem?: string | undefined;
+}
+
+function requireSigner(deps: SignerRouteDeps): UrlSigner {
+  if (deps.signer) return deps.signer;
+  throw new ServiceUnavailableError(deps.problem ?? 'URL signing is not configured.');
+}
+
+/** 413 rather than 400 for a batch that is merely too large, as the API contract says. */
+function rejectOversizedBatch(body: unknown): void {
+  const ids = (body as { imageIds?: unknown } | null)?.imageIds;
+  if (Array.isArray(ids) && ids.length > MAX_IDS) {
+    throw new PayloadTooLargeError(`imageIds holds ${ids.length} ids; the limit is ${MAX_IDS}.`, [
+      { path: 'body.imageIds', message: `must hold at most ${MAX_IDS} image ids` },
+    ]);
+  }
+}
+
+export function createSignerRoutes(deps: SignerRouteDeps): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/images:signUrls',
+      spec: {
+        operationId: 'signImageUrls',
+        summary: 'V4 signed GET URLs for up to 1,000 images of the requester-pays dataset bucket',
+        body: SignUrlsBodySchema,
+        responses: { 200: { description: 'One signed URL per id', schema: SignUrlsResponseSchema } },
+      },
+      handler: async (req: Request) => {
+        const raw = jsonBody(req);
+        rejectOversizedBatch(raw);
+        const input = parseInput(SignUrlsBodySchema, raw, 'body');
+        const signer = requireSigner(deps);
+        const urls = await signer.signMany(input.imageIds, input.format, input.expiresInSeconds);
+        return { body: { urls, billingProject: signer.billingProject } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/images/{imageId}/content',
+      spec: {
+        operationId: 'getImageContent',
+        summary: `302 to a fresh signed URL (valid ${CONTENT_EXPIRES_SECONDS} s) of the image's PNG or DICOM file`,
+        params: ContentParamsSchema,
+        query: ContentQuerySchema,
+        responses: { 302: { description: 'Location: the signed URL; Cache-Control: no-store' } },
+      },
+      handler: async (req, params) => {
+        const { imageId } = parseInput(ContentParamsSchema, params, 'path');
+        const { format } = parseInput(ContentQuerySchema, req.query, 'query');
+        const signer = requireSigner(deps);
+        const [signed] = await signer.signMany([imageId], format, CONTENT_EXPIRES_SECONDS);
+        const location = signed!.url;
+        return {
+          write: (res) => {
+            res.status(302).set({ Location: location, 'Cache-Control': 'no-store' }).end();
+          },
+        };
+      },
+    },
+  ];
+}

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { GoogleAuth } from 'google-auth-library';
+import { createHmacSigner } from './hmac-signer.ts';
+import { type BlobSigner, createIamSigner } from './iam-signer.ts';
+import { createKeySigner, type ServiceAccountKey, ServiceAccountKeySchema } from './key-signer.ts';
+import type { SignerConfig } from './signer-config.ts';
+import type { SignerKind, UrlSigner } from './url-signer.ts';
+
+/** A working signer, or why there is none, phrased as what to set (the routes answer 503 with it). */
+export type SignerSetup =
+  | { signer: UrlSigner; kind: SignerKind; problem?: undefined }
+  | { signer: undefined; kind?: undefined; problem: string };
+
+export interface SignerDeps {
+  now?: () => Date;
+  /** Reads the key file; defaults to readFileSync (once, at start-up). */
+  readFile?: (path: string) => string;
+  /** The default-credentials client for the IAM path; defaults to a new GoogleAuth. */
+  googleAuth?: () => BlobSigner;
+  iamConcurrency?: number;
+}
+
+const OPTIONS =
+  'HMAC_ACCESS_ID and HMAC_SECRET (an HMAC key), or GOOGLE_APPLICATION_CREDENTIALS (path of a service-account ' +
+  'key JSON), or run on Google Cloud / set SIGNER=iam (the runtime service account signs through IAM signBlob)';
+
+type Choice = { kind: SignerKind; key?: ServiceAccountKey } | { problem: string };
+
+function readKey(
+  path: string,
+  readFile: (p: string) => string,
+): { key: ServiceAccountKey } | { problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFile(path));
+  } catch {
+    return { problem: `GOOGLE_APPLICATION_CREDENTIALS=${path} is not a readable JSON file.` };
+  }
+  const r = ServiceAccountKeySchema.safeParse(json);
+  if (!r.success) {
+    const type = (json as { type?: unknown } | null)?.type;
+    return {
+      problem:
+        `GOOGLE_APPLICATION_CREDENTIALS=${path} is not a service-account key JSON` +
+        (typeof type === 'string' ? ` (its type is ${type})` : '') +
+        '; only a service-account key can sign URLs.',
+    };
+  }
+  return { key: { client_email: r.data.client_email, private_key: r.data.private_key } };
+}
+
+function choose(c: SignerConfig, readFile: (p: string) => string): Choice {
+  const onGcp = Boolean(c.K_SERVICE || c.FUNCTION_NAME);
+  const hasId = c.HMAC_ACCESS_ID !== undefined;
+  const hasSecret = c.HMAC_SECRET !== undefined;
+  if (c.SIGNER === 'iam') return { kind: 'iam' };
+  if (c.SIGNER === 'hmac' || (c.SIGNER === 'auto' && hasId !== hasSecret)) {
+    if (hasId && hasSecret) return { kind: 'hmac' };
+    const missing = [hasId ? '' : 'HMAC_ACCESS_ID', hasSecret ? '' : 'HMAC_SECRET'].filter(Boolean);
+    return {
+      problem: `HMAC signing needs both HMAC_ACCESS_ID and HMAC_SECRET; set ${missing.join(' and ')}.`,
+    };
+  }
+  if (c.SIGNER === 'auto' && hasId && hasSecret) return { kind: 'hmac' };
+  const keyPath = c.GOOGLE_APPLICATION_CREDENTIALS;
+  if (c.SIGNER === 'key' && keyPath === undefined) {
+    return {
+      problem: 'SIGNER=key needs GOOGLE_APPLICATION_CREDENTIALS (path of a service-account key JSON).',
+    };
+  }
+  if (keyPath !== undefined) {
+    const k = readKey(keyPath, readFile);
+    if ('key' in k) return { kind: 'key', key: k.key };
+    // A user's gcloud credentials cannot sign locally, but the runtime identity on Google Cloud can.
+    if (c.SIGNER === 'auto' && onGcp) return { kind: 'iam' };
+    return { problem: `${k.problem} Set ${OPTIONS}.` };
+  }
+  if (onGcp) return { kind: 'iam' };
+  return { problem: `No URL signer is configured. Set ${OPTIONS}.` };
+}
+
+/** Builds the configured signer once per instance (SIGNER=auto: HMAC, else key file, else IAM on Google Cloud). */
+export function createUrlSigner(config: SignerConfig, deps: SignerDeps = {}): SignerSetup {
+  const choice = choose(config, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
+  const billing = config.BILLING_PROJECT;
+  if (billing === undefined) {
+    const also = 'problem' in choice ? ` and one signer: ${OPTIONS}` : '';
+    return {
+      signer: undefined,
+      problem: `URL signing is not configured: set BILLING_PROJECT (the project billed for requester-pays downloads)${also}.`,
+    };
+  }
+  if ('problem' in choice)
+    return { signer: undefined, problem: `URL signing is not configured: ${choice.problem}` };
+  const now = deps.now ?? (() => new Date());
+  switch (choice.kind) {
+    case 'hmac':
+      return {
+        kind: 'hmac',
+        signer: createHmacSigner({
+          accessId: config.HMAC_ACCESS_ID!,
+          secret: config.HMAC_SECRET!,
+          billingProject: billing,
+          now,
+        }),
+      };
+    case 'key':
+      try {
+        return { kind: 'key', signer: createKeySigner({ key: choice.key!, billingProject: billing, now }) };
+      } catch (err) {
+        return {
+          signer: undefined,
+          problem: `URL signing is not configured: GOOGLE_APPLICATION_CREDENTIALS: ${(err as Error).message}.`,
+        };
+      }
+    case 'iam': {
+      const auth =
+        deps.googleAuth?.() ?? new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+      return {
+        kind: 'iam',
+        signer: createIamSigner({
+          auth,
+          billingProject: billing,
+          now,
+          ...(deps.iamConcurrency ? { concurrency: deps.iamConcurrency } : {}),
+        }),
+      };
+    }
+  }
+}
