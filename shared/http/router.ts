@@ -1,7 +1,8 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import { logger as defaultLogger, type Logger } from '../log.ts';
-import { AppError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
+import { type BodyParseFailure, captureBodyParserErrors } from './body-errors.ts';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
 
 /** What a route handler returns: JSON, or a function that writes the response itself (streams, redirects). */
@@ -88,6 +89,7 @@ export function sendError(res: Response, err: unknown, log: Logger, req?: Reques
 
 /** Builds the HTTP handler of one function from its routes: matching, 404/405, errors as problem+json. */
 export function createRouter(routes: readonly Route[], opts: RouterOptions = {}) {
+  captureBodyParserErrors();
   const compiled = routes.map(compile);
   const log = opts.logger ?? defaultLogger;
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
@@ -121,6 +123,12 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
         const allow = [...new Set(matches.map((x) => x.r.method))];
         throw new MethodNotAllowedError(`${req.method} is not allowed on ${path}`, allow);
       }
+      const failure = (req as { bodyParseFailure?: BodyParseFailure }).bodyParseFailure;
+      if (failure) {
+        throw failure.status === 413
+          ? new PayloadTooLargeError(failure.message)
+          : new BadRequestError(`body: ${failure.message}`, [{ path: 'body', message: failure.message }]);
+      }
       const size = req.rawBody?.length ?? Number(req.headers['content-length'] ?? 0);
       if (size > maxBody) {
         throw new PayloadTooLargeError(`Request body is ${size} bytes; the limit is ${maxBody} bytes.`);
@@ -137,7 +145,7 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
       res.status(reply.status ?? 200).json(reply.body);
     } catch (err) {
-      sendError(res, err instanceof AppError ? err : err, log, req);
+      sendError(res, err, log, req);
     }
   };
 }

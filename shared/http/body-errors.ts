@@ -1,0 +1,50 @@
+import { createRequire } from 'node:module';
+
+/** Set on the request when the framework's body parser refused the body (see captureBodyParserErrors). */
+export interface BodyParseFailure {
+  status: number;
+  message: string;
+}
+
+type Middleware = (req: Record<string, unknown>, res: unknown, next: (err?: unknown) => void) => void;
+type ParserFactory = ((opts?: unknown) => Middleware) & { nihCxrWrapped?: true };
+const KINDS = ['json', 'text', 'urlencoded', 'raw'] as const;
+
+/**
+ * functions-framework parses bodies before our handler runs, and a body it can't parse (malformed JSON, an
+ * unknown charset) ends in Express's HTML error page with a stack trace. There is no hook for that, so we wrap
+ * the framework's own body-parser factories (before the framework builds its server, i.e. at module load) to
+ * record the failure on the request instead; the router then answers it as problem+json.
+ */
+export function captureBodyParserErrors(): void {
+  const fromFramework = createRequire(
+    createRequire(import.meta.url).resolve('@google-cloud/functions-framework'),
+  );
+  const bodyParser = fromFramework('body-parser') as Record<(typeof KINDS)[number], ParserFactory>;
+  for (const kind of KINDS) {
+    const original = bodyParser[kind];
+    if (original.nihCxrWrapped) continue;
+    const wrapped: ParserFactory = (opts?: unknown) => {
+      const mw = original(opts);
+      return (req, res, next) =>
+        mw(req, res, (err?: unknown) => {
+          const e = err as { status?: number; type?: string; message?: string } | undefined;
+          if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+            req.body = undefined;
+            req.bodyParseFailure = {
+              status: e.status,
+              message:
+                e.type === 'entity.parse.failed'
+                  ? `Malformed ${kind.toUpperCase()} body`
+                  : (e.message ?? 'Bad body'),
+            } satisfies BodyParseFailure;
+            next();
+            return;
+          }
+          next(err);
+        });
+    };
+    wrapped.nihCxrWrapped = true;
+    bodyParser[kind] = wrapped;
+  }
+}
