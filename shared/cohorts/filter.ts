@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  FINDINGS,
+  FindingSchema,
+  FourFindingsSetSchema,
+  SexSchema,
+  SplitSchema,
+  ViewSchema,
+} from '../model/index.ts';
+
+/** Most patient ids one filter may list (the rest of a larger list belongs in a second query). */
+export const MAX_PATIENT_IDS = 1000;
+export const MAX_AGE = 120;
+
+const nonEmpty = <T extends z.ZodType>(item: T, max: number, what: string) =>
+  z
+    .array(item)
+    .min(1, `must list at least one ${what}; omit the field to not filter on it`)
+    .max(max, `must list at most ${max} ${what}s`);
+
+const findingList = nonEmpty(FindingSchema, FINDINGS.length, 'finding');
+const age = z.int('must be an integer number of years').min(0).max(MAX_AGE);
+
+export const FindingsConditionSchema = z
+  .strictObject({
+    all: findingList.optional().describe('Images with every one of these findings.'),
+    any: findingList.optional().describe('Images with at least one of these findings.'),
+    none: findingList.optional().describe('Images with none of these findings.'),
+  })
+  .describe('NIH findings (text-mined labels), by NIH name.');
+
+export const AgeRangeSchema = z
+  .strictObject({ min: age.optional(), max: age.optional() })
+  .refine((a) => a.min !== undefined || a.max !== undefined, {
+    message: 'give min, max or both; omit age to not filter on it',
+  })
+  .refine((a) => a.min === undefined || a.max === undefined || a.min <= a.max, {
+    message: 'min must not be greater than max',
+    path: ['min'],
+  })
+  .describe('Patient age in years, both ends inclusive. Images with an unknown age never match.');
+
+export const FourFindingsConditionSchema = z
+  .strictObject({
+    fracture: z.boolean().optional(),
+    pneumothorax: z.boolean().optional(),
+    airspaceOpacity: z.boolean().optional(),
+    noduleOrMass: z.boolean().optional(),
+    set: nonEmpty(FourFindingsSetSchema, 2, 'set').optional(),
+  })
+  .describe(
+    'Adjudicated four-findings labels (Majkowska et al. 2019); true = YES, false = NO. Only images with these labels match, so {} selects every labelled image.',
+  );
+
+export const AllFindingsConditionSchema = z
+  .strictObject({
+    abnormal: z.boolean().optional(),
+    other: z.boolean().optional(),
+    findings: z
+      .strictObject(
+        Object.fromEntries(FINDINGS.map((f) => [f, z.boolean().optional()])) as Record<
+          (typeof FINDINGS)[number],
+          z.ZodOptional<z.ZodBoolean>
+        >,
+      )
+      .optional()
+      .describe('{NIH finding name: true (YES) | false (NO)}'),
+  })
+  .describe(
+    'All-findings ground truth (Nabulsi et al. 2021); only images with these labels match, so {} selects every labelled image.',
+  );
+
+/** The cohort filter of shared/API.md. Every part is optional; parts combine with AND. */
+export const CohortFilterSchema = z
+  .strictObject({
+    findings: FindingsConditionSchema.optional(),
+    noFinding: z
+      .boolean()
+      .optional()
+      .describe('true: only "No Finding" images; false: only images with a finding.'),
+    age: AgeRangeSchema.optional(),
+    sex: nonEmpty(SexSchema, 2, 'sex').optional(),
+    view: nonEmpty(ViewSchema, 2, 'view position').optional(),
+    split: nonEmpty(SplitSchema, 2, 'split').optional(),
+    patientIds: nonEmpty(
+      z.int('must be an integer').min(1, 'must be a positive integer').max(99_999_999),
+      MAX_PATIENT_IDS,
+      'patient id',
+    )
+      .optional()
+      .describe(`At most ${MAX_PATIENT_IDS} NIH patient ids.`),
+    hasBoundingBox: z.boolean().optional(),
+    expert: z
+      .strictObject({
+        fourFindings: FourFindingsConditionSchema.optional(),
+        allFindings: AllFindingsConditionSchema.optional(),
+      })
+      .optional(),
+  })
+  .describe('Cohort filter; every part is optional and parts combine with AND. {} matches every image.');
+export type CohortFilter = z.output<typeof CohortFilterSchema>;
+
+const sortedUnique = <T extends string | number>(xs: readonly T[] | undefined): T[] | undefined =>
+  xs === undefined ? undefined : [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** The same filter with lists de-duplicated and sorted and keys in a fixed order: equal meaning, equal JSON. */
+export function canonicalFilter(f: CohortFilter): CohortFilter {
+  const drop = <T extends object>(o: T): T =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const af = f.expert?.allFindings;
+  const ff = f.expert?.fourFindings;
+  return drop({
+    findings: f.findings
+      ? drop({
+          all: sortedUnique(f.findings.all),
+          any: sortedUnique(f.findings.any),
+          none: sortedUnique(f.findings.none),
+        })
+      : undefined,
+    noFinding: f.noFinding,
+    age: f.age ? drop({ min: f.age.min, max: f.age.max }) : undefined,
+    sex: sortedUnique(f.sex),
+    view: sortedUnique(f.view),
+    split: sortedUnique(f.split),
+    patientIds: sortedUnique(f.patientIds),
+    hasBoundingBox: f.hasBoundingBox,
+    expert: f.expert
+      ? drop({
+          fourFindings: ff
+            ? drop({
+                fracture: ff.fracture,
+                pneumothorax: ff.pneumothorax,
+                airspaceOpacity: ff.airspaceOpacity,
+                noduleOrMass: ff.noduleOrMass,
+                set: sortedUnique(ff.set),
+              })
+            : undefined,
+          allFindings: af
+            ? drop({
+                abnormal: af.abnormal,
+                other: af.other,
+                findings: af.findings
+                  ? drop(Object.fromEntries(FINDINGS.map((n) => [n, af.findings?.[n]])))
+                  : undefined,
+              })
+            : undefined,
+        })
+      : undefined,
+  });
+}
+
+/** A short, stable hash of the filter's meaning; page tokens are bound to it. */
+export function filterHash(f: CohortFilter): string {
+  return createHash('sha256')
+    .update(JSON.stringify(canonicalFilter(f)))
+    .digest('base64url')
+    .slice(0, 22);
+}

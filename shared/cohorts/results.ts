@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import {
+  FINDINGS,
+  FindingSchema,
+  NO_FINDING,
+  SEXES,
+  SexSchema,
+  SPLITS,
+  SplitSchema,
+  VIEWS,
+  ViewSchema,
+} from '../model/index.ts';
+import { AGE_BINS, summaryColumns } from './compile.ts';
+
+export const CohortImageSchema = z.object({
+  imageId: z.string(),
+  patientId: z.int(),
+  followUp: z.int(),
+  patientAge: z.int().nullable(),
+  patientSex: SexSchema,
+  viewPosition: ViewSchema,
+  split: SplitSchema,
+  findings: z.array(FindingSchema),
+});
+export type CohortImage = z.infer<typeof CohortImageSchema>;
+
+export const CohortPageSchema = z.object({
+  totalImages: z.int(),
+  totalPatients: z.int(),
+  images: z.array(CohortImageSchema).describe('Ordered by imageId.'),
+  nextPageToken: z
+    .string()
+    .nullable()
+    .describe('Send it back with the same filter for the next page; null on the last page.'),
+});
+export type CohortPage = z.infer<typeof CohortPageSchema>;
+
+const counts = <K extends string>(keys: readonly K[]) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, z.int()])) as Record<K, z.ZodInt>);
+
+export const CohortSummarySchema = z.object({
+  totalImages: z.int(),
+  totalPatients: z.int(),
+  findings: counts([...FINDINGS, NO_FINDING]).describe('Images per NIH finding, and "No Finding".'),
+  patientSex: counts(SEXES),
+  viewPosition: counts(VIEWS),
+  split: counts(SPLITS),
+  age: z
+    .array(z.object({ from: z.int(), to: z.int(), count: z.int() }))
+    .describe(
+      'Images per 10-year age bin [from, to] (inclusive): 0-9, 10-19, ..., 120-129, always all 13 bins, zeros included. Images with an unknown age are in no bin.',
+    ),
+});
+export type CohortSummary = z.infer<typeof CohortSummarySchema>;
+
+export const CohortExportRowSchema = CohortImageSchema.extend({ hasBoundingBox: z.boolean() });
+export type CohortExportRow = z.infer<typeof CohortExportRowSchema>;
+
+/** A result row with plain JS values (numbers, strings, booleans, arrays, null), keyed by column name. */
+export type PlainRow = Record<string, unknown>;
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+export function decodeImage(r: PlainRow): CohortImage {
+  return {
+    imageId: String(r.image_id),
+    patientId: num(r.patient_id),
+    followUp: num(r.follow_up),
+    patientAge: r.patient_age === null || r.patient_age === undefined ? null : Number(r.patient_age),
+    patientSex: r.patient_sex as CohortImage['patientSex'],
+    viewPosition: r.view_position as CohortImage['viewPosition'],
+    split: r.split as CohortImage['split'],
+    findings: (r.findings ?? []) as CohortImage['findings'],
+  };
+}
+
+export function decodeExportRow(r: PlainRow): CohortExportRow {
+  return { ...decodeImage(r), hasBoundingBox: r.has_bounding_box === true };
+}
+
+export function decodeSummary(r: PlainRow): CohortSummary {
+  const cols = summaryColumns();
+  for (const c of cols) if (!(c in r)) throw new Error(`summary row lacks column ${c}`);
+  const get = (c: string) => num(r[c]);
+  return {
+    totalImages: get('total_images'),
+    totalPatients: get('total_patients'),
+    findings: Object.fromEntries([
+      ...FINDINGS.map((f, i) => [f, get(`finding_${i}`)]),
+      [NO_FINDING, get('no_finding')],
+    ]) as CohortSummary['findings'],
+    patientSex: Object.fromEntries(SEXES.map((s) => [s, get(`sex_${s}`)])) as CohortSummary['patientSex'],
+    viewPosition: Object.fromEntries(
+      VIEWS.map((v) => [v, get(`view_${v}`)]),
+    ) as CohortSummary['viewPosition'],
+    split: Object.fromEntries(SPLITS.map((s) => [s, get(`split_${s}`)])) as CohortSummary['split'],
+    age: AGE_BINS.map((b, i) => ({ ...b, count: get(`age_${i}`) })),
+  };
+}
