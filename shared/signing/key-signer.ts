@@ -55,7 +55,7 @@ export function createKeySigner(opts: KeySignerOptions): UrlSigner {
     });
   return {
     billingProject,
-    signMany(ids, format, expiresInSeconds) {
+    async signMany(ids, format, expiresInSeconds) {
       const batch = prepareV4Batch({
         algorithm: 'GOOG4-RSA-SHA256',
         accessId: email,
