@@ -1,0 +1,34 @@
+/** Strong ETags from content hashes, Cache-Control, and If-None-Match (RFC 9110 weak comparison). */
+import { createHash } from 'node:crypto';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Reply } from '../../shared/http/router.ts';
+
+/** An ETag for a single stored version, or for a list of parts (ids and versions) in order. */
+export function etagOf(parts: readonly string[]): string {
+  if (parts.length === 1) return `"${parts[0]}"`;
+  return `"${createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 27)}"`;
+}
+
+/** True when If-None-Match lists this ETag (or `*`). */
+export function notModified(req: Request, etag: string): boolean {
+  const header = req.headers['if-none-match'];
+  if (!header) return false;
+  const opaque = etag.replace(/^W\//, '');
+  return header
+    .split(',')
+    .map((t) => t.trim())
+    .some((t) => t === '*' || t.replace(/^W\//, '') === opaque);
+}
+
+/** 200 with the body, or 304 when the caller already has it; both carry the ETag and Cache-Control. */
+export function cachedReply(req: Request, etag: string, maxAgeSeconds: number, body: unknown): Reply {
+  const headers = { ETag: etag, 'Cache-Control': `public, max-age=${maxAgeSeconds}` };
+  if (notModified(req, etag)) {
+    return {
+      write: (res: Response) => {
+        res.status(304).set(headers).end();
+      },
+    };
+  }
+  return { body, headers };
+}

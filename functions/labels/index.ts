@@ -1,0 +1,21 @@
+/** Cloud Function `labels`: image labels from Firestore (GET image, POST images:batchGet, GET patient images). */
+import { http } from '@google-cloud/functions-framework';
+import { loadConfig } from '../../shared/config.ts';
+import { createRouter } from '../../shared/http/router.ts';
+import { createFirestoreLabelRepo, LabelsConfigSchema, lazyFirestore } from '../../shared/labels/index.ts';
+import { logger } from '../../shared/log.ts';
+import { createLabelsRoutes } from './routes.ts';
+
+const config = loadConfig(LabelsConfigSchema);
+const repo = createFirestoreLabelRepo({
+  firestore: lazyFirestore(config),
+  collection: config.collection,
+  timeoutMs: config.timeoutMs,
+});
+
+http(
+  'labels',
+  createRouter(createLabelsRoutes({ repo, cacheMaxAgeSeconds: config.cacheMaxAgeSeconds }), {
+    logger: logger.child({ function: 'labels' }),
+  }),
+);

@@ -1,0 +1,151 @@
+import { NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../../shared/http/errors.ts';
+import type { Route } from '../../shared/http/router.ts';
+import { jsonBody, parseInput } from '../../shared/http/validate.ts';
+import { isStoreUnavailable, type LabelRepo, type StoredImage } from '../../shared/labels/index.ts';
+import type { ImageId } from '../../shared/model/index.ts';
+import { cachedReply, etagOf } from './http-cache.ts';
+import {
+  BatchGetBodySchema,
+  BatchGetResponseSchema,
+  ImageParamsSchema,
+  ImageResponseSchema,
+  MAX_BATCH_IDS,
+  PatientImagesResponseSchema,
+  PatientParamsSchema,
+  ProblemSchema,
+} from './schemas.ts';
+
+export interface LabelsRoutesDeps {
+  repo: LabelRepo;
+  /** Cache-Control max-age of successful responses; default 3600. */
+  cacheMaxAgeSeconds?: number;
+  /** Retry-After when Firestore is unavailable; default 5. */
+  retryAfterSeconds?: number;
+}
+
+const problem = (description: string) => ({
+  description,
+  schema: ProblemSchema,
+  contentType: 'application/problem+json',
+});
+
+/** More than MAX_BATCH_IDS ids is 413 rather than 400, so it is checked before the schema. */
+function rejectOversizedBatch(body: unknown): void {
+  const ids = (body as { imageIds?: unknown } | null)?.imageIds;
+  if (Array.isArray(ids) && ids.length > MAX_BATCH_IDS) {
+    const message = `at most ${MAX_BATCH_IDS} image ids per request (got ${ids.length})`;
+    throw new PayloadTooLargeError(`Invalid body.imageIds: ${message}`, [{ path: 'body.imageIds', message }]);
+  }
+}
+
+/** The routes of the labels function: GET one image, POST images:batchGet, GET a patient's images. */
+export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
+  const { repo } = deps;
+  const maxAge = deps.cacheMaxAgeSeconds ?? 3600;
+
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (isStoreUnavailable(err)) {
+        throw new ServiceUnavailableError('The label store is unavailable; retry shortly.', {
+          cause: err,
+          retryAfterSeconds: deps.retryAfterSeconds ?? 5,
+        });
+      }
+      throw err;
+    }
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/v1/images/{imageId}',
+      spec: {
+        operationId: 'getImage',
+        summary: "One image's NIH metadata, findings, boxes, split and expert labels",
+        params: ImageParamsSchema,
+        responses: {
+          200: { description: 'The image record', schema: ImageResponseSchema },
+          304: { description: 'Not modified (If-None-Match)' },
+          400: problem('Malformed image id'),
+          404: problem('No such image'),
+          503: problem('Firestore unavailable; see Retry-After'),
+        },
+      },
+      handler: async (req, params) => {
+        const { imageId } = parseInput(ImageParamsSchema, params, 'path');
+        const image = await guard(() => repo.getImage(imageId));
+        if (!image) throw new NotFoundError(`Image ${imageId} does not exist.`);
+        return cachedReply(req, etagOf([image.version]), maxAge, image.record);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/images:batchGet',
+      spec: {
+        operationId: 'batchGetImages',
+        summary: 'Up to 1,000 image records in one request; unknown ids are listed in `missing`',
+        body: BatchGetBodySchema,
+        responses: {
+          200: {
+            description: 'The images found, in request order, and the ids not found',
+            schema: BatchGetResponseSchema,
+          },
+          304: { description: 'Not modified (If-None-Match)' },
+          400: problem('Malformed body or image id'),
+          413: problem('More than 1,000 image ids'),
+          415: problem('Body is not application/json'),
+          503: problem('Firestore unavailable; see Retry-After'),
+        },
+      },
+      handler: async (req) => {
+        const body = jsonBody(req);
+        rejectOversizedBatch(body);
+        const { imageIds } = parseInput(BatchGetBodySchema, body, 'body');
+        const unique = [...new Set<ImageId>(imageIds)];
+        const found = await guard(() => repo.getImages(unique));
+        const images: StoredImage[] = [];
+        const missing: ImageId[] = [];
+        const parts: string[] = [];
+        unique.forEach((id, i) => {
+          const image = found[i];
+          if (image) images.push(image);
+          else missing.push(id);
+          parts.push(`${id}:${image?.version ?? '-'}`);
+        });
+        return cachedReply(req, etagOf(['batch', ...parts]), maxAge, {
+          images: images.map((x) => x.record),
+          missing,
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/patients/{patientId}/images',
+      spec: {
+        operationId: 'getPatientImages',
+        summary: "A patient's images ordered by follow-up number",
+        params: PatientParamsSchema,
+        responses: {
+          200: { description: "The patient's images", schema: PatientImagesResponseSchema },
+          304: { description: 'Not modified (If-None-Match)' },
+          400: problem('Malformed patient id'),
+          404: problem('No images for this patient'),
+          503: problem('Firestore unavailable; see Retry-After'),
+        },
+      },
+      handler: async (req, params) => {
+        const { patientId } = parseInput(PatientParamsSchema, params, 'path');
+        const images = await guard(() => repo.getPatientImages(patientId));
+        if (images.length === 0) throw new NotFoundError(`Patient ${patientId} has no images.`);
+        const etag = etagOf([
+          'patient',
+          String(patientId),
+          ...images.map((x) => `${x.record.imageId}:${x.version}`),
+        ]);
+        return cachedReply(req, etag, maxAge, { patientId, images: images.map((x) => x.record) });
+      },
+    },
+  ];
+}

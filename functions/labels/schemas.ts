@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { ImageIdSchema, ImageRecordSchema, PatientIdSchema } from '../../shared/model/index.ts';
+
+/** Largest batchGet; more ids get 413. */
+export const MAX_BATCH_IDS = 1000;
+
+export const ImageParamsSchema = z.object({ imageId: ImageIdSchema });
+export const PatientParamsSchema = z.object({ patientId: PatientIdSchema });
+
+export const BatchGetBodySchema = z.strictObject({
+  imageIds: z
+    .array(ImageIdSchema)
+    .min(1, 'must list at least one image id')
+    .max(MAX_BATCH_IDS, `at most ${MAX_BATCH_IDS} image ids per request`),
+});
+
+export const ImageResponseSchema = ImageRecordSchema;
+export const BatchGetResponseSchema = z.object({
+  images: z.array(ImageRecordSchema),
+  /** Requested ids (normalised, without `.png`) that have no image, in request order, each once. */
+  missing: z.array(z.string()),
+});
+export const PatientImagesResponseSchema = z.object({
+  patientId: z.number().int(),
+  images: z.array(ImageRecordSchema),
+});
+
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});

@@ -1,0 +1,168 @@
+/**
+ * Partial updates for upload processing: merge a new label set (or metadata, boxes, split) into existing
+ * image documents without touching their other fields. Read-merge-write with optimistic concurrency
+ * (update-time precondition), so concurrent patches never lose each other's changes, and idempotent: the
+ * same patch applied twice leaves the same document.
+ */
+import type { DocumentSnapshot, Firestore, UpdateData } from '@google-cloud/firestore';
+import {
+  type AllFindingsLabels,
+  type BoundingBox,
+  type FourFindingsLabels,
+  type ImageId,
+  type ImageMetadata,
+  type ImageRecord,
+  ImageRecordSchema,
+  imageFiles,
+  type ReaderLabels,
+  type Split,
+} from '../model/index.ts';
+import { fromImageDoc, IMAGES_COLLECTION, type ImageDoc, toImageDoc } from './doc.ts';
+import { createBulkWriter } from './loader.ts';
+
+export interface RecordPatch {
+  imageId: ImageId;
+  /** NIH metadata: replaces every metadata field. Needed (with split) to create a missing document. */
+  metadata?: ImageMetadata;
+  split?: Split;
+  /** Replaces all bounding boxes. */
+  boundingBoxes?: BoundingBox[];
+  /** Adjudicated labels: a value replaces, null removes, absent keeps. */
+  fourFindings?: FourFindingsLabels | null;
+  allFindings?: AllFindingsLabels | null;
+  /** Upserted by (study, readerId): a reader's row replaces that reader's earlier row; others stay. */
+  readers?: ReaderLabels[];
+}
+
+export interface PatchRejection {
+  imageId: string;
+  reason: string;
+}
+
+export interface PatchSummary {
+  created: number;
+  updated: number;
+  unchanged: number;
+  /** Patches that cannot apply (e.g. labels for an image with no document and no metadata). */
+  rejected: PatchRejection[];
+  /** Writes that still failed after the retries (Firestore errors, persistent contention). */
+  failed: PatchRejection[];
+}
+
+export interface PatchOptions {
+  collection?: string;
+  /** As in loadRecords; default true (production ramp-up). */
+  throttle?: boolean | { initialOpsPerSecond?: number; maxOpsPerSecond?: number };
+  /** Rounds of read-merge-write for documents changed concurrently; default 5. */
+  maxAttempts?: number;
+}
+
+/** Applies patches to a record (undefined = no document yet). Pure; returns a reason when it cannot. */
+export function applyRecordPatches(
+  current: ImageRecord | undefined,
+  patches: readonly RecordPatch[],
+): ImageRecord | { reason: string } {
+  let rec = current;
+  for (const p of patches) {
+    if (p.metadata && p.metadata.imageId !== p.imageId) {
+      return { reason: `metadata is for ${p.metadata.imageId}, not ${p.imageId}` };
+    }
+    if (!rec) {
+      if (!p.metadata || !p.split) {
+        return { reason: 'no such image: a new image needs its NIH metadata and split' };
+      }
+      rec = {
+        ...p.metadata,
+        split: p.split,
+        boundingBoxes: [],
+        expert: { fourFindings: null, allFindings: null, readers: [] },
+        files: imageFiles(p.imageId),
+      };
+    } else if (p.metadata) {
+      rec = { ...rec, ...p.metadata };
+    }
+    const expert = { ...rec.expert };
+    if (p.fourFindings !== undefined) expert.fourFindings = p.fourFindings;
+    if (p.allFindings !== undefined) expert.allFindings = p.allFindings;
+    if (p.readers?.length) {
+      const key = (r: ReaderLabels) => `${r.study}/${r.readerId}`;
+      const byKey = new Map(expert.readers.map((r) => [key(r), r]));
+      for (const r of p.readers) byKey.set(key(r), r);
+      expert.readers = [...byKey.values()];
+    }
+    rec = {
+      ...rec,
+      ...(p.split ? { split: p.split } : {}),
+      ...(p.boundingBoxes ? { boundingBoxes: p.boundingBoxes } : {}),
+      expert,
+    };
+  }
+  if (!rec) return { reason: 'empty patch for an image with no document' };
+  const checked = ImageRecordSchema.safeParse(rec);
+  if (!checked.success) {
+    const i = checked.error.issues[0];
+    return { reason: `patched record is invalid at ${i?.path.join('.') ?? '?'}: ${i?.message ?? ''}` };
+  }
+  return checked.data;
+}
+
+const CONFLICT_CODES = new Set([5 /* NOT_FOUND */, 6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */]);
+
+/** Merges patches into the stored documents; see RecordPatch for the semantics of each part. */
+export async function patchRecords(
+  db: Firestore,
+  patches: readonly RecordPatch[],
+  opts: PatchOptions = {},
+): Promise<PatchSummary> {
+  const col = db.collection(opts.collection ?? IMAGES_COLLECTION);
+  const byId = new Map<string, RecordPatch[]>();
+  for (const p of patches) byId.set(p.imageId, [...(byId.get(p.imageId) ?? []), p]);
+  const summary: PatchSummary = { created: 0, updated: 0, unchanged: 0, rejected: [], failed: [] };
+  let pending = [...byId.keys()];
+
+  for (let attempt = 1; pending.length && attempt <= (opts.maxAttempts ?? 5); attempt++) {
+    const retry: string[] = [];
+    const lastErrors = new Map<string, string>();
+    const bw = createBulkWriter(db, opts.throttle ?? true);
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < pending.length; i += 250) {
+      const ids = pending.slice(i, i + 250);
+      const snaps: DocumentSnapshot[] = await db.getAll(...ids.map((id) => col.doc(id)));
+      for (const snap of snaps) {
+        const current = snap.exists ? fromImageDoc(snap.id, snap.data()) : undefined;
+        const next = applyRecordPatches(current?.record, byId.get(snap.id)!);
+        if ('reason' in next) {
+          summary.rejected.push({ imageId: snap.id, reason: next.reason });
+          continue;
+        }
+        const doc = toImageDoc(next);
+        if (current?.version === doc.contentHash) {
+          summary.unchanged++;
+          continue;
+        }
+        const ref = col.doc(snap.id);
+        const op = snap.exists
+          ? bw.update(ref, doc as unknown as UpdateData<ImageDoc>, { lastUpdateTime: snap.updateTime! })
+          : bw.create(ref, doc);
+        writes.push(
+          op.then(
+            () => {
+              if (snap.exists) summary.updated++;
+              else summary.created++;
+            },
+            (err: { code?: number; message?: string }) => {
+              if (typeof err.code === 'number' && CONFLICT_CODES.has(err.code)) retry.push(snap.id);
+              else lastErrors.set(snap.id, String(err.message ?? err));
+            },
+          ),
+        );
+      }
+    }
+    await bw.close();
+    await Promise.all(writes);
+    for (const [imageId, reason] of lastErrors) summary.failed.push({ imageId, reason });
+    pending = retry;
+  }
+  for (const imageId of pending) summary.failed.push({ imageId, reason: 'changed concurrently; gave up' });
+  return summary;
+}
