@@ -16,6 +16,8 @@ export interface MergeProblem {
   file: FileKind;
   imageId: string;
   reason: string;
+  /** The row's line, when one row caused it. */
+  line?: number;
 }
 
 export interface MergeOptions {
@@ -41,4 +43,6 @@ export interface LoadedFile {
 
 export interface DatasetLoadResult extends MergeResult {
   files: LoadedFile[];
+  /** Files not loaded (unknown format) or not completely loaded (e.g. a truncated gzip), with the reason. */
+  skipped: { path: string; reason: string }[];
 }

@@ -135,11 +135,12 @@ export function nonNegative(column: string, raw: string): number {
   return n;
 }
 
-const FINDING_SET: ReadonlySet<string> = new Set(FINDINGS);
+/** Exact NIH spellings to the shared constant strings, so that parsed rows do not each hold a copy. */
+const CANONICAL: ReadonlyMap<string, Finding> = new Map(FINDINGS.map((f) => [f, f]));
 
 /** One finding name, exact NIH spelling or a known label-file spelling. */
 export function finding(column: string, raw: string): Finding {
-  const f = FINDING_SET.has(raw) ? (raw as Finding) : normaliseFinding(raw);
+  const f = CANONICAL.get(raw) ?? normaliseFinding(raw);
   if (!f) reject(column, `unknown finding ${shown(raw)}`);
   return f;
 }
@@ -148,15 +149,17 @@ export function finding(column: string, raw: string): Finding {
 export function findingList(column: string, raw: string): Finding[] {
   if (raw === NO_FINDING) return [];
   if (raw === '') reject(column, `empty (an image without findings says "${NO_FINDING}")`);
-  const parts = raw.split('|');
-  const out: Finding[] = [];
-  for (const p of parts) {
+  // split gives an array of the exact length, which the records keep (a pushed-to array has spare room).
+  const out = raw.split('|');
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i]!;
     if (p === NO_FINDING) reject(column, `"${NO_FINDING}" together with findings in ${shown(raw)}`);
     const f = finding(column, p);
-    if (out.includes(f)) reject(column, `finding ${f} listed twice in ${shown(raw)}`);
-    out.push(f);
+    for (let j = 0; j < i; j++)
+      if (out[j] === f) reject(column, `finding ${f} listed twice in ${shown(raw)}`);
+    out[i] = f;
   }
-  return out;
+  return out as Finding[];
 }
 
 /** Adjudicated labels: YES or NO only. */

@@ -1,3 +1,3 @@
 export { detectKind } from './header.ts';
-export { parseFile, parseStream } from './parse.ts';
+export { parseBatches, parseFile, parseStream } from './parse.ts';
 export * from './types.ts';

@@ -30,11 +30,28 @@ export async function* parseStream(
   input: Readable | AsyncIterable<Buffer>,
   opts: ParseOptions = {},
 ): AsyncGenerator<ParseEvent, ParseSummary> {
+  const batches = parseBatches(input, opts);
+  for (;;) {
+    const r = await batches.next();
+    if (r.done) return r.value;
+    yield* r.value;
+  }
+}
+
+/**
+ * parseStream in batches (one per chunk read, a few thousand events at most): one await per batch rather
+ * than per row, for consumers that process many rows (loaders, upload processing).
+ */
+export async function* parseBatches(
+  input: Readable | AsyncIterable<Buffer>,
+  opts: ParseOptions = {},
+): AsyncGenerator<ParseEvent[], ParseSummary> {
   let lineNo = 0;
   let kind: FileKind | undefined;
   let parse: RowParser | undefined;
   let fields = 0;
   let csv = true;
+  let out: ParseEvent[] = [];
   const warnings: string[] = [];
   const warn = (reason: string) => {
     warnings.push(reason);
@@ -61,16 +78,16 @@ export async function* parseStream(
         if (csv) continue;
       }
       if (line.trim() === '') {
-        yield issue(lineNo, 'blank line skipped', 'warning');
+        out.push(issue(lineNo, 'blank line skipped', 'warning'));
         continue;
       }
       const f = csv ? splitCsv(line) : [line];
       if (f === undefined) {
-        yield issue(lineNo, 'malformed quoted field', 'rejected');
+        out.push(issue(lineNo, 'malformed quoted field', 'rejected'));
         continue;
       }
       if (f.length !== fields) {
-        yield issue(lineNo, `expected ${fields} columns, found ${f.length}`, 'rejected');
+        out.push(issue(lineNo, `expected ${fields} columns, found ${f.length}`, 'rejected'));
         continue;
       }
       let row: ReturnType<RowParser>;
@@ -79,14 +96,18 @@ export async function* parseStream(
       } catch (err) {
         if (!(err instanceof RowRejection)) throw err;
         warnings.length = 0;
-        yield issue(lineNo, err.message, 'rejected');
+        out.push(issue(lineNo, err.message, 'rejected'));
         continue;
       }
-      if (row !== undefined) yield row;
+      if (row !== undefined) out.push(row);
       if (warnings.length > 0) {
-        for (const w of warnings) yield issue(lineNo, w, 'warning');
+        for (const w of warnings) out.push(issue(lineNo, w, 'warning'));
         warnings.length = 0;
       }
+    }
+    if (out.length > 0) {
+      yield out;
+      out = [];
     }
   }
   if (kind === undefined) throw new FileFormatError(sawContent ? 'no header' : 'empty file');
