@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { IMAGE_FORMATS } from '../../shared/model/gcs.ts';
-import { createHmacSigner } from '../../shared/signing/hmac-signer.ts';
+import { createHmacHex, createHmacSigner } from '../../shared/signing/hmac-signer.ts';
 import { createIamSigner } from '../../shared/signing/iam-signer.ts';
 import { createKeySigner } from '../../shared/signing/key-signer.ts';
 import type { UrlSigner } from '../../shared/signing/url-signer.ts';
@@ -130,5 +131,23 @@ describe('RSA verification with another key', () => {
   it('fails, so the RSA checks above prove the key', async () => {
     const [u] = await cases[0]!.make(fixedClock(T0).now).signMany(ids(1), 'png', 3600);
     assert.equal(verifyRsaUrl(u!.url, other.publicKey).valid, false);
+  });
+});
+
+describe('the one-shot HMAC-SHA256', () => {
+  it('equals crypto.createHmac for messages of any length, including ones that grow its buffer', () => {
+    const key = createHmac('sha256', 'k').update('day').digest();
+    const mac = createHmacHex(key);
+    for (const msg of [
+      '',
+      'a',
+      'x'.repeat(63),
+      'é'.repeat(200),
+      'y'.repeat(1000),
+      'short again',
+      '\n'.repeat(64),
+    ]) {
+      assert.equal(mac(msg), createHmac('sha256', key).update(msg).digest('hex'));
+    }
   });
 });
