@@ -29,7 +29,7 @@ export const SignUrlsBodySchema = z.strictObject({
 });
 
 const SignedUrlSchema = z.object({
-  imageId: z.string(),
+  imageId: z.string().regex(/^\d{8}_\d{3}$/),
   url: z.url().describe('V4 signed GET URL; carries userProject'),
   expiresAt: z.iso.datetime(),
 });

@@ -1,4 +1,5 @@
 import { ServiceUnavailableError } from '../http/errors.ts';
+import { logger as defaultLogger, type Logger } from '../log.ts';
 import { createLimiter, dedupe, mapLimited } from './pool.ts';
 import { UrlCache, type UrlCacheOptions } from './url-cache.ts';
 import type { SignedUrl, UrlSigner } from './url-signer.ts';
@@ -21,6 +22,7 @@ export interface IamSignerOptions {
   /** signBlob calls in flight at once for this instance, across all requests. */
   concurrency?: number;
   cache?: UrlCacheOptions;
+  logger?: Logger;
 }
 
 /**
@@ -47,10 +49,14 @@ export function createIamSigner(opts: IamSignerOptions): UrlSigner {
     }
     return email;
   };
-  const unavailable = (cause: unknown) =>
-    new ServiceUnavailableError('Could not sign URLs with the IAM signBlob API; try again shortly.', {
+  const log = opts.logger ?? defaultLogger;
+  const unavailable = (cause: unknown) => {
+    // The caller sees a generic 503; the operator needs the reason (e.g. a missing Token Creator role).
+    log.error('IAM signBlob failed', { reason: cause instanceof Error ? cause.message : String(cause) });
+    return new ServiceUnavailableError('Could not sign URLs with the IAM signBlob API; try again shortly.', {
       cause,
     });
+  };
 
   return {
     billingProject,

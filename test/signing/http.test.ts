@@ -3,7 +3,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { createSignerRoutes } from '../../functions/signer/routes.ts';
+import { createSignerRoutes, SignUrlsResponseSchema } from '../../functions/signer/routes.ts';
 import { createRouter } from '../../shared/http/router.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
@@ -49,6 +49,7 @@ describe('POST /v1/images:signUrls', () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.billingProject, BILLING);
     assert.equal(res.body.urls.length, 26);
+    SignUrlsResponseSchema.parse(res.body); // the documented response shape
     for (const [i, u] of (res.body.urls as { imageId: string; url: string; expiresAt: string }[]).entries()) {
       const v = verifyHmacUrl(u.url, HMAC_SECRET);
       assert.ok(v.valid);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { createLogger } from '../../shared/log.ts';
 import { createIamSigner } from '../../shared/signing/iam-signer.ts';
 import { fixedClock, ids, localBlobSigner, rsaKey } from './fixtures.ts';
 import { verifyRsaUrl } from './v4-verify.ts';
@@ -73,11 +74,13 @@ describe('IAM signBlob signer', () => {
 
   it('turns a signBlob failure into a 503 and recovers when the service does', async () => {
     const { auth, stats } = localBlobSigner(key, 1);
+    const logged: string[] = [];
     const signer = createIamSigner({
       auth,
       billingProject: 'my-billing-1',
       now: fixedClock(T0).now,
       concurrency: 4,
+      logger: createLogger({}, (line) => logged.push(line)),
     });
     stats.fail = true;
     await assert.rejects(signer.signMany(ids(50), 'png', 3600), (err: unknown) => {
@@ -86,6 +89,7 @@ describe('IAM signBlob signer', () => {
       return true;
     });
     assert.ok(stats.signCalls <= 4, `stopped after the first failures (${stats.signCalls} calls)`);
+    assert.match(logged.join('\n'), /"message":"IAM signBlob failed".*503 backend unavailable/);
     stats.fail = false;
     const urls = await signer.signMany(ids(50), 'png', 3600);
     assert.equal(urls.length, 50);
@@ -102,6 +106,7 @@ describe('IAM signBlob signer', () => {
         },
       },
       billingProject: 'my-billing-1',
+      logger: createLogger({}, () => {}),
     });
     await assert.rejects(signer.signMany(ids(1), 'png', 60), ServiceUnavailableError);
     await assert.rejects(signer.signMany(ids(1), 'png', 60), ServiceUnavailableError);
