@@ -13,13 +13,16 @@ import {
 export const MAX_PATIENT_IDS = 1000;
 export const MAX_AGE = 120;
 
-const nonEmpty = <T extends z.ZodType>(item: T, max: number, what: string) =>
+/** Lists of enum values may repeat a value (harmless), but not without bound. */
+const MAX_ENUM_LIST = 32;
+
+const nonEmpty = <T extends z.ZodType>(item: T, max: number, plural: string) =>
   z
     .array(item)
-    .min(1, `must list at least one ${what}; omit the field to not filter on it`)
-    .max(max, `must list at most ${max} ${what}s`);
+    .min(1, `must list at least one value; omit the field to not filter on ${plural}`)
+    .max(max, `must list at most ${max} ${plural}`);
 
-const findingList = nonEmpty(FindingSchema, FINDINGS.length, 'finding');
+const findingList = nonEmpty(FindingSchema, MAX_ENUM_LIST, 'findings');
 const age = z.int('must be an integer number of years').min(0).max(MAX_AGE);
 
 export const FindingsConditionSchema = z
@@ -47,7 +50,7 @@ export const FourFindingsConditionSchema = z
     pneumothorax: z.boolean().optional(),
     airspaceOpacity: z.boolean().optional(),
     noduleOrMass: z.boolean().optional(),
-    set: nonEmpty(FourFindingsSetSchema, 2, 'set').optional(),
+    set: nonEmpty(FourFindingsSetSchema, MAX_ENUM_LIST, 'sets').optional(),
   })
   .describe(
     'Adjudicated four-findings labels (Majkowska et al. 2019); true = YES, false = NO. Only images with these labels match, so {} selects every labelled image.',
@@ -80,13 +83,13 @@ export const CohortFilterSchema = z
       .optional()
       .describe('true: only "No Finding" images; false: only images with a finding.'),
     age: AgeRangeSchema.optional(),
-    sex: nonEmpty(SexSchema, 2, 'sex').optional(),
-    view: nonEmpty(ViewSchema, 2, 'view position').optional(),
-    split: nonEmpty(SplitSchema, 2, 'split').optional(),
+    sex: nonEmpty(SexSchema, MAX_ENUM_LIST, 'sexes').optional(),
+    view: nonEmpty(ViewSchema, MAX_ENUM_LIST, 'view positions').optional(),
+    split: nonEmpty(SplitSchema, MAX_ENUM_LIST, 'splits').optional(),
     patientIds: nonEmpty(
       z.int('must be an integer').min(1, 'must be a positive integer').max(99_999_999),
       MAX_PATIENT_IDS,
-      'patient id',
+      'patient ids',
     )
       .optional()
       .describe(`At most ${MAX_PATIENT_IDS} NIH patient ids.`),

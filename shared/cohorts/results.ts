@@ -11,6 +11,7 @@ import {
   ViewSchema,
 } from '../model/index.ts';
 import { AGE_BINS, summaryColumns } from './compile.ts';
+import { maskFindings } from './rows.ts';
 
 export const CohortImageSchema = z.object({
   imageId: z.string(),
@@ -20,7 +21,7 @@ export const CohortImageSchema = z.object({
   patientSex: SexSchema,
   viewPosition: ViewSchema,
   split: SplitSchema,
-  findings: z.array(FindingSchema),
+  findings: z.array(FindingSchema).describe('NIH findings in NIH name order; [] for No Finding.'),
 });
 export type CohortImage = z.infer<typeof CohortImageSchema>;
 
@@ -70,7 +71,7 @@ export function decodeImage(r: PlainRow): CohortImage {
     patientSex: r.patient_sex as CohortImage['patientSex'],
     viewPosition: r.view_position as CohortImage['viewPosition'],
     split: r.split as CohortImage['split'],
-    findings: (r.findings ?? []) as CohortImage['findings'],
+    findings: maskFindings(num(r.findings_mask)),
   };
 }
 

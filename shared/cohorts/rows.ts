@@ -64,11 +64,13 @@ export function toReaderRows(r: ImageRecord): CohortReaderRow[] {
       });
     }
   }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return rows.sort(
     (a, b) =>
-      a.study.localeCompare(b.study) ||
-      a.reader_id.localeCompare(b.reader_id, 'en', { numeric: true }) ||
-      a.label.localeCompare(b.label),
+      cmp(a.study, b.study) ||
+      Number(a.reader_id) - Number(b.reader_id) ||
+      cmp(a.reader_id, b.reader_id) ||
+      cmp(a.label, b.label),
   );
 }
 
