@@ -31,10 +31,19 @@ export async function* parseStream(
   opts: ParseOptions = {},
 ): AsyncGenerator<ParseEvent, ParseSummary> {
   const batches = parseBatches(input, opts);
-  for (;;) {
-    const r = await batches.next();
-    if (r.done) return r.value;
-    yield* r.value;
+  let done = false;
+  try {
+    for (;;) {
+      const r = await batches.next();
+      if (r.done) {
+        done = true;
+        return r.value;
+      }
+      yield* r.value;
+    }
+  } finally {
+    // A consumer that stops early closes the batches, and through them the input stream.
+    if (!done) await batches.return(undefined as never);
   }
 }
 
