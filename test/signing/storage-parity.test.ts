@@ -6,9 +6,11 @@ import { createKeySigner } from '../../shared/signing/key-signer.ts';
 import { EMAIL, ids, rsaKey } from './fixtures.ts';
 
 const key = rsaKey();
-// The library would send the URL to an emulator if this were set; the comparison is with the real host.
-delete process.env.STORAGE_EMULATOR_HOST;
-const storage = new Storage({ credentials: { client_email: EMAIL, private_key: key.pem } });
+// apiEndpoint: the real host even if STORAGE_EMULATOR_HOST is set (it would point the library's URLs there).
+const storage = new Storage({
+  apiEndpoint: 'https://storage.googleapis.com',
+  credentials: { client_email: EMAIL, private_key: key.pem },
+});
 
 async function librarySignedUrl(
   object: string,
