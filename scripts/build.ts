@@ -1,0 +1,187 @@
+/**
+ * `npm run build`: one self-contained ESM bundle per folder of functions/ (esbuild), written to
+ * dist/functions/<name>/{index.js,package.json}, zipped as dist/functions/<name>-<sha256>.zip, and listed in
+ * dist/functions/manifest.json, which Terraform reads to upload each zip under its content-hash name.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { join, relative } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import { functionFolders, REPO_ROOT } from './function-folders.ts';
+import { zip } from './zip.ts';
+
+/**
+ * Packages left out of the bundles and installed by the Cloud Functions build from package.json instead:
+ * - functions-framework: the runtime starts the framework from node_modules and looks the entry point up in
+ *   its registry; a bundled copy would register the functions in a second, unseen registry.
+ * - DuckDB: native code (.node files), which cannot be bundled; used only by local runs.
+ */
+export const EXTERNAL_PACKAGES: readonly string[] = ['@google-cloud/functions-framework', '@duckdb/node-api'];
+
+export const NODE_MAJOR = '24';
+
+// ESM output that contains CommonJS dependencies needs these three names at module scope.
+const BANNER = [
+  "import { createRequire as __nihCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __nihFileURLToPath } from 'node:url';",
+  "import { dirname as __nihDirname } from 'node:path';",
+  'const require = __nihCreateRequire(import.meta.url);',
+  'const __filename = __nihFileURLToPath(import.meta.url);',
+  'const __dirname = __nihDirname(__filename);',
+].join('\n');
+
+export interface BundleInfo {
+  name: string;
+  /** Folder holding index.js, its chunks and package.json. */
+  dir: string;
+  /** File name of the zip, inside outDir: `<name>-<first 16 hex of sha256>.zip`. */
+  zip: string;
+  sha256: string;
+  /** Bytes of JavaScript: index.js and every chunk. */
+  bundleBytes: number;
+  zipBytes: number;
+  /** Packages the bundle imports but does not contain, with the exact versions of the root package.json. */
+  dependencies: Record<string, string>;
+}
+
+export interface BuildOptions {
+  functionsDir?: string;
+  outDir?: string;
+  /** Only these folders (default: every folder of functionsDir). */
+  names?: readonly string[];
+  minify?: boolean;
+}
+
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+const nativeGuard: Plugin = {
+  name: 'native-guard',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, (args) => ({
+      errors: [
+        {
+          text: `${args.importer} loads native code (${args.path}); add its package to EXTERNAL_PACKAGES in scripts/build.ts`,
+        },
+      ],
+    }));
+  },
+};
+
+function rootDependencies(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  return pkg.dependencies ?? {};
+}
+
+/** Hash of a folder's files (names and bytes, in name order). */
+function hashDir(dir: string): string {
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir).sort()) {
+    h.update(`${f}\0`);
+    h.update(readFileSync(join(dir, f)));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** Builds one function folder into outDir; returns what the manifest records of it. */
+export async function buildBundle(name: string, opts: BuildOptions = {}): Promise<BundleInfo> {
+  const functionsDir = opts.functionsDir ?? join(REPO_ROOT, 'functions');
+  const outDir = opts.outDir ?? join(REPO_ROOT, 'dist', 'functions');
+  const dir = join(outDir, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+
+  const result = await build({
+    entryPoints: { index: join(functionsDir, name, 'index.ts') },
+    outdir: dir,
+    // A function that imports a heavy client lazily (`await import()`) gets it as a chunk loaded on first use.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    bundle: true,
+    platform: 'node',
+    target: `node${NODE_MAJOR}`,
+    format: 'esm',
+    banner: { js: BANNER },
+    external: EXTERNAL_PACKAGES.flatMap((p) => [p, `${p}/*`]),
+    plugins: [nativeGuard],
+    minify: opts.minify ?? true,
+    keepNames: true,
+    legalComments: 'external',
+    metafile: true,
+    logLevel: 'error',
+  });
+
+  const versions = rootDependencies();
+  const dependencies: Record<string, string> = {};
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const imp of output.imports) {
+      if (!imp.external || isBuiltin(imp.path)) continue;
+      const pkg = packageName(imp.path);
+      const version = versions[pkg];
+      if (!version) throw new Error(`${name}: external ${pkg} is not a dependency in package.json`);
+      dependencies[pkg] = version;
+    }
+  }
+  const manifest = {
+    name: `nih-cxr-${name}`,
+    private: true,
+    type: 'module',
+    main: 'index.js',
+    engines: { node: NODE_MAJOR },
+    dependencies: Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
+  };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const sha256 = hashDir(dir);
+  const files = readdirSync(dir).sort();
+  const archive = zip(files.map((f) => ({ name: f, data: readFileSync(join(dir, f)) })));
+  const zipName = `${name}-${sha256.slice(0, 16)}.zip`;
+  for (const f of readdirSync(outDir)) {
+    if (f.startsWith(`${name}-`) && f.endsWith('.zip')) rmSync(join(outDir, f));
+  }
+  writeFileSync(join(outDir, zipName), archive);
+  return {
+    name,
+    dir,
+    zip: zipName,
+    sha256,
+    bundleBytes: files.filter((f) => f.endsWith('.js')).reduce((n, f) => n + statSync(join(dir, f)).size, 0),
+    zipBytes: archive.length,
+    dependencies: manifest.dependencies,
+  };
+}
+
+/** Builds every function folder and writes outDir/manifest.json. */
+export async function buildAll(opts: BuildOptions = {}): Promise<BundleInfo[]> {
+  const outDir = opts.outDir ?? join(REPO_ROOT, 'dist', 'functions');
+  const names = opts.names ?? functionFolders(opts.functionsDir);
+  mkdirSync(outDir, { recursive: true });
+  const infos: BundleInfo[] = [];
+  for (const name of names) infos.push(await buildBundle(name, { ...opts, outDir }));
+  const manifest = Object.fromEntries(
+    infos.map((i) => [
+      i.name,
+      { zip: i.zip, sha256: i.sha256, bundleBytes: i.bundleBytes, dependencies: i.dependencies },
+    ]),
+  );
+  writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return infos;
+}
+
+if (import.meta.main) {
+  const infos = await buildAll();
+  if (infos.length === 0) console.log('no function folders in functions/: nothing to build');
+  for (const i of infos) {
+    const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+    console.log(
+      `${i.name}: ${relative(REPO_ROOT, i.dir)}/index.js ${kb(i.bundleBytes)}, ${i.zip} ${kb(i.zipBytes)}` +
+        `, installs ${Object.keys(i.dependencies).join(', ') || 'nothing'}`,
+    );
+  }
+}

@@ -1,0 +1,25 @@
+output "gateway_url" {
+  description = "Base URL of the API."
+  value       = module.nih_cxr.gateway_url
+}
+
+output "api_keys" {
+  description = "API key strings by key id (terraform output -json api_keys)."
+  value       = module.nih_cxr.api_keys
+  sensitive   = true
+}
+
+output "uploads_bucket" {
+  description = "Bucket to upload label files and images to."
+  value       = module.nih_cxr.uploads_bucket
+}
+
+output "hmac_secret" {
+  description = "Secret Manager secret for the signer's HMAC secret."
+  value       = module.nih_cxr.hmac_secret
+}
+
+output "service_accounts" {
+  description = "Service accounts the deployment created."
+  value       = module.nih_cxr.service_accounts
+}

@@ -1,0 +1,28 @@
+variable "project_id" {
+  type        = string
+  description = "Project to deploy into."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions, the uploads bucket and the gateway."
+  default     = "us-central1"
+}
+
+variable "billing_project" {
+  type        = string
+  description = "Project billed for requester-pays downloads; null means project_id."
+  default     = null
+}
+
+variable "hmac_access_id" {
+  type        = string
+  description = "Access id of the signer's HMAC key, once its secret version exists (docs/deploy.md); null signs with IAM signBlob."
+  default     = null
+}
+
+variable "quota_requests_per_minute" {
+  type        = number
+  description = "Requests per minute each consumer project (API key owner) may send through the gateway."
+  default     = 600
+}

@@ -1,0 +1,129 @@
+/**
+ * The four functions, one module call per folder of functions/. Each gets its own service account (created
+ * by the module); iam.tf grants it exactly the roles it uses. The HTTP functions can be invoked only by the
+ * gateway's service account, the upload function only by its Eventarc trigger's service account.
+ */
+
+module "labels" {
+  source = "./modules/function"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name_prefix}-labels"
+  description           = "Image labels from Firestore: GET /v1/images/{imageId}, POST /v1/images:batchGet, GET /v1/patients/{patientId}/images."
+  entry_point           = "labels"
+  runtime               = "nodejs24"
+  source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["labels"].output_name }
+  service_account_id    = "${var.name_prefix}-labels"
+  build_service_account = google_service_account.build.id
+  resources             = var.functions.labels
+  invokers              = { gateway = google_service_account.gateway.member }
+  labels                = local.labels
+
+  environment_variables = {
+    GOOGLE_CLOUD_PROJECT  = var.project_id
+    FIRESTORE_DATABASE_ID = google_firestore_database.labels.name
+  }
+
+  depends_on = [google_project_iam_member.build_run_builder]
+}
+
+module "cohorts" {
+  source = "./modules/function"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name_prefix}-cohorts"
+  description           = "Cohort queries on BigQuery: POST /v1/cohorts:query, :summary and :export."
+  entry_point           = "cohorts"
+  runtime               = "nodejs24"
+  source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["cohorts"].output_name }
+  service_account_id    = "${var.name_prefix}-cohorts"
+  build_service_account = google_service_account.build.id
+  resources             = var.functions.cohorts
+  invokers              = { gateway = google_service_account.gateway.member }
+  labels                = local.labels
+
+  environment_variables = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    COHORT_STORE         = "bigquery"
+    BQ_PROJECT           = var.project_id
+    BQ_DATASET           = google_bigquery_dataset.cohorts.dataset_id
+    BQ_LOCATION          = google_bigquery_dataset.cohorts.location
+    BQ_MAX_BYTES_BILLED  = tostring(var.bigquery.max_bytes_billed)
+  }
+
+  depends_on = [google_project_iam_member.build_run_builder]
+}
+
+module "signer" {
+  source = "./modules/function"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name_prefix}-signer"
+  description           = "V4 signed URLs for the requester-pays dataset bucket: POST /v1/images:signUrls, GET /v1/images/{imageId}/content."
+  entry_point           = "signer"
+  runtime               = "nodejs24"
+  source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["signer"].output_name }
+  service_account_id    = "${var.name_prefix}-signer"
+  build_service_account = google_service_account.build.id
+  resources             = var.functions.signer
+  invokers              = { gateway = google_service_account.gateway.member }
+  labels                = local.labels
+
+  environment_variables = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    BILLING_PROJECT      = local.billing_project
+    SIGNER               = var.hmac_access_id == null ? "iam" : "hmac"
+    HMAC_ACCESS_ID       = var.hmac_access_id == null ? "" : var.hmac_access_id
+  }
+  # Mounted only once hmac_access_id is set: the secret has no version until one is added out of band.
+  secret_environment_variables = var.hmac_access_id == null ? {} : {
+    HMAC_SECRET = { secret = google_secret_manager_secret.hmac.secret_id, version = "latest" }
+  }
+
+  depends_on = [google_project_iam_member.build_run_builder]
+}
+
+module "uploads" {
+  source = "./modules/function"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name_prefix}-uploads"
+  description           = "Loads label files and registers images finalized in the uploads bucket; writes reports/ and quarantine/."
+  entry_point           = "processUpload"
+  runtime               = "nodejs24"
+  source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["uploads"].output_name }
+  service_account_id    = "${var.name_prefix}-uploads"
+  build_service_account = google_service_account.build.id
+  resources             = var.functions.uploads
+  ingress_settings      = "ALLOW_INTERNAL_ONLY"
+  invokers              = { trigger = google_service_account.uploads_trigger.member }
+  labels                = local.labels
+
+  event_trigger = {
+    event_type            = "google.cloud.storage.object.v1.finalized"
+    trigger_region        = var.region
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.uploads_trigger.email
+    filters               = { bucket = google_storage_bucket.uploads.name }
+  }
+
+  environment_variables = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    UPLOADS_BUCKET       = google_storage_bucket.uploads.name
+    FIRESTORE_DATABASE   = google_firestore_database.labels.name
+    COHORT_STORE         = "bigquery"
+    BQ_PROJECT           = var.project_id
+    BQ_DATASET           = google_bigquery_dataset.cohorts.dataset_id
+    BQ_LOCATION          = google_bigquery_dataset.cohorts.location
+  }
+
+  depends_on = [
+    google_project_iam_member.build_run_builder,
+    google_project_iam_member.gcs_pubsub_publisher,
+    google_project_iam_member.uploads_trigger_event_receiver,
+  ]
+}

@@ -1,0 +1,105 @@
+/**
+ * nih-cxr: four Cloud Run functions (labels, cohorts, signer, uploads) behind an API Gateway, with the
+ * uploads bucket, Firestore, BigQuery and the HMAC secret they use. Every function runs as its own service
+ * account; iam.tf grants each one only the roles it uses. Nothing here is publicly invokable.
+ */
+
+locals {
+  billing_project = coalesce(var.billing_project, var.project_id)
+  build_dir       = coalesce(var.build_dir, "${path.module}/../dist/functions")
+  gateway_region  = coalesce(var.api.gateway_region, var.region)
+  uploads_bucket  = coalesce(var.uploads_bucket.name, "${var.project_id}-${var.name_prefix}-uploads")
+  labels          = merge(var.labels, { app = var.name_prefix })
+
+  # One bundle per folder of functions/; `npm run build` writes manifest.json: { "<folder>": { "zip": "<folder>-<sha256>.zip", ... } }.
+  function_folders = toset(["labels", "cohorts", "signer", "uploads"])
+  bundles          = jsondecode(file("${local.build_dir}/manifest.json"))
+
+  apis = toset([
+    "apigateway.googleapis.com",
+    "apikeys.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "eventarc.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "servicecontrol.googleapis.com",
+    "servicemanagement.googleapis.com",
+    "storage.googleapis.com",
+  ])
+}
+
+resource "google_project_service" "apis" {
+  for_each = var.enable_apis ? local.apis : toset([])
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+# Function sources: one zip per bundle, named by its content hash so that changed code redeploys.
+resource "google_storage_bucket" "sources" {
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name_prefix}-sources"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  labels                      = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket_object" "source" {
+  for_each = local.function_folders
+
+  bucket       = google_storage_bucket.sources.name
+  name         = local.bundles[each.key].zip
+  source       = "${local.build_dir}/${local.bundles[each.key].zip}"
+  content_type = "application/zip"
+}
+
+# Uploaded label files and images; the upload function writes reports/ and quarantine/ here too.
+resource "google_storage_bucket" "uploads" {
+  project                     = var.project_id
+  name                        = local.uploads_bucket
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.uploads_bucket.force_destroy
+  labels                      = local.labels
+
+  dynamic "lifecycle_rule" {
+    for_each = var.uploads_bucket.report_retention_days > 0 ? ["reports/", "quarantine/"] : []
+    content {
+      condition {
+        age            = var.uploads_bucket.report_retention_days
+        matches_prefix = [lifecycle_rule.value]
+      }
+      action {
+        type = "Delete"
+      }
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The HMAC secret of the signer's fast path. Terraform creates the secret only: its value is added out of
+# band (`gcloud secrets versions add`, docs/deploy.md), so it never enters the Terraform state.
+resource "google_secret_manager_secret" "hmac" {
+  project   = var.project_id
+  secret_id = "${var.name_prefix}-hmac-secret"
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}

@@ -1,0 +1,29 @@
+output "name" {
+  description = "Function name, also the name of its Cloud Run service."
+  value       = google_cloudfunctions2_function.this.name
+}
+
+output "uri" {
+  description = "HTTPS URL of the function's Cloud Run service (callers need run.invoker)."
+  value       = google_cloudfunctions2_function.this.service_config[0].uri
+}
+
+output "service" {
+  description = "Full resource name of the Cloud Run service behind the function."
+  value       = google_cloudfunctions2_function.this.service_config[0].service
+}
+
+output "service_account_email" {
+  description = "Email of the function's own runtime service account."
+  value       = google_service_account.this.email
+}
+
+output "service_account_member" {
+  description = "The runtime service account as an IAM member (serviceAccount:EMAIL)."
+  value       = google_service_account.this.member
+}
+
+output "service_account_name" {
+  description = "Full resource name of the runtime service account (for IAM on the account itself)."
+  value       = google_service_account.this.name
+}

@@ -1,0 +1,160 @@
+variable "project_id" {
+  type        = string
+  description = "Project that holds every resource of the deployment."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions, the uploads bucket and its Eventarc trigger."
+  default     = "us-central1"
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of function, service account and gateway names."
+  default     = "nih-cxr"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,11}$", var.name_prefix))
+    error_message = "name_prefix must be 2-12 characters of a-z, 0-9 and '-', starting with a letter."
+  }
+}
+
+variable "billing_project" {
+  type        = string
+  description = "Project billed for downloads from the requester-pays dataset bucket (userProject); null means project_id."
+  default     = null
+}
+
+variable "build_dir" {
+  type        = string
+  description = "Folder holding manifest.json and the <name>-<hash>.zip bundles of `npm run build`; null means ../dist/functions next to this module."
+  default     = null
+}
+
+variable "enable_apis" {
+  type        = bool
+  description = "Enable the Google APIs the deployment uses (turn off where a landing zone manages them)."
+  default     = true
+}
+
+variable "functions" {
+  type = object({
+    labels = optional(object({
+      memory          = optional(string, "256Mi")
+      cpu             = optional(string, "1")
+      timeout_seconds = optional(number, 30)
+      min_instances   = optional(number, 0)
+      max_instances   = optional(number, 20)
+      concurrency     = optional(number, 80)
+    }), {})
+    cohorts = optional(object({
+      memory          = optional(string, "512Mi")
+      cpu             = optional(string, "1")
+      timeout_seconds = optional(number, 300)
+      min_instances   = optional(number, 0)
+      max_instances   = optional(number, 10)
+      concurrency     = optional(number, 20)
+    }), {})
+    signer = optional(object({
+      memory          = optional(string, "256Mi")
+      cpu             = optional(string, "1")
+      timeout_seconds = optional(number, 60)
+      min_instances   = optional(number, 0)
+      max_instances   = optional(number, 20)
+      concurrency     = optional(number, 40)
+    }), {})
+    uploads = optional(object({
+      memory          = optional(string, "1Gi")
+      cpu             = optional(string, "1")
+      timeout_seconds = optional(number, 540)
+      min_instances   = optional(number, 0)
+      max_instances   = optional(number, 5)
+      concurrency     = optional(number, 1)
+    }), {})
+  })
+  description = "Memory, CPU, timeout (s), instance bounds and per-instance concurrency of each function."
+  default     = {}
+
+  validation {
+    condition     = var.functions.uploads.timeout_seconds <= 540
+    error_message = "The upload function is event-driven: its timeout is at most 540 s."
+  }
+}
+
+variable "uploads_bucket" {
+  type = object({
+    name                  = optional(string)
+    force_destroy         = optional(bool, false)
+    report_retention_days = optional(number, 0)
+  })
+  description = "Bucket that receives uploaded label files and images; name null means <project_id>-<name_prefix>-uploads. report_retention_days: age at which reports/ and quarantine/ objects are deleted (0 keeps them)."
+  default     = {}
+
+  validation {
+    condition     = var.uploads_bucket.report_retention_days >= 0
+    error_message = "report_retention_days must be 0 (keep) or a number of days."
+  }
+}
+
+variable "firestore" {
+  type = object({
+    database_id       = optional(string, "(default)")
+    location_id       = optional(string, "nam5")
+    delete_protection = optional(bool, true)
+  })
+  description = "Firestore (native mode) database holding one document per image."
+  default     = {}
+}
+
+variable "bigquery" {
+  type = object({
+    dataset_id          = optional(string, "nih_cxr")
+    location            = optional(string, "US")
+    deletion_protection = optional(bool, true)
+    max_bytes_billed    = optional(number, 10737418240)
+  })
+  description = "BigQuery dataset of the cohort tables; max_bytes_billed caps every cohort query."
+  default     = {}
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1023}$", var.bigquery.dataset_id))
+    error_message = "bigquery.dataset_id must be letters, digits and underscores."
+  }
+}
+
+variable "hmac_access_id" {
+  type        = string
+  description = "Access id of the signer's HMAC key; set it only after adding the secret's version out of band (docs/deploy.md). null signs with IAM signBlob."
+  default     = null
+}
+
+variable "api" {
+  type = object({
+    gateway_region            = optional(string)
+    quota_requests_per_minute = optional(number, 600)
+    keys                      = optional(map(string), { default = "nih-cxr default client" })
+  })
+  description = "API Gateway: region (null means var.region), per-project request quota per minute, API keys to create (id => display name)."
+  default     = {}
+
+  validation {
+    condition     = var.api.quota_requests_per_minute >= 1
+    error_message = "api.quota_requests_per_minute must be at least 1."
+  }
+  validation {
+    condition     = alltrue([for k in keys(var.api.keys) : can(regex("^[a-z][a-z0-9-]{0,62}$", k))])
+    error_message = "API key ids must be lower case letters, digits and '-'."
+  }
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Labels set on every resource that takes labels."
+  default     = {}
+}

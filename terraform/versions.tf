@@ -1,0 +1,14 @@
+terraform {
+  required_version = ">= 1.9.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = "7.36.0"
+    }
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "7.36.0"
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Builds the function bundles into a temporary folder and loads each one in a fresh Node process, sealed
+ * off from the repository: the bundle's folder gets a node_modules holding only the packages its
+ * package.json declares, as the Cloud Functions build would install them.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { type BundleInfo, buildAll } from '../../scripts/build.ts';
+import { REPO_ROOT } from '../../scripts/function-folders.ts';
+
+const run = promisify(execFile);
+
+export interface SealedBundle extends BundleInfo {
+  /** Folder with index.js, package.json and a node_modules of the declared dependencies only. */
+  sealedDir: string;
+}
+
+export interface Probe {
+  nodeVersion: string;
+  /** Every function the bundle registered with functions-framework, by name: 'http' or 'cloudevent'. */
+  registered: Record<string, string>;
+  /** Whether functions-framework's own testing API (the runtime's registry) finds each registered name. */
+  visibleToFramework: Record<string, boolean>;
+  importMs: number;
+}
+
+/** Builds every function folder into a new temporary folder and seals each bundle. */
+export async function buildSealedBundles(): Promise<{ tmp: string; bundles: SealedBundle[] }> {
+  const tmp = mkdtempSync(join(tmpdir(), 'nih-cxr-bundles-'));
+  const infos = await buildAll({ outDir: join(tmp, 'dist') });
+  const bundles = infos.map((info) => {
+    const sealedDir = join(tmp, 'sealed', info.name);
+    cpSync(info.dir, sealedDir, { recursive: true });
+    for (const pkg of Object.keys(info.dependencies)) {
+      const link = join(sealedDir, 'node_modules', pkg);
+      mkdirSync(dirname(link), { recursive: true });
+      symlinkSync(join(REPO_ROOT, 'node_modules', pkg), link, 'dir');
+    }
+    return { ...info, sealedDir };
+  });
+  return { tmp, bundles };
+}
+
+export function removeTmp(tmp: string): void {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+// Runs in the child: records every http()/cloudEvent() registration, then imports the bundle.
+const MARK = '@@nih-cxr-probe@@';
+const PROBE = `
+const MARK = '${MARK}';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+const bundle = process.argv[1];
+const req = createRequire(bundle);
+const registry = req(join(dirname(req.resolve('@google-cloud/functions-framework')), 'function_registry.js'));
+const registered = {};
+for (const [fn, type] of [['http', 'http'], ['cloudEvent', 'cloudevent']]) {
+  const original = registry[fn];
+  registry[fn] = (name, handler) => { registered[name] = type; return original(name, handler); };
+}
+const t0 = performance.now();
+await import(bundle);
+const importMs = performance.now() - t0;
+const { getFunction } = req('@google-cloud/functions-framework/testing');
+const visibleToFramework = Object.fromEntries(Object.keys(registered).map((n) => [n, typeof getFunction(n) === 'function']));
+process.stdout.write('\\n' + MARK + JSON.stringify({ nodeVersion: process.version, registered, visibleToFramework, importMs }));
+`;
+
+/** Imports a sealed bundle in a fresh `node` with `env` (plus PATH), and reports what it registered. */
+export async function probeBundle(b: SealedBundle, env: Record<string, string>): Promise<Probe> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--input-type=module', '-e', PROBE, join(b.sealedDir, 'index.js')],
+    {
+      cwd: b.sealedDir,
+      env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
+      timeout: 60_000,
+    },
+  );
+  // The bundle may log to stdout at start-up; the result follows the marker.
+  return JSON.parse(stdout.slice(stdout.lastIndexOf(MARK) + MARK.length)) as Probe;
+}
+
+/** The package.json the bundle ships. */
+export function bundlePackageJson(b: SealedBundle): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(b.sealedDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+}
+
+/** A free loopback TCP port. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Served {
+  url: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts the sealed bundle the way Cloud Run functions does: the functions-framework CLI from the bundle's
+ * own node_modules, with --target set to the entry point. Resolves once it serves.
+ */
+export async function serveBundle(
+  b: SealedBundle,
+  target: string,
+  env: Record<string, string>,
+): Promise<Served> {
+  const { spawn } = await import('node:child_process');
+  const port = await freePort();
+  const cli = join(
+    b.sealedDir,
+    'node_modules',
+    '@google-cloud',
+    'functions-framework',
+    'build',
+    'src',
+    'main.js',
+  );
+  const child = spawn(
+    process.execPath,
+    [cli, `--target=${target}`, `--source=${b.sealedDir}`, `--port=${port}`],
+    {
+      cwd: b.sealedDir,
+      env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`functions-framework did not start:\n${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Serving function')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`functions-framework exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => out,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

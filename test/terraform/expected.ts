@@ -1,0 +1,68 @@
+/** What the deployment is meant to grant, stated once here: the tests compare the configuration with it. */
+import { expr } from './hcl.ts';
+
+/**
+ * Identity -> its grants, as `role on scope`. Identities: a function's module call (its own service account),
+ * a google_service_account by resource name, or a Google service agent.
+ */
+export const EXPECTED_GRANTS: Record<string, readonly string[]> = {
+  labels: ['roles/datastore.viewer on project'],
+  cohorts: ['roles/bigquery.jobUser on project', 'roles/bigquery.dataViewer on dataset cohorts'],
+  signer: [
+    // signBlob as itself only: URLs are signed by the function's own identity, never another one.
+    'roles/iam.serviceAccountTokenCreator on service account signer',
+    // Requester pays: the downloads are billed to this project.
+    'roles/serviceusage.serviceUsageConsumer on billing project',
+    'roles/secretmanager.secretAccessor on secret hmac',
+  ],
+  uploads: [
+    'roles/storage.objectAdmin on bucket uploads',
+    'roles/datastore.user on project',
+    'roles/bigquery.dataEditor on dataset cohorts',
+    'roles/bigquery.jobUser on project',
+  ],
+  uploads_trigger: ['roles/eventarc.eventReceiver on project', 'roles/run.invoker on function uploads'],
+  gateway: [
+    'roles/run.invoker on function labels',
+    'roles/run.invoker on function cohorts',
+    'roles/run.invoker on function signer',
+  ],
+  build: ['roles/run.builder on project'],
+  'gcs service agent': ['roles/pubsub.publisher on project'],
+};
+
+/** Stand-in values for the expressions the configuration sets environment variables to. */
+const SAMPLE_VALUES: Record<string, string> = {
+  'var.project_id': 'nih-cxr-test',
+  'local.billing_project': 'nih-cxr-billing',
+  'google_firestore_database.labels.name': '(default)',
+  'google_bigquery_dataset.cohorts.dataset_id': 'nih_cxr',
+  'google_bigquery_dataset.cohorts.location': 'US',
+  'google_storage_bucket.uploads.name': 'nih-cxr-test-nih-cxr-uploads',
+  'tostring(var.bigquery.max_bytes_billed)': '10737418240',
+  'var.hmac_access_id == null ? "iam" : "hmac"': 'iam',
+  'var.hmac_access_id == null ? "" : var.hmac_access_id': '',
+};
+
+/**
+ * The environment a function's bundle starts with in the cloud: what Terraform sets (expressions replaced by
+ * sample values) plus what Cloud Run sets. Loading the bundle with it shows that configuration passes the
+ * function's start-up validation.
+ */
+export function sampleEnvironment(
+  call: Record<string, unknown> | undefined,
+  folder: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    K_SERVICE: `nih-cxr-${folder}`,
+    K_REVISION: `nih-cxr-${folder}-00001`,
+    PORT: '8080',
+  };
+  for (const [k, v] of Object.entries((call?.environment_variables ?? {}) as Record<string, unknown>)) {
+    const e = expr(v);
+    if (typeof v === 'string' && e === v) env[k] = v;
+    else if (e !== undefined && e in SAMPLE_VALUES) env[k] = SAMPLE_VALUES[e]!;
+    else throw new Error(`${folder}: no sample value for ${k} = ${String(v)}; add one to SAMPLE_VALUES`);
+  }
+  return env;
+}
