@@ -22,8 +22,8 @@ export function hmacSigningKey(secret: string, datestamp: string): Buffer {
 const BLOCK = 64;
 
 /**
- * HMAC-SHA256 (RFC 2104) with a fixed 32-byte key, as two one-shot `crypto.hash` calls over preallocated
- * buffers: `createHmac` spends most of its ~20 us per call setting up an OpenSSL context, this ~3 us.
+ * HMAC-SHA256 (RFC 2104) with a key of at most 64 bytes, as two one-shot `crypto.hash` calls over preallocated
+ * buffers: `createHmac` spends most of its ~20 us per call setting up an OpenSSL context, this a few us.
  * Not re-entrant (shared buffers), which is fine for synchronous use.
  */
 export function createHmacHex(key: Buffer): (message: string) => string {
