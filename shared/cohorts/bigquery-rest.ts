@@ -1,0 +1,152 @@
+/**
+ * BigQuery REST v2 shapes the cohort store sends and reads (jobs.insert, jobs.get, jobs.getQueryResults),
+ * built and decoded here as plain data so that tests can check them against recorded responses.
+ */
+import type { PlainRow } from './results.ts';
+import type { BigQueryField } from './schema.ts';
+import type { SqlParam } from './sql-dialect.ts';
+
+export interface TableRef {
+  projectId: string;
+  datasetId: string;
+  tableId: string;
+}
+
+export interface JobReference {
+  projectId: string;
+  jobId: string;
+  location: string;
+}
+
+/** REST QueryParameter. */
+export interface QueryParameter {
+  name: string;
+  parameterType: { type: string; arrayType?: { type: string } };
+  parameterValue: { value?: string; arrayValues?: { value: string }[] };
+}
+
+/** Named query parameters in REST form: every value as a string, arrays as arrayValues. */
+export function toQueryParameters(params: Record<string, SqlParam>): QueryParameter[] {
+  return Object.entries(params).map(([name, p]) => {
+    const array = /^ARRAY<(\w+)>$/.exec(p.type);
+    if (array) {
+      return {
+        name,
+        parameterType: { type: 'ARRAY', arrayType: { type: array[1]! } },
+        parameterValue: { arrayValues: (p.value as (string | number)[]).map((v) => ({ value: String(v) })) },
+      };
+    }
+    return { name, parameterType: { type: p.type }, parameterValue: { value: String(p.value) } };
+  });
+}
+
+/** Job labels: lowercase keys and values, as BigQuery requires; they attribute cost per operation. */
+export function jobLabels(operation: string): Record<string, string> {
+  return { app: 'nih-cxr', component: 'cohorts', operation };
+}
+
+export interface QueryJobOptions {
+  jobReference: JobReference;
+  maximumBytesBilled: number;
+  operation: string;
+}
+
+/** jobs.insert body of a parameterised GoogleSQL query job with a bytes cap, labels and the query cache. */
+export function queryJob(sql: string, params: Record<string, SqlParam>, o: QueryJobOptions) {
+  return {
+    jobReference: o.jobReference,
+    configuration: {
+      labels: jobLabels(o.operation),
+      query: {
+        query: sql,
+        useLegacySql: false,
+        parameterMode: 'NAMED',
+        queryParameters: toQueryParameters(params),
+        useQueryCache: true,
+        maximumBytesBilled: String(o.maximumBytesBilled),
+      },
+    },
+  };
+}
+
+/** jobs.insert body (metadata part) of an NDJSON load job. */
+export function loadJob(
+  destination: TableRef,
+  schema: { fields: BigQueryField[] },
+  o: { jobReference: JobReference; operation: string; create: boolean },
+) {
+  return {
+    jobReference: o.jobReference,
+    configuration: {
+      labels: jobLabels(o.operation),
+      load: {
+        destinationTable: destination,
+        schema,
+        sourceFormat: 'NEWLINE_DELIMITED_JSON',
+        writeDisposition: 'WRITE_TRUNCATE',
+        createDisposition: o.create ? 'CREATE_IF_NEEDED' : 'CREATE_NEVER',
+        ignoreUnknownValues: false,
+        maxBadRecords: 0,
+      },
+    },
+  };
+}
+
+export interface JobStatus {
+  state?: string;
+  errorResult?: { reason?: string; message?: string } | null;
+  errors?: { reason?: string; message?: string }[];
+}
+export interface JobResource {
+  jobReference?: JobReference;
+  status?: JobStatus;
+  statistics?: { totalBytesProcessed?: string; query?: { totalBytesBilled?: string; cacheHit?: boolean } };
+}
+
+export interface ResultField {
+  name: string;
+  type: string;
+  mode?: string;
+}
+export interface QueryResultsResponse {
+  jobComplete?: boolean;
+  jobReference?: JobReference;
+  schema?: { fields: ResultField[] };
+  rows?: { f: { v: unknown }[] }[];
+  pageToken?: string;
+  totalRows?: string;
+}
+
+function scalar(type: string, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'INTEGER':
+    case 'INT64':
+    case 'FLOAT':
+    case 'FLOAT64':
+      return Number(v);
+    case 'BOOLEAN':
+    case 'BOOL':
+      return v === 'true' || v === true;
+    case 'STRING':
+      return String(v);
+    default:
+      throw new Error(`unexpected BigQuery result type ${type}`);
+  }
+}
+
+/** Decodes getQueryResults rows (`{f: [{v}]}`, values as strings) into plain rows by the result schema. */
+export function decodeRows(res: QueryResultsResponse): PlainRow[] {
+  const fields = res.schema?.fields ?? [];
+  return (res.rows ?? []).map((row) => {
+    const out: PlainRow = {};
+    fields.forEach((field, i) => {
+      const v = row.f[i]?.v;
+      out[field.name] =
+        field.mode === 'REPEATED'
+          ? ((v ?? []) as { v: unknown }[]).map((x) => scalar(field.type, x.v))
+          : scalar(field.type, v);
+    });
+    return out;
+  });
+}

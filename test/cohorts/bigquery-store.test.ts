@@ -1,0 +1,238 @@
+/**
+ * The BigQuery cohort store against RECORDED REST responses (hand-written from the BigQuery REST v2 docs,
+ * see test/recordings/bigquery/README.md): no live BigQuery is called. Checks the requests it builds and
+ * how it decodes the answers.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createBigQueryCohortStore } from '../../shared/cohorts/bigquery-store.ts';
+import { compileExport, compileQuery, compileSummary } from '../../shared/cohorts/compile.ts';
+import { upsertScript } from '../../shared/cohorts/compile-dml.ts';
+import { CohortFilterSchema } from '../../shared/cohorts/filter.ts';
+import { createPageTokens } from '../../shared/cohorts/page-token.ts';
+import { toCohortRows } from '../../shared/cohorts/rows.ts';
+import { bigQueryTableSchema } from '../../shared/cohorts/schema.ts';
+import { bigQueryDialect } from '../../shared/cohorts/sql-dialect.ts';
+import { AppError } from '../../shared/http/errors.ts';
+import { handRecords } from './hand-records.ts';
+import { type Replay, replay } from './replay-transport.ts';
+
+const tokens = createPageTokens('test-secret-for-cohort-pages');
+const dialect = bigQueryDialect({ project: 'nih-cxr-test', dataset: 'cohorts' });
+const CAP = 1_073_741_824;
+
+function storeFor(r: Replay, extra: { exportPageRows?: number } = {}) {
+  const counters = new Map<string, number>();
+  return createBigQueryCohortStore({
+    transport: r.transport,
+    tokens,
+    projectId: 'nih-cxr-test',
+    dataset: 'cohorts',
+    location: 'US',
+    maximumBytesBilled: CAP,
+    newJobId: (op) => {
+      const n = (counters.get(op) ?? 0) + 1;
+      counters.set(op, n);
+      return `job_${op}_${n}`;
+    },
+    loadPollMs: 0,
+    ...extra,
+  });
+}
+
+const filter = CohortFilterSchema.parse({ findings: { any: ['Mass'] }, sex: ['F'], age: { min: 50 } });
+
+describe('BigQuery store (recorded REST responses, not live calls)', () => {
+  it('recording query-page: builds a parameterised, capped, labelled, cached query job and decodes a page', async () => {
+    const r = replay('query-page.json');
+    const page = await storeFor(r).query(filter, 2);
+    r.assertDone();
+    const insert = r.requests[0]!;
+    const q = compileQuery(filter, { after: '', limit: 3 }, dialect);
+    assert.deepEqual(insert.body, {
+      jobReference: { projectId: 'nih-cxr-test', jobId: 'job_query_1', location: 'US' },
+      configuration: {
+        labels: { app: 'nih-cxr', component: 'cohorts', operation: 'query' },
+        query: {
+          query: q.sql,
+          useLegacySql: false,
+          parameterMode: 'NAMED',
+          queryParameters: [
+            { name: 'findingsAny', parameterType: { type: 'INT64' }, parameterValue: { value: '512' } },
+            { name: 'ageMin', parameterType: { type: 'INT64' }, parameterValue: { value: '50' } },
+            {
+              name: 'sex',
+              parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } },
+              parameterValue: { arrayValues: [{ value: 'F' }] },
+            },
+            { name: 'after', parameterType: { type: 'STRING' }, parameterValue: { value: '' } },
+            { name: 'pageLimit', parameterType: { type: 'INT64' }, parameterValue: { value: '3' } },
+          ],
+          useQueryCache: true,
+          maximumBytesBilled: String(CAP),
+        },
+      },
+    });
+    assert.ok(!q.sql.includes("'F'") && !q.sql.includes('512'), 'values are parameters, not SQL text');
+    assert.deepEqual(r.requests[1]!.query, { location: 'US', timeoutMs: '10000', maxResults: '3' });
+    assert.equal(page.totalImages, 2139);
+    assert.equal(page.totalPatients, 1711);
+    assert.deepEqual(page.images, [
+      {
+        imageId: '00000013_005',
+        patientId: 13,
+        followUp: 5,
+        patientAge: 60,
+        patientSex: 'F',
+        viewPosition: 'AP',
+        split: 'train_val',
+        findings: ['Mass', 'Nodule'],
+      },
+      {
+        imageId: '00000032_012',
+        patientId: 32,
+        followUp: 12,
+        patientAge: null,
+        patientSex: 'F',
+        viewPosition: 'PA',
+        split: 'test',
+        findings: ['Mass'],
+      },
+    ]);
+    assert.ok(page.nextPageToken);
+    assert.equal(tokens.read(filter, page.nextPageToken), '00000032_012');
+  });
+
+  it('recording query-empty: an empty cohort decodes to zero totals, no images, no next page', async () => {
+    const r = replay('query-empty.json');
+    const page = await storeFor(r).query(filter, 100);
+    r.assertDone();
+    assert.deepEqual(page, { totalImages: 0, totalPatients: 0, images: [], nextPageToken: null });
+  });
+
+  it('recording summary: decodes 36 string-encoded aggregates into the summary shape', async () => {
+    const r = replay('summary.json');
+    const s = await storeFor(r).summary({});
+    r.assertDone();
+    const body = r.requests[0]!.body as { configuration: { query: { query: string; queryParameters: [] } } };
+    assert.equal(body.configuration.query.query, compileSummary({}, dialect).sql);
+    assert.deepEqual(body.configuration.query.queryParameters, []);
+    assert.equal(s.totalImages, 112120);
+    assert.equal(s.findings.Hernia, 227);
+    assert.equal(s.findings['No Finding'], 60361);
+    assert.deepEqual(s.patientSex, { M: 63340, F: 48780 });
+    assert.deepEqual(s.split, { train_val: 86524, test: 25596 });
+    assert.equal(s.age.length, 13);
+    assert.deepEqual(s.age[9], { from: 90, to: 99, count: 120 });
+    assert.equal(
+      s.age.reduce((n, b) => n + b.count, 0),
+      112120,
+    );
+  });
+
+  it('recording export-two-pages: follows pageToken, one page of rows in memory at a time', async () => {
+    const r = replay('export-two-pages.json');
+    const rows = [];
+    for await (const row of storeFor(r, { exportPageRows: 2 }).export(filter)) rows.push(row);
+    r.assertDone();
+    const body = r.requests[0]!.body as { configuration: { query: { query: string } } };
+    assert.equal(body.configuration.query.query, compileExport(filter, dialect).sql);
+    assert.deepEqual(r.requests[1]!.query, { location: 'US', timeoutMs: '10000', maxResults: '2' });
+    assert.equal(r.requests[2]!.query?.pageToken, 'BFKJZ2XNAIAQAAASAUIIBAEAAUNAICAKCAFCBMFOCU======');
+    assert.deepEqual(
+      rows.map((x) => [x.imageId, x.findings, x.hasBoundingBox]),
+      [
+        ['00000001_000', ['Cardiomegaly'], false],
+        ['00000003_001', ['Hernia'], true],
+        ['00000005_000', [], false],
+      ],
+    );
+  });
+
+  for (const [file, status, pattern] of [
+    ['error-bytes-billed.json', 503, /BQ_MAX_BYTES_BILLED/],
+    ['error-backend.json', 503, /unavailable/],
+    ['error-job-failed-on-insert.json', 503, /unavailable/],
+  ] as const) {
+    it(`recording ${file}: becomes a ${status} AppError`, async () => {
+      const r = replay(file);
+      const store = storeFor(r);
+      const call = file.includes('bytes') ? store.summary({}) : store.query({}, 10);
+      await assert.rejects(
+        call,
+        (e: unknown) => e instanceof AppError && e.status === status && pattern.test(e.message),
+      );
+      r.assertDone();
+    });
+  }
+
+  it('recording load: streams NDJSON into two WRITE_TRUNCATE load jobs and waits for both', async () => {
+    const r = replay('load.json');
+    const recs = handRecords(40)
+      .filter((x) => x.expert.readers.length > 0)
+      .slice(0, 3);
+    const rows = recs.map(toCohortRows);
+    const counts = await storeFor(r).load(rows);
+    r.assertDone();
+    assert.deepEqual(counts, { images: 3, readers: rows.reduce((n, x) => n + x.readers.length, 0) });
+    const [images, readers] = r.uploads;
+    assert.deepEqual(images!.job, {
+      jobReference: { projectId: 'nih-cxr-test', jobId: 'job_load_images_1', location: 'US' },
+      configuration: {
+        labels: { app: 'nih-cxr', component: 'cohorts', operation: 'load' },
+        load: {
+          destinationTable: { projectId: 'nih-cxr-test', datasetId: 'cohorts', tableId: 'cohort_images' },
+          schema: bigQueryTableSchema('cohort_images'),
+          sourceFormat: 'NEWLINE_DELIMITED_JSON',
+          writeDisposition: 'WRITE_TRUNCATE',
+          createDisposition: 'CREATE_NEVER',
+          ignoreUnknownValues: false,
+          maxBadRecords: 0,
+        },
+      },
+    });
+    assert.deepEqual(
+      images!.lines,
+      rows.map((x) => x.image),
+    );
+    assert.deepEqual(
+      readers!.lines,
+      rows.flatMap((x) => x.readers),
+    );
+    assert.equal(
+      (readers!.job as { configuration: { load: { destinationTable: { tableId: string } } } }).configuration
+        .load.destinationTable.tableId,
+      'cohort_readers',
+    );
+  });
+
+  it('recording upsert: stages rows, merges in one transaction script, drops the staging tables', async () => {
+    const r = replay('upsert.json');
+    const rows = handRecords(40)
+      .filter((x) => x.expert.readers.length > 0)
+      .slice(0, 2)
+      .map(toCohortRows);
+    await storeFor(r).upsert(rows);
+    r.assertDone();
+    const staging = (
+      r.uploads[0]!.job as { configuration: { load: { destinationTable: { tableId: string } } } }
+    ).configuration.load.destinationTable.tableId;
+    const stagingReaders = staging.replace('staging_images_', 'staging_readers_');
+    const script = r.requests.find((x) => x.method === 'POST')!.body as {
+      configuration: { query: { query: string; queryParameters: unknown[] } };
+    };
+    assert.equal(
+      script.configuration.query.query,
+      upsertScript(dialect, { images: staging, readers: stagingReaders }),
+    );
+    assert.deepEqual(
+      r.requests.filter((x) => x.method === 'DELETE').map((x) => x.path),
+      [`/datasets/cohorts/tables/${staging}`, `/datasets/cohorts/tables/${stagingReaders}`],
+    );
+    assert.equal(
+      (r.uploads[0]!.job as { configuration: { load: { createDisposition: string } } }).configuration.load
+        .createDisposition,
+      'CREATE_IF_NEEDED',
+    );
+  });
+});
