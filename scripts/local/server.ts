@@ -1,0 +1,138 @@
+import type { Server } from 'node:http';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createLabelsRoutes } from '../../functions/labels/routes.ts';
+import { createSignerRoutes } from '../../functions/signer/routes.ts';
+import { ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { createMetaRoutes, type Health } from '../../shared/http/meta-routes.ts';
+import { createRouter, type Route } from '../../shared/http/router.ts';
+import {
+  createFirestore,
+  createFirestoreLabelRepo,
+  loadRecords,
+  progressReporter,
+} from '../../shared/labels/index.ts';
+import type { Logger } from '../../shared/log.ts';
+import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
+import { createUrlSigner } from '../../shared/signing/create-signer.ts';
+import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
+import { startFirestoreEmulator } from '../emulators/firestore.ts';
+import { startStorageEmulator } from '../emulators/storage.ts';
+import type { LocalConfig } from './config.ts';
+import { loadLocalDataset } from './dataset.ts';
+
+export interface LocalServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Until the data is loaded, every data route answers 503 with Retry-After; meta routes answer at once. */
+function gated(routes: Route[], isReady: () => boolean): Route[] {
+  return routes.map((r) => ({
+    ...r,
+    handler: (req, params) => {
+      if (!isReady())
+        throw new ServiceUnavailableError('The local server is still loading data.', {
+          retryAfterSeconds: 2,
+        });
+      return r.handler(req, params);
+    },
+  }));
+}
+
+/**
+ * `npm start`: one process serving every route of ../shared/API.md with each function's own route handlers,
+ * the Firestore and Storage emulators (started here unless their hosts are given), and DuckDB for cohorts.
+ */
+export async function startLocalServer(
+  config: LocalConfig,
+  log: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Promise<LocalServer> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse())
+      await stop().catch((err: unknown) => log.warn('stop failed', { err }));
+  };
+  try {
+    let firestoreHost = config.firestoreHost;
+    if (!firestoreHost) {
+      const fe = await startFirestoreEmulator({ projectId: config.projectId });
+      stops.push(() => fe.stop());
+      firestoreHost = fe.host;
+      log.info('Firestore emulator started', { host: firestoreHost });
+    }
+    const db = createFirestore({ projectId: config.projectId, emulatorHost: firestoreHost });
+    stops.push(() => db.terminate());
+    const repo = createFirestoreLabelRepo({ firestore: () => db, collection: 'images', timeoutMs: 10_000 });
+
+    let ready = false;
+    let dataset: 'nih' | 'synthetic' | undefined;
+    let images = 0;
+    let storageHost = config.storageHost;
+
+    const signerSetup = createUrlSigner(loadSignerConfig(env));
+    if (!signerSetup.signer)
+      log.warn('URL signing is not configured; signing routes answer 503', { detail: signerSetup.problem });
+
+    const dataRoutes: Route[] = [...createLabelsRoutes({ repo }), ...createSignerRoutes(signerSetup)];
+    let openapi: unknown;
+    const health = (): Health => ({
+      status: ready ? 'ok' : 'starting',
+      ...(dataset ? { dataset } : {}),
+      images,
+      uploadsBucket: config.uploadsBucket,
+      emulators: { firestore: firestoreHost, ...(storageHost ? { storage: storageHost } : {}) },
+    });
+    const routes = [
+      ...gated(dataRoutes, () => ready),
+      ...createMetaRoutes({ openapi: () => openapi, health }),
+    ];
+    openapi = buildOpenApiDocument(routes, { serverUrl: `http://localhost:${config.port}` });
+    http('nih-cxr-local', createRouter(routes, { logger: log, corsOrigins: config.corsOrigins }));
+    const server: Server = getTestServer('nih-cxr-local');
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, '127.0.0.1', () => resolve());
+    });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://127.0.0.1:${port}`;
+    log.info('listening; loading data', { url });
+
+    if (!storageHost) {
+      const se = await startStorageEmulator({ projectId: config.projectId, bucket: config.uploadsBucket });
+      stops.push(() => se.stop());
+      storageHost = se.host;
+      log.info('Storage emulator started', { host: storageHost, uploadsBucket: config.uploadsBucket });
+    }
+
+    const data = await loadLocalDataset(config);
+    dataset = data.kind;
+    if (data.kind === 'synthetic') {
+      log.warn('No NIH_DATA_DIR: serving a small SYNTHETIC sample, not real NIH data', {
+        images: data.records.length,
+      });
+    }
+    const progress = progressReporter(process.stderr);
+    const summary = await loadRecords(db, data.records, {
+      throttle: false,
+      skipUnchanged: true,
+      onProgress: (p) => progress.update(p),
+    });
+    progress.done(summary);
+    images = data.records.length;
+    ready = true;
+    log.info('ready', {
+      url,
+      dataset,
+      images,
+      firestoreLoad: { written: summary.written, skipped: summary.skipped },
+    });
+    return { url, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
