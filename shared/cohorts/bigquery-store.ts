@@ -14,7 +14,7 @@ import {
 } from './bigquery-rest.ts';
 import type { BigQueryTransport } from './bigquery-transport.ts';
 import { compileExport, compileQuery, compileSummary } from './compile.ts';
-import { truncateReaders, upsertScript } from './compile-dml.ts';
+import { countRowsSql, truncateReaders, upsertScript } from './compile-dml.ts';
 import type { PageTokens } from './page-token.ts';
 import { type CohortExportRow, decodeExportRow, decodeSummary } from './results.ts';
 import type { CohortRows } from './rows.ts';
@@ -219,8 +219,7 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
       }
     },
     async stats() {
-      const sql = `SELECT (SELECT COUNT(*) FROM ${dialect.table(IMAGES_TABLE)}) AS images, (SELECT COUNT(*) FROM ${dialect.table(READERS_TABLE)}) AS readers`;
-      const { res } = await run(sql, {}, 'stats', 1);
+      const { res } = await run(countRowsSql(dialect), {}, 'stats', 1);
       const [row] = decodeRows(res);
       return { images: Number(row?.images ?? 0), readers: Number(row?.readers ?? 0) };
     },

@@ -39,3 +39,8 @@ export function upsertScript(d: Dialect, staging: { images: string; readers: str
 export function truncateReaders(d: Dialect): string {
   return `TRUNCATE TABLE ${d.table(READERS_TABLE)}`;
 }
+
+/** Row counts of both tables (BigQuery answers COUNT(*) from metadata: 0 bytes billed). */
+export function countRowsSql(d: Dialect): string {
+  return `SELECT (SELECT COUNT(*) FROM ${d.table(IMAGES_TABLE)}) AS images, (SELECT COUNT(*) FROM ${d.table(READERS_TABLE)}) AS readers`;
+}

@@ -123,6 +123,7 @@ export async function startZetaSql(catalog: CatalogTables): Promise<ZetaSqlServe
         'RESOLVED_MERGE_STMT',
         'RESOLVED_DELETE_STMT',
         'RESOLVED_INSERT_STMT',
+        'RESOLVED_TRUNCATE_STMT',
       ],
     };
     const simpleCatalog = {
