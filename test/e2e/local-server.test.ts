@@ -1,0 +1,123 @@
+/**
+ * End to end: `npm start` as a child process (its own emulators, DuckDB, the real NIH files when NIH_DATA_DIR
+ * is set, else the synthetic sample), exercised route by route through the typed client, then stopped.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { ApiError, NihCxrClient } from '../../client/index.ts';
+import { freePort } from '../../scripts/emulators/firestore.ts';
+import { nihDataDir } from '../helpers/env.ts';
+
+const dataDir = nihDataDir();
+let child: ChildProcess;
+let client: NihCxrClient;
+let output = '';
+
+async function waitReady(c: NihCxrClient, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await c.health()).status === 'ok') return;
+    } catch {
+      // not listening yet, or 503 while loading
+    }
+    if (Date.now() > deadline) throw new Error(`local server not ready in ${ms} ms:\n${output.slice(-3000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`npm start exited ${child.exitCode}:\n${output.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('npm start end to end', { timeout: 600_000 }, () => {
+  before(async () => {
+    const port = await freePort();
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      PORT: String(port),
+      BILLING_PROJECT: 'nih-cxr-e2e-billing',
+      HMAC_ACCESS_ID: 'GOOG1E2ETESTACCESSID',
+      HMAC_SECRET: 'e2e-test-secret-not-real',
+      FIRESTORE_EMULATOR_HOST: undefined,
+      STORAGE_EMULATOR_HOST: undefined,
+    };
+    if (!dataDir) delete env.NIH_DATA_DIR;
+    child = spawn('npm', ['start'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    client = new NihCxrClient(`http://127.0.0.1:${port}`);
+    await waitReady(client, dataDir ? 300_000 : 90_000);
+  });
+
+  after(async () => {
+    if (child.exitCode === null && child.pid) {
+      process.kill(-child.pid, 'SIGINT');
+      const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 20_000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    }
+    assert.doesNotMatch(output, /e2e-test-secret-not-real/, 'the HMAC secret must never be logged');
+  });
+
+  it('reports what it loaded on /v1/healthz', async () => {
+    const h = await client.health();
+    assert.equal(h.status, 'ok');
+    assert.equal(h.dataset, dataDir ? 'nih' : 'synthetic');
+    if (dataDir) assert.equal(h.images, 112_120);
+    else assert.ok((h.images ?? 0) >= 100);
+    assert.match(h.emulators?.storage ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('serves one image, a batch and a patient', async () => {
+    const img = await client.getImage('00000001_000.png');
+    assert.equal(img.imageId, '00000001_000');
+    assert.equal(img.patientId, 1);
+    const batch = await client.batchGet({ imageIds: ['00000001_000', '99999999_999'] });
+    assert.deepEqual(
+      batch.images.map((i) => i.imageId),
+      ['00000001_000'],
+    );
+    assert.deepEqual(batch.missing, ['99999999_999']);
+    const p = await client.patientImages(1);
+    assert.ok(p.images.length >= 1);
+    const followUps = p.images.map((i) => i.followUp);
+    assert.deepEqual(
+      followUps,
+      [...followUps].sort((a, b) => a - b),
+    );
+  });
+
+  it('answers bad input with problem+json', async () => {
+    await assert.rejects(
+      client.getImage('../etc/passwd'),
+      (e: unknown) => e instanceof ApiError && e.status === 400,
+    );
+    await assert.rejects(
+      client.getImage('99999999_999'),
+      (e: unknown) => e instanceof ApiError && e.status === 404,
+    );
+  });
+
+  it('signs URLs and redirects to content', async () => {
+    const r = await client.signUrls({ imageIds: ['00000001_000'], format: 'dicom', expiresInSeconds: 60 });
+    assert.equal(r.billingProject, 'nih-cxr-e2e-billing');
+    const url = new URL(r.urls[0]!.url);
+    assert.equal(url.pathname, '/gcs-public-data--healthcare-nih-chest-xray/dicom/00000001_000.dcm');
+    assert.equal(url.searchParams.get('userProject'), 'nih-cxr-e2e-billing');
+    const loc = new URL(await client.contentUrl('00000001_000'));
+    assert.equal(loc.pathname, '/gcs-public-data--healthcare-nih-chest-xray/png/00000001_000.png');
+  });
+
+  it('serves attribution and an OpenAPI 3.1 document', async () => {
+    const a = await client.attribution();
+    assert.equal(a.source, 'https://nihcc.app.box.com/v/ChestXray-NIHCC');
+    assert.match(a.provider, /NIH Clinical Center/);
+    const doc = await client.openapi();
+    assert.equal(doc.openapi, '3.1.0');
+  });
+});
