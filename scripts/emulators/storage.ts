@@ -164,10 +164,14 @@ export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): P
       child.send({ type: 'ping', id } satisfies ParentMessage);
     });
 
+  // Handling an event may finalize more objects (a report); settle until a ping finds nothing in flight.
   const settled = async (): Promise<void> => {
-    const emitted = await ping();
-    while (received < emitted) await sleep(5);
-    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    for (;;) {
+      const emitted = await ping();
+      while (received < emitted) await sleep(5);
+      if (inFlight.size === 0) return;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    }
   };
 
   const reset = async (): Promise<void> => {

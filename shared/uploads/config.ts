@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { envInt, envString } from '../config.ts';
+
+/** Environment of the upload-processing function (and of the local server's upload path). */
+export const UploadsConfigSchema = z
+  .object({
+    UPLOADS_BUCKET: envString(),
+    GOOGLE_CLOUD_PROJECT: envString(),
+    FIRESTORE_EMULATOR_HOST: envString(),
+    FIRESTORE_DATABASE_ID: envString(),
+    LABELS_COLLECTION: envString(),
+    STORAGE_EMULATOR_HOST: envString(),
+    COHORT_STORE: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.enum(['duckdb', 'bigquery']).default('duckdb'),
+    ),
+    DUCKDB_PATH: envString(),
+    BQ_DATASET: envString(),
+    BQ_LOCATION: envString(),
+    BQ_MAX_BYTES_BILLED: envInt(10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    PAGE_TOKEN_SECRET: envString(),
+    /** Longer than the function timeout (540 s by default), so that a live attempt is never taken over. */
+    UPLOAD_LEASE_SECONDS: envInt(600, 10, 86_400),
+  })
+  .superRefine((e, ctx) => {
+    if (e.COHORT_STORE === 'bigquery' && !e.BQ_DATASET) {
+      ctx.addIssue({ code: 'custom', path: ['BQ_DATASET'], message: 'required when COHORT_STORE=bigquery' });
+    }
+  })
+  .transform((e) => ({
+    uploadsBucket: e.UPLOADS_BUCKET ?? 'nih-cxr-uploads',
+    projectId: e.GOOGLE_CLOUD_PROJECT ?? (e.FIRESTORE_EMULATOR_HOST ? 'demo-nih-cxr' : undefined),
+    firestoreEmulatorHost: e.FIRESTORE_EMULATOR_HOST,
+    databaseId: e.FIRESTORE_DATABASE_ID,
+    labelsCollection: e.LABELS_COLLECTION ?? 'images',
+    storageEmulatorHost: e.STORAGE_EMULATOR_HOST,
+    cohortStore: e.COHORT_STORE,
+    duckdbPath: e.DUCKDB_PATH,
+    bigQuery: {
+      dataset: e.BQ_DATASET ?? '',
+      location: e.BQ_LOCATION ?? 'US',
+      maximumBytesBilled: e.BQ_MAX_BYTES_BILLED,
+    },
+    pageTokenSecret: e.PAGE_TOKEN_SECRET,
+    leaseMs: e.UPLOAD_LEASE_SECONDS * 1000,
+    /** The emulator has no ramp-up to respect. */
+    throttle: !e.FIRESTORE_EMULATOR_HOST,
+  }));
+export type UploadsConfig = z.output<typeof UploadsConfigSchema>;

@@ -1,0 +1,250 @@
+/**
+ * The use case behind the `processUpload` CloudEvent function (and the local server): one finalized object
+ * in, at most one load and one report out, whatever the number of deliveries.
+ */
+import type { Firestore } from '@google-cloud/firestore';
+import type { Storage } from '@google-cloud/storage';
+import type { CohortStore } from '../cohorts/store.ts';
+import { splitFromFileName } from '../dataset/load-dir.ts';
+import type { LabelRepo } from '../labels/index.ts';
+import type { Logger } from '../log.ts';
+import type { Split } from '../model/index.ts';
+import type { RowIssue } from '../parsers/types.ts';
+import { ByteTap } from './bytes.ts';
+import { isInputError, UploadRejection } from './errors.ts';
+import { FINALIZED, StorageEventSchema, type StorageObject, StorageObjectSchema } from './event.ts';
+import { createImageRegistry, type ImageInspection, type ImageRegistry, inspectImage } from './images.ts';
+import { type LabelLoadResult, loadLabelFile } from './label-load.ts';
+import { createFirestoreLedger, type Ledger } from './ledger.ts';
+import {
+  isOwnObject,
+  listed,
+  objectSummary,
+  quarantineName,
+  reportName,
+  type UploadReport,
+  type UploadStatus,
+} from './report.ts';
+import { type Sniffed, sniffContent } from './sniff.ts';
+import { createSplitTable, type SplitTable } from './splits.ts';
+
+export interface UploadProcessorDeps {
+  storage: Storage;
+  firestore: () => Firestore;
+  labels: LabelRepo;
+  /** Created on first use: image uploads never open the cohort store. */
+  cohorts: () => CohortStore | Promise<CohortStore>;
+  uploadsBucket: string;
+  /** Firestore ramp-up throttling for label writes: true in production, false on the emulator. */
+  throttle: boolean;
+  /** How long an attempt owns an object before a redelivery may take over (> the function timeout). */
+  leaseMs: number;
+  labelsCollection?: string;
+  now?: () => number;
+  logger?: Logger;
+  ledger?: Ledger;
+  registry?: ImageRegistry;
+  splits?: SplitTable;
+}
+
+export type UploadOutcome =
+  | { status: 'ignored'; reason: string }
+  | { status: 'duplicate'; object: string; generation: string }
+  | { status: UploadStatus; report: UploadReport; reportObject: string };
+
+export interface UploadProcessor {
+  /** Handles one CloudEvent (unchecked input). Throws only for errors a redelivery can fix. */
+  process(event: unknown): Promise<UploadOutcome>;
+}
+
+const RELEASE_WAIT_MS = 3000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+interface Work {
+  sniffed: Sniffed | undefined;
+  labels: LabelLoadResult | undefined;
+  image: ImageInspection | undefined;
+  rejection: UploadRejection | undefined;
+}
+
+/** An image list's split: object metadata `split`, else its file name as the bulk loader reads it. */
+function listSplit(o: StorageObject): Split {
+  const m = o.metadata?.split;
+  if (m === 'train_val' || m === 'test') return m;
+  const s = splitFromFileName(o.name);
+  if (s) return s;
+  throw new UploadRejection(
+    'an image list needs its split: name it train_val_list*.txt or test_list*.txt, or set object metadata split=train_val|test',
+  );
+}
+
+export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcessor {
+  const now = deps.now ?? Date.now;
+  const ledger = deps.ledger ?? createFirestoreLedger(deps.firestore, { leaseMs: deps.leaseMs, now });
+  const registry = deps.registry ?? createImageRegistry(deps.firestore);
+  const splits = deps.splits ?? createSplitTable(deps.firestore);
+  const log = deps.logger;
+
+  async function work(o: StorageObject, tap: ByteTap): Promise<Work> {
+    const w: Work = { sniffed: undefined, labels: undefined, image: undefined, rejection: undefined };
+    const file = deps.storage.bucket(o.bucket).file(o.name, { generation: Number(o.generation) });
+    const raw = file.createReadStream();
+    try {
+      const { sniffed, content } = await sniffContent(tap.wrap(raw));
+      w.sniffed = sniffed;
+      if (sniffed.kind === 'labels') {
+        const split = sniffed.fileKind === 'image_list' ? listSplit(o) : undefined;
+        const cohorts = await deps.cohorts();
+        w.labels = await loadLabelFile(
+          content,
+          { split },
+          {
+            firestore: deps.firestore,
+            labels: deps.labels,
+            cohorts,
+            splits,
+            throttle: deps.throttle,
+            ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
+          },
+        );
+      } else {
+        w.image = await inspectImage(sniffed.kind, content);
+      }
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      w.rejection =
+        err instanceof UploadRejection ? err : new UploadRejection(err.message, undefined, { cause: err });
+    } finally {
+      raw.destroy();
+    }
+    return w;
+  }
+
+  function statusOf(w: Work): UploadStatus {
+    if (w.rejection) return 'rejected';
+    if (w.image) return 'registered';
+    // A label file none of whose rows could be loaded is rejected as a whole.
+    if (w.labels && w.labels.rows.loaded === 0 && w.labels.rows.rejected > 0) return 'rejected';
+    return 'loaded';
+  }
+
+  async function handle(o: StorageObject, attempt: number): Promise<UploadOutcome> {
+    const started = now();
+    const tap = new ByteTap();
+    const w = await work(o, tap);
+    const sha256 = tap.sha256();
+    const status = statusOf(w);
+    if (w.image && sha256) {
+      await registry.register({
+        ...w.image,
+        bucket: o.bucket,
+        name: o.name,
+        generation: o.generation,
+        size: o.size,
+        gzip: w.sniffed?.gzip ?? false,
+        contentType: o.contentType ?? null,
+        md5Hash: o.md5Hash ?? null,
+        crc32c: o.crc32c ?? null,
+        sha256,
+        registeredAt: new Date(now()).toISOString(),
+      });
+    }
+    const bucket = deps.storage.bucket(o.bucket);
+    let quarantine: string | null = null;
+    if (status === 'rejected') {
+      quarantine = quarantineName(o.name);
+      await bucket.file(o.name, { generation: Number(o.generation) }).copy(bucket.file(quarantine));
+    }
+    const rejected: RowIssue[] = w.labels?.rejected ?? [];
+    const warnings: RowIssue[] = w.labels?.warnings ?? [];
+    const r = listed(rejected);
+    const wl = listed(warnings);
+    const finished = now();
+    const report: UploadReport = {
+      object: objectSummary(o, sha256),
+      status,
+      kind: w.sniffed ? (w.sniffed.kind === 'labels' ? w.sniffed.fileKind : w.sniffed.kind) : null,
+      gzip: w.sniffed?.gzip ?? false,
+      reason: w.rejection?.message ?? (status === 'rejected' ? 'no row of the file could be loaded' : null),
+      offset: w.rejection?.offset ?? null,
+      lines: w.labels?.lines ?? null,
+      rows: w.labels?.rows ?? null,
+      images: w.labels?.images ?? null,
+      cohortRows: w.labels?.cohortRows ?? null,
+      rejected: r.list,
+      rejectedTotal: r.count,
+      warnings: wl.list,
+      warningsTotal: wl.count,
+      image: w.image ?? null,
+      quarantine,
+      attempt,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: finished - started,
+    };
+    const name = reportName(o.name);
+    await bucket.file(name).save(`${JSON.stringify(report, null, 2)}\n`, {
+      resumable: false,
+      contentType: 'application/json',
+    });
+    return { status, report, reportObject: name };
+  }
+
+  return {
+    async process(event) {
+      const envelope = StorageEventSchema.safeParse(event);
+      if (!envelope.success) return { status: 'ignored', reason: 'not a CloudEvent' };
+      if (envelope.data.type !== FINALIZED) {
+        return { status: 'ignored', reason: `event type ${envelope.data.type}` };
+      }
+      const parsed = StorageObjectSchema.safeParse(envelope.data.data);
+      if (!parsed.success) {
+        // A malformed event cannot get better by redelivery: log it and acknowledge.
+        log?.error('invalid storage event data', { issues: parsed.error.issues, eventId: envelope.data.id });
+        return { status: 'ignored', reason: 'invalid event data' };
+      }
+      const o = parsed.data;
+      if (o.bucket !== deps.uploadsBucket) return { status: 'ignored', reason: `bucket ${o.bucket}` };
+      if (isOwnObject(o.name)) return { status: 'ignored', reason: 'an object this function wrote' };
+
+      const key = { bucket: o.bucket, name: o.name, generation: o.generation };
+      const claim = await ledger.claim(key);
+      if (claim.status === 'done') {
+        log?.info('duplicate delivery ignored', { object: o.name, generation: o.generation });
+        return { status: 'duplicate', object: o.name, generation: o.generation };
+      }
+      try {
+        const outcome = await handle(o, claim.attempt);
+        if ('report' in outcome) {
+          const { report } = outcome;
+          await ledger.complete(key, claim.attempt, {
+            status: report.status,
+            kind: report.kind,
+            report: outcome.reportObject,
+            rowsLoaded: report.rows?.loaded ?? null,
+          });
+          log?.info('upload processed', {
+            object: o.name,
+            generation: o.generation,
+            status: report.status,
+            kind: report.kind,
+            rows: report.rows,
+            durationMs: report.durationMs,
+          });
+        }
+        return outcome;
+      } catch (err) {
+        if ((err as { code?: unknown })?.code === 404) {
+          // Deleted (or overwritten) before we read it: no redelivery can bring this generation back.
+          await ledger.complete(key, claim.attempt, { status: 'gone' });
+          return { status: 'ignored', reason: 'the object generation no longer exists' };
+        }
+        log?.warn('upload processing failed; the event will be retried', { object: o.name, error: err });
+        const release = ledger.release(key, claim.attempt, String((err as Error)?.message ?? err));
+        // Best effort: with Firestore down the lease simply runs out.
+        await Promise.race([release.catch(() => {}), sleep(RELEASE_WAIT_MS)]);
+        throw err;
+      }
+    },
+  };
+}

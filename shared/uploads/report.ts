@@ -1,0 +1,78 @@
+/** The report object written for every processed upload: `reports/<object name>.json`. */
+import type { FileKind, RowIssue } from '../parsers/types.ts';
+import type { StorageObject } from './event.ts';
+import type { ImageInspection } from './images.ts';
+import type { LabelLoadResult } from './label-load.ts';
+
+export const REPORTS_PREFIX = 'reports/';
+export const QUARANTINE_PREFIX = 'quarantine/';
+/** Row issues listed in a report; the counts always cover all of them. */
+export const MAX_LISTED_ISSUES = 10_000;
+
+export type UploadStatus = 'loaded' | 'registered' | 'rejected';
+
+export interface UploadReport {
+  object: {
+    bucket: string;
+    name: string;
+    generation: string;
+    size: number;
+    contentType: string | null;
+    md5Hash: string | null;
+    crc32c: string | null;
+    /** Hex sha256 of the object, when it was read to the end. */
+    sha256: string | null;
+  };
+  status: UploadStatus;
+  /** What the content is: a label file kind, `png`, `dicom`, or null when not recognised. */
+  kind: FileKind | 'png' | 'dicom' | null;
+  gzip: boolean;
+  /** Why the whole upload was rejected, and where (byte offset), if it was. */
+  reason: string | null;
+  offset: number | null;
+  lines: number | null;
+  rows: LabelLoadResult['rows'] | null;
+  images: LabelLoadResult['images'] | null;
+  cohortRows: number | null;
+  rejected: RowIssue[];
+  /** Rejection entries in all; `rejected` lists the first MAX_LISTED_ISSUES. */
+  rejectedTotal: number;
+  warnings: RowIssue[];
+  warningsTotal: number;
+  image: ImageInspection | null;
+  quarantine: string | null;
+  attempt: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export function reportName(objectName: string): string {
+  return `${REPORTS_PREFIX}${objectName}.json`;
+}
+
+export function quarantineName(objectName: string): string {
+  return `${QUARANTINE_PREFIX}${objectName}`;
+}
+
+/** True for objects this function writes itself: never processed. */
+export function isOwnObject(name: string): boolean {
+  return name.startsWith(REPORTS_PREFIX) || name.startsWith(QUARANTINE_PREFIX);
+}
+
+export function objectSummary(o: StorageObject, sha256: string | undefined): UploadReport['object'] {
+  return {
+    bucket: o.bucket,
+    name: o.name,
+    generation: o.generation,
+    size: o.size,
+    contentType: o.contentType ?? null,
+    md5Hash: o.md5Hash ?? null,
+    crc32c: o.crc32c ?? null,
+    sha256: sha256 ?? null,
+  };
+}
+
+export function listed(issues: RowIssue[]): { list: RowIssue[]; count: number } {
+  return { list: issues.slice(0, MAX_LISTED_ISSUES), count: issues.length };
+}

@@ -1,0 +1,235 @@
+/** Pure tests of upload content handling: sniffing, PNG validation, DICOM headers, event and config schemas. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { loadConfig } from '../../shared/config.ts';
+import {
+  DicomHeaderReader,
+  PngValidator,
+  StorageObjectSchema,
+  sniffContent,
+  UploadRejection,
+  UploadsConfigSchema,
+  validatePng,
+} from '../../shared/uploads/index.ts';
+import { ihdr, makeDicom, makePng, PNG_SIGNATURE, pngChunk, pngWithBadCrc } from './fixtures.ts';
+
+async function* chunks(b: Buffer, size = 7): AsyncGenerator<Buffer> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+async function drain(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+async function rejection(p: Promise<unknown>): Promise<UploadRejection> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof UploadRejection, `expected an UploadRejection, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
+}
+
+const METADATA_HEADER =
+  'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]';
+
+describe('sniffContent', () => {
+  const cases: { name: string; bytes: Buffer; kind: string; fileKind?: string; gzip: boolean }[] = [
+    { name: 'a PNG', bytes: makePng(), kind: 'png', gzip: false },
+    { name: 'a gzipped PNG', bytes: gzipSync(makePng()), kind: 'png', gzip: true },
+    { name: 'a DICOM file', bytes: makeDicom(), kind: 'dicom', gzip: false },
+    {
+      name: 'a metadata CSV',
+      bytes: Buffer.from(`${METADATA_HEADER}\n`),
+      kind: 'labels',
+      fileKind: 'metadata_v2020',
+      gzip: false,
+    },
+    {
+      name: 'a gzipped metadata CSV with a BOM and CRLF',
+      bytes: gzipSync(`\uFEFF${METADATA_HEADER}\r\n`),
+      kind: 'labels',
+      fileKind: 'metadata_v2020',
+      gzip: true,
+    },
+    {
+      name: 'an image list (no header)',
+      bytes: Buffer.from('00000001_000.png\n00000001_001.png\n'),
+      kind: 'labels',
+      fileKind: 'image_list',
+      gzip: false,
+    },
+  ];
+  for (const c of cases) {
+    test(`recognises ${c.name} from its bytes and hands back all of them`, async () => {
+      const { sniffed, content } = await sniffContent(chunks(c.bytes, 5));
+      assert.equal(sniffed.kind, c.kind);
+      assert.equal(sniffed.gzip, c.gzip);
+      if (c.fileKind) assert.equal(sniffed.kind === 'labels' && sniffed.fileKind, c.fileKind);
+      const expected = c.gzip ? (await import('node:zlib')).gunzipSync(c.bytes) : c.bytes;
+      assert.deepEqual(await drain(content), expected);
+    });
+  }
+
+  const bad: { name: string; bytes: Buffer; reason: RegExp }[] = [
+    { name: 'an empty object', bytes: Buffer.alloc(0), reason: /empty object/ },
+    { name: 'random bytes', bytes: randomBytes(4096), reason: /not a PNG, a DICOM file or/ },
+    {
+      name: 'an unknown CSV header',
+      bytes: Buffer.from('a,b,c\n1,2,3\n'),
+      reason: /unrecognised first line "a,b,c"/,
+    },
+    { name: 'a truncated gzip', bytes: gzipSync(makePng()).subarray(0, 20), reason: /truncated gzip/ },
+    { name: 'an empty gzip', bytes: gzipSync(Buffer.alloc(0)), reason: /empty gzip/ },
+  ];
+  for (const c of bad) {
+    test(`rejects ${c.name} by the time it is read`, async () => {
+      // A truncated gzip may sniff fine: the problem shows when the rest is read.
+      const r = await rejection(sniffContent(chunks(c.bytes, 1000)).then((x) => drain(x.content)));
+      assert.match(r.message, c.reason);
+    });
+  }
+
+  test('never looks at a name: a PNG is a PNG whatever the caller calls it', async () => {
+    const { sniffed } = await sniffContent(chunks(makePng(), 1));
+    assert.equal(sniffed.kind, 'png');
+  });
+});
+
+describe('PngValidator', () => {
+  test('accepts a valid PNG fed one byte at a time and reports its IHDR', async () => {
+    const info = await validatePng(chunks(makePng(64, 48), 1));
+    assert.deepEqual(
+      { w: info.width, h: info.height, d: info.bitDepth, c: info.colourType, n: info.chunks },
+      { w: 64, h: 48, d: 8, c: 0, n: 3 },
+    );
+  });
+
+  test('reports a bad CRC with the byte offset of the CRC', async () => {
+    const { bytes, crcOffset } = pngWithBadCrc();
+    const r = await rejection(validatePng(chunks(bytes, 3)));
+    assert.equal(r.offset, crcOffset);
+    assert.match(r.message, /chunk IDAT CRC mismatch/);
+  });
+
+  test('reports a truncated PNG (IEND missing) at its end', async () => {
+    const png = makePng();
+    const r = await rejection(validatePng(chunks(png.subarray(0, png.length - 20))));
+    assert.match(r.message, /truncated/);
+    assert.equal(r.offset, png.length - 20);
+  });
+
+  const broken: { name: string; bytes: Buffer; reason: RegExp; offset: number }[] = [
+    {
+      name: 'a first chunk that is not IHDR',
+      bytes: Buffer.concat([PNG_SIGNATURE, pngChunk('IDAT', Buffer.from([1]))]),
+      reason: /first chunk is IDAT/,
+      offset: 8,
+    },
+    {
+      name: 'bit depth 3 for greyscale',
+      bytes: Buffer.concat([PNG_SIGNATURE, ihdr(4, 4, 3, 0)]),
+      reason: /bit depth 3 is invalid/,
+      offset: 24,
+    },
+    {
+      name: 'colour type 5',
+      bytes: Buffer.concat([PNG_SIGNATURE, ihdr(4, 4, 8, 5)]),
+      reason: /colour type 5 is invalid/,
+      offset: 25,
+    },
+    {
+      name: 'a zero width',
+      bytes: Buffer.concat([PNG_SIGNATURE, ihdr(0, 4)]),
+      reason: /width 0 is out of range/,
+      offset: 16,
+    },
+    {
+      name: 'data after IEND',
+      bytes: Buffer.concat([makePng(), Buffer.from('x')]),
+      reason: /data after IEND/,
+      offset: makePng().length,
+    },
+    {
+      name: 'an unknown critical chunk',
+      bytes: Buffer.concat([PNG_SIGNATURE, ihdr(4, 4), pngChunk('ABCD')]),
+      reason: /unknown critical chunk ABCD/,
+      offset: 33,
+    },
+  ];
+  for (const c of broken) {
+    test(`rejects ${c.name} at the right byte`, () => {
+      const v = new PngValidator();
+      assert.throws(
+        () => {
+          v.push(c.bytes);
+          v.end();
+        },
+        (e: unknown) => e instanceof UploadRejection && c.reason.test(e.message) && e.offset === c.offset,
+      );
+    });
+  }
+});
+
+describe('DicomHeaderReader', () => {
+  test('reads the header tags and stops keeping bytes at the pixel data', () => {
+    const dcm = makeDicom({ rows: 30, columns: 20, patientAge: '061Y', patientSex: 'F', viewPosition: 'AP' });
+    const r = new DicomHeaderReader();
+    for (let i = 0; i < dcm.length; i += 100) r.push(dcm.subarray(i, i + 100));
+    const d = r.end();
+    assert.deepEqual(
+      [d.rows, d.columns, d.patientAge, d.patientSex, d.viewPosition, d.sopClassUid, d.sopInstanceUid],
+      [30, 20, '061Y', 'F', 'AP', '1.2.840.10008.5.1.4.1.1.1.1', '1.2.826.0.1.3680043.8.498.1'],
+    );
+    assert.equal(d.pixelDataLength, 30 * 20 * 2);
+    assert.equal(d.pixelDataOffset, dcm.length - 30 * 20 * 2);
+    assert.ok(r.done);
+  });
+
+  test('rejects a DICOM file whose header is cut short', () => {
+    const r = new DicomHeaderReader();
+    r.push(makeDicom().subarray(0, 200));
+    assert.throws(() => r.end(), UploadRejection);
+  });
+});
+
+describe('StorageObjectSchema', () => {
+  test('accepts the object resource of a finalized event, numbers given as strings', () => {
+    const o = StorageObjectSchema.parse({
+      bucket: 'b-1',
+      name: 'x.csv',
+      generation: '17',
+      size: '42',
+      extra: 1,
+    });
+    assert.deepEqual(o, { bucket: 'b-1', name: 'x.csv', generation: '17', size: 42 });
+  });
+  for (const data of [
+    {},
+    { bucket: 'b-1', name: '', generation: '1', size: '1' },
+    { bucket: 'b-1', name: 'x', generation: '-1', size: '1' },
+  ]) {
+    test(`refuses ${JSON.stringify(data)}`, () => {
+      assert.equal(StorageObjectSchema.safeParse(data).success, false);
+    });
+  }
+});
+
+describe('UploadsConfigSchema', () => {
+  test('defaults: the local uploads bucket, DuckDB, a 600 s lease, throttled writes', () => {
+    const c = loadConfig(UploadsConfigSchema, {});
+    assert.deepEqual(
+      [c.uploadsBucket, c.cohortStore, c.leaseMs, c.throttle],
+      ['nih-cxr-uploads', 'duckdb', 600_000, true],
+    );
+  });
+  test('the emulator turns throttling off; BigQuery needs its dataset', () => {
+    assert.equal(loadConfig(UploadsConfigSchema, { FIRESTORE_EMULATOR_HOST: '127.0.0.1:1' }).throttle, false);
+    assert.throws(() => loadConfig(UploadsConfigSchema, { COHORT_STORE: 'bigquery' }), /BQ_DATASET/);
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * One upload-processing rig per test file: the Firestore emulator and the Storage emulator (both started
+ * here, on free ports), a DuckDB cohort store in a temporary file, and the processor wired to the Storage
+ * emulator's finalized CloudEvents. Every delivery and its outcome is recorded.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Firestore } from '@google-cloud/firestore';
+import { Storage } from '@google-cloud/storage';
+import {
+  type StorageCloudEvent,
+  type StorageEmulator,
+  startStorageEmulator,
+} from '../../scripts/emulators/storage.ts';
+import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
+import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/page-token.ts';
+import { toCohortRows } from '../../shared/cohorts/rows.ts';
+import { IMAGES_TABLE, READERS_TABLE } from '../../shared/cohorts/schema.ts';
+import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { createFirestoreLabelRepo, IMAGES_COLLECTION, toImageDoc } from '../../shared/labels/index.ts';
+import type { ImageRecord } from '../../shared/model/index.ts';
+import {
+  createUploadProcessor,
+  type UploadOutcome,
+  type UploadProcessor,
+  type UploadProcessorDeps,
+} from '../../shared/uploads/index.ts';
+import { startTestFirestore, type TestFirestore } from '../harness/firestore.ts';
+
+export const BUCKET = 'test-uploads';
+
+export interface Delivery {
+  event: StorageCloudEvent;
+  outcome?: UploadOutcome;
+  error?: unknown;
+}
+
+export interface UploadRig {
+  fs: TestFirestore;
+  db: Firestore;
+  storage: Storage;
+  emulator: StorageEmulator;
+  processor: UploadProcessor;
+  deliveries: Delivery[];
+  /** The DuckDB file of the cohort store (opened per call, so tests can read it in between). */
+  cohortPath: string;
+  /** Deliveries of objects other than the function's own (reports/, quarantine/). */
+  userDeliveries(): Delivery[];
+  /** Uploads and waits until the resulting event has been handled. */
+  upload(name: string, data: Buffer | string, metadata?: Record<string, string>): Promise<Delivery>;
+  stop(): Promise<void>;
+}
+
+const tokens = createPageTokens(DEV_PAGE_TOKEN_SECRET);
+
+/** A CohortStore over a DuckDB file that is opened for each call and closed after it. */
+export function fileCohortStore(path: string): CohortStore {
+  const withStore = async <T>(fn: (s: CohortStore) => Promise<T>): Promise<T> => {
+    const s = await createDuckDbCohortStore({ tokens, path, threads: 1 });
+    try {
+      return await fn(s);
+    } finally {
+      await s.close();
+    }
+  };
+  return {
+    kind: 'duckdb',
+    query: (f, n, t) => withStore((s) => s.query(f, n, t)),
+    summary: (f) => withStore((s) => s.summary(f)),
+    export: () => {
+      throw new Error('not used by upload processing');
+    },
+    load: (rows) => withStore((s) => s.load(rows)),
+    upsert: (rows) => withStore((s) => s.upsert(rows)),
+    stats: () => withStore((s) => s.stats()),
+    close: async () => {},
+  };
+}
+
+/** Both cohort tables, every column, ordered: what "the same cohort rows" is checked on. */
+export async function readCohortTables(path: string): Promise<{ images: unknown[]; readers: unknown[] }> {
+  const inst = await DuckDBInstance.create(path);
+  const c = await inst.connect();
+  try {
+    const read = async (t: string, order: string) =>
+      (await c.runAndReadAll(`SELECT * FROM "${t}" ORDER BY ${order}`)).getRowObjectsJson();
+    return {
+      images: await read(IMAGES_TABLE, 'image_id'),
+      readers: await read(READERS_TABLE, 'ALL'),
+    };
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
+}
+
+/** The cohort tables the bulk load of `records` produces. */
+export async function bulkCohortTables(records: ImageRecord[], dir: string) {
+  const path = join(dir, `bulk-${Date.now()}-${Math.random().toString(36).slice(2)}.duckdb`);
+  await fileCohortStore(path).load(records.map(toCohortRows));
+  return readCohortTables(path);
+}
+
+/** Every image document, by id. */
+export async function readImageDocs(db: Firestore): Promise<Map<string, unknown>> {
+  const snap = await db.collection(IMAGES_COLLECTION).get();
+  return new Map(snap.docs.map((d) => [d.id, d.data()]));
+}
+
+/** The documents the bulk loader writes for `records` (loadRecords sets exactly toImageDoc(record)). */
+export function bulkImageDocs(records: ImageRecord[]): Map<string, unknown> {
+  return new Map(records.map((r) => [r.imageId, { ...toImageDoc(r) }]));
+}
+
+export async function startUploadRig(
+  overrides: Partial<UploadProcessorDeps> = {},
+): Promise<UploadRig & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'nih-uploads-test-'));
+  const cohortPath = join(dir, 'cohorts.duckdb');
+  const fs = await startTestFirestore();
+  const deliveries: Delivery[] = [];
+  let processor: UploadProcessor | undefined;
+  const emulator = await startStorageEmulator({
+    projectId: fs.emulator.projectId,
+    onFinalize: async (event) => {
+      const d: Delivery = { event };
+      deliveries.push(d);
+      try {
+        d.outcome = await processor!.process(event);
+      } catch (err) {
+        d.error = err;
+        throw err;
+      }
+    },
+  });
+  const storage = new Storage({ apiEndpoint: emulator.host, projectId: fs.emulator.projectId });
+  await storage.createBucket(BUCKET).catch(() => {});
+  processor = createUploadProcessor({
+    storage,
+    firestore: () => fs.db,
+    labels: createFirestoreLabelRepo({ firestore: fs.db }),
+    cohorts: () => fileCohortStore(cohortPath),
+    uploadsBucket: BUCKET,
+    throttle: false,
+    leaseMs: 60_000,
+    ...overrides,
+  });
+  const own = (d: Delivery) => {
+    const data = d.event.data as { name: string };
+    return data.name.startsWith('reports/') || data.name.startsWith('quarantine/');
+  };
+  return {
+    dir,
+    fs,
+    db: fs.db,
+    storage,
+    emulator,
+    processor,
+    deliveries,
+    cohortPath,
+    userDeliveries: () => deliveries.filter((d) => !own(d)),
+    async upload(name, data, metadata) {
+      await storage
+        .bucket(BUCKET)
+        .file(name)
+        .save(data, { resumable: false, ...(metadata ? { metadata: { metadata } } : {}) });
+      await emulator.settled();
+      const mine = deliveries.filter((d) => (d.event.data as { name: string }).name === name);
+      return mine[mine.length - 1]!;
+    },
+    async stop() {
+      await emulator.stop();
+      await fs.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function readJson(storage: Storage, name: string): Promise<Record<string, unknown>> {
+  const [buf] = await storage.bucket(BUCKET).file(name).download();
+  return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+}
+
+export async function exists(storage: Storage, name: string): Promise<boolean> {
+  const [e] = await storage.bucket(BUCKET).file(name).exists();
+  return e;
+}
