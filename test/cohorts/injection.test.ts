@@ -55,7 +55,7 @@ function poison(f: CohortFilter, s: string): CohortFilter {
 /** The same filter parts with different values: rotated findings, flipped booleans, other ids and ages. */
 function sameShapeOtherValues(f: CohortFilter, k: number): CohortFilter {
   const rot = <T>(all: readonly T[], xs: readonly T[]) =>
-    xs.map((x) => all[(all.indexOf(x) + k) % all.length]!);
+    xs.map((x) => all[(all.indexOf(x) + (k % (all.length - 1)) + 1) % all.length]!);
   const flip = (v: boolean | undefined) => (v === undefined ? undefined : !v);
   const b = structuredClone(f) as Record<string, unknown>;
   if (f.findings) {
