@@ -21,8 +21,49 @@ interface Seen<T> {
   at: string;
 }
 
+/** Everything known about one image so far: one map lookup per row, none per field. */
+class Entry {
+  readonly id: ImageId;
+  /** Metadata of the preferred source. */
+  meta: ImageMetadata | undefined = undefined;
+  /** Metadata of the other source, until a preferred row arrives to compare it with. */
+  alt: ImageMetadata | undefined = undefined;
+  /** Both metadata rows were seen and compared (the other one was then dropped). */
+  compared = false;
+  split: Split | undefined = undefined;
+  boxes: BoundingBox[] | undefined = undefined;
+  four: Seen<FourFindingsLabels> | undefined = undefined;
+  all: Seen<AllFindingsLabels> | undefined = undefined;
+  readers: Seen<ReaderLabels>[] | undefined = undefined;
+  readerSet: Seen<FourFindingsSet> | undefined = undefined;
+
+  constructor(id: ImageId) {
+    this.id = id;
+  }
+}
+
+/**
+ * `00000001_000` -> 1000: a number orders like the id and hashes much faster than a string (the merge does
+ * one lookup per row, 364k of them for the full dataset).
+ */
+function keyOf(id: ImageId): number {
+  let n = 0;
+  for (let i = 0; i < 8; i++) n = n * 10 + id.charCodeAt(i) - 48;
+  return n * 1000 + (id.charCodeAt(9) - 48) * 100 + (id.charCodeAt(10) - 48) * 10 + (id.charCodeAt(11) - 48);
+}
+
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * V8 keeps a string built by concatenation as a tree of its pieces until something reads it as a whole;
+ * Number() does, and flattening the two URIs saves ~100 bytes per record (11 MB for the full dataset).
+ */
+function flatFiles(f: { png: string; dicom: string }): { png: string; dicom: string } {
+  Number(f.png);
+  Number(f.dicom);
+  return f;
 }
 
 /**
@@ -33,25 +74,23 @@ function same(a: unknown, b: unknown): boolean {
  */
 export class RecordMerger {
   readonly #prefer: Source;
-  /** Metadata of the preferred source. */
-  readonly #base = new Map<ImageId, ImageMetadata>();
-  /** Metadata of the other source not yet compared with a preferred row. */
-  readonly #alt = new Map<ImageId, ImageMetadata>();
-  /** Images whose other-source row was compared with the preferred one, then dropped. */
-  readonly #compared = new Set<ImageId>();
-  readonly #sawAlt = { value: false };
+  readonly #images = new Map<number, Entry>();
+  readonly #saw = { preferred: false, other: false };
   readonly #differences: MetadataDifference[] = [];
-  /** Splits hold just the value: 112k entries, and a conflict is rare enough to name only its second line. */
-  readonly #splits = new Map<ImageId, Split>();
-  readonly #boxes = new Map<ImageId, BoundingBox[]>();
-  readonly #four = new Map<ImageId, Seen<FourFindingsLabels>>();
-  readonly #all = new Map<ImageId, Seen<AllFindingsLabels>>();
-  readonly #readers = new Map<ImageId, Seen<ReaderLabels>[]>();
-  readonly #readerSets = new Map<ImageId, Seen<FourFindingsSet>>();
   readonly #problems: MergeProblem[] = [];
 
   constructor(opts: MergeOptions = {}) {
     this.#prefer = opts.metadata ?? 'v2020';
+  }
+
+  #entry(id: ImageId): Entry {
+    const key = keyOf(id);
+    let e = this.#images.get(key);
+    if (e === undefined) {
+      e = new Entry(id);
+      this.#images.set(key, e);
+    }
+    return e;
   }
 
   #problem(file: FileKind, imageId: string, reason: string, line?: number): void {
@@ -63,19 +102,14 @@ export class RecordMerger {
     switch (row.kind) {
       case 'metadata_v2020':
       case 'metadata_2017':
-        this.#metadata(
-          row.kind === 'metadata_v2020' ? 'v2020' : '2017',
-          row.metadata,
-          row.kind,
-          source,
-          row.line,
-        );
+        this.#metadata(row.kind, row.metadata, source, row.line);
         return;
       case 'image_list': {
-        const prev = this.#splits.get(row.imageId);
-        if (prev === undefined) this.#splits.set(row.imageId, row.split);
-        else if (prev !== row.split) {
-          const reason = `in both splits: ${prev} (an earlier row) and ${row.split} (line ${row.line} of ${source}); kept ${prev}`;
+        const e = this.#entry(row.imageId);
+        if (e.split === undefined) e.split = row.split;
+        else if (e.split !== row.split) {
+          // 112k rows: only a conflict pays for naming a line, and then only its own.
+          const reason = `in both splits: ${e.split} (an earlier row) and ${row.split} (line ${row.line} of ${source}); kept ${e.split}`;
           this.#problem(row.kind, row.imageId, reason, row.line);
         }
         return;
@@ -85,14 +119,15 @@ export class RecordMerger {
     const at = `line ${row.line} of ${source}`;
     switch (row.kind) {
       case 'bounding_boxes': {
-        const list = this.#boxes.get(row.imageId);
-        if (!list) this.#boxes.set(row.imageId, [row.box]);
-        else if (!list.some((b) => same(b, row.box))) list.push(row.box);
+        const e = this.#entry(row.imageId);
+        if (!e.boxes) e.boxes = [row.box];
+        else if (!e.boxes.some((b) => same(b, row.box))) e.boxes.push(row.box);
         return;
       }
-      case 'four_findings_labels':
-        this.#once(
-          this.#four,
+      case 'four_findings_labels': {
+        const e = this.#entry(row.metadata.imageId);
+        e.four = this.#once(
+          e.four,
           row.kind,
           row.metadata.imageId,
           row.fourFindings,
@@ -101,121 +136,139 @@ export class RecordMerger {
           'four-findings labels',
         );
         return;
-      case 'all_findings_labels':
-        this.#once(this.#all, row.kind, row.imageId, row.allFindings, at, row.line, 'all-findings labels');
+      }
+      case 'all_findings_labels': {
+        const e = this.#entry(row.imageId);
+        e.all = this.#once(
+          e.all,
+          row.kind,
+          row.imageId,
+          row.allFindings,
+          at,
+          row.line,
+          'all-findings labels',
+        );
         return;
+      }
       case 'four_findings_readers':
-      case 'all_findings_readers':
+      case 'all_findings_readers': {
+        const e = this.#entry(row.imageId);
         if (row.kind === 'four_findings_readers') {
-          this.#once(this.#readerSets, row.kind, row.imageId, row.set, at, row.line, 'four-findings set');
+          e.readerSet = this.#once(
+            e.readerSet,
+            row.kind,
+            row.imageId,
+            row.set,
+            at,
+            row.line,
+            'four-findings set',
+          );
         }
-        this.#reader(row.kind, row.imageId, row.reader, at, row.line);
+        this.#reader(e, row.kind, row.imageId, row.reader, at, row.line);
         return;
+      }
     }
   }
 
+  /** The first value; a later different one is a problem. */
   #once<T>(
-    map: Map<ImageId, Seen<T>>,
+    prev: Seen<T> | undefined,
     file: FileKind,
     id: ImageId,
     value: T,
     at: string,
     line: number,
     what: string,
-  ): void {
-    const prev = map.get(id);
-    if (!prev) map.set(id, { value, at });
-    else if (!same(prev.value, value)) {
+  ): Seen<T> {
+    if (!prev) return { value, at };
+    if (!same(prev.value, value)) {
       const reason = `conflicting ${what}: ${JSON.stringify(prev.value)} (${prev.at}) and ${JSON.stringify(value)} (${at}); kept the first`;
       this.#problem(file, id, reason, line);
     }
+    return prev;
   }
 
   /** Readers are unique per (study, readerId) on an image. */
-  #reader(file: FileKind, id: ImageId, reader: ReaderLabels, at: string, line: number): void {
-    const list = this.#readers.get(id);
-    if (!list) {
-      this.#readers.set(id, [{ value: reader, at }]);
+  #reader(e: Entry, file: FileKind, id: ImageId, reader: ReaderLabels, at: string, line: number): void {
+    if (!e.readers) {
+      e.readers = [{ value: reader, at }];
       return;
     }
-    const prev = list.find((r) => r.value.study === reader.study && r.value.readerId === reader.readerId);
-    if (!prev) list.push({ value: reader, at });
+    const prev = e.readers.find(
+      (r) => r.value.study === reader.study && r.value.readerId === reader.readerId,
+    );
+    if (!prev) e.readers.push({ value: reader, at });
     else if (!same(prev.value.labels, reader.labels)) {
       const reason = `reader ${reader.readerId} labelled the image twice, differently: ${JSON.stringify(prev.value.labels)} (${prev.at}) and ${JSON.stringify(reader.labels)} (${at}); kept the first`;
       this.#problem(file, id, reason, line);
     }
   }
 
-  #metadata(source: Source, m: ImageMetadata, file: FileKind, fileName: string, line: number): void {
-    const id = m.imageId;
-    const at = `line ${line} of ${fileName}`;
-    if (source === this.#prefer) {
-      if (this.#base.has(id)) {
-        this.#problem(file, id, `listed twice in the ${source} metadata (${at})`, line);
-        return;
-      }
-      this.#base.set(id, m);
-      const other = this.#alt.get(id);
-      if (other) {
-        this.#compare(other, m);
-        this.#alt.delete(id);
-      }
+  #metadata(kind: 'metadata_v2020' | 'metadata_2017', m: ImageMetadata, source: string, line: number): void {
+    const preferred = (kind === 'metadata_v2020' ? 'v2020' : '2017') === this.#prefer;
+    const e = this.#entry(m.imageId);
+    if (preferred ? e.meta !== undefined : e.alt !== undefined || e.compared) {
+      const reason = `listed twice in the ${kind === 'metadata_v2020' ? 'v2020' : '2017'} metadata (line ${line} of ${source}); kept the first`;
+      this.#problem(kind, m.imageId, reason, line);
       return;
     }
-    this.#sawAlt.value = true;
-    if (this.#alt.has(id) || this.#compared.has(id)) {
-      this.#problem(file, id, `listed twice in the ${source} metadata (${at})`, line);
-      return;
+    if (preferred) {
+      this.#saw.preferred = true;
+      e.meta = m;
+      if (e.alt) {
+        this.#compare(e.alt, m);
+        e.alt = undefined;
+        e.compared = true;
+      }
+    } else {
+      this.#saw.other = true;
+      if (e.meta) {
+        this.#compare(m, e.meta);
+        e.compared = true;
+      } else e.alt = m;
     }
-    const preferred = this.#base.get(id);
-    if (preferred) this.#compare(m, preferred);
-    else this.#alt.set(id, m);
   }
 
-  #compare(alt: ImageMetadata, preferred: ImageMetadata): void {
-    this.#compared.add(preferred.imageId);
-    const [v2017, v2020] = this.#prefer === 'v2020' ? [alt, preferred] : [preferred, alt];
+  #compare(other: ImageMetadata, preferred: ImageMetadata): void {
+    const [v2017, v2020] = this.#prefer === 'v2020' ? [other, preferred] : [preferred, other];
     for (const d of metadataDifferences(v2017, v2020)) this.#differences.push(d);
   }
 
-  /** The records (sorted by imageId), the 2017 vs v2020 differences and the problems. */
+  /** The records (sorted by imageId), the 2017 vs v2020 differences and the problems (by imageId). */
   finish(): MergeResult {
-    const kindOf = (s: Source): FileKind => (s === 'v2020' ? 'metadata_v2020' : 'metadata_2017');
     const other: Source = this.#prefer === 'v2020' ? '2017' : 'v2020';
-    let base = this.#base;
-    if (base.size === 0)
-      base = this.#alt; // only the other metadata file was given
-    else {
-      for (const id of this.#alt.keys()) {
+    const onlyOther = !this.#saw.preferred;
+    const entries = [...this.#images];
+    // Usually in order already (the metadata files are sorted and come first); sort only when not.
+    if (entries.some((x, i) => i > 0 && entries[i - 1]![0] > x[0])) entries.sort((a, b) => a[0] - b[0]);
+    const records: ImageRecord[] = [];
+    for (const [, e] of entries) {
+      const id = e.id;
+      const m = onlyOther ? e.alt : e.meta;
+      if (m === undefined) {
+        if (e.alt) {
+          const reason = `in the ${other} metadata but not in the ${this.#prefer} metadata; left out`;
+          this.#problem(other === 'v2020' ? 'metadata_v2020' : 'metadata_2017', id, reason);
+        }
+        this.#orphan(id, e);
+        continue;
+      }
+      if (this.#saw.other && this.#saw.preferred && !e.compared) {
         this.#problem(
-          kindOf(other),
+          this.#prefer === 'v2020' ? 'metadata_v2020' : 'metadata_2017',
           id,
-          `in the ${other} metadata but not in the ${this.#prefer} metadata; left out`,
+          `not in the ${other} metadata`,
         );
       }
-      if (this.#sawAlt.value) {
-        for (const id of base.keys()) {
-          if (!this.#compared.has(id))
-            this.#problem(kindOf(this.#prefer), id, `not in the ${other} metadata`);
-        }
-      }
-    }
-    this.#orphans(base);
-    const ids = [...base.keys()].sort();
-    const records: ImageRecord[] = [];
-    for (const id of ids) {
-      const split = this.#splits.get(id);
-      if (split === undefined) {
+      if (e.split === undefined) {
         this.#problem('image_list', id, 'in neither train_val_list.txt nor test_list.txt; record left out');
         continue;
       }
-      const four = this.#four.get(id)?.value ?? null;
-      const readerSet = this.#readerSets.get(id);
-      if (four && readerSet && readerSet.value !== four.set) {
-        const reason = `readers' set ${readerSet.value} (${readerSet.at}) differs from the adjudicated set ${four.set}`;
+      const four = e.four?.value ?? null;
+      if (four && e.readerSet && e.readerSet.value !== four.set) {
+        const reason = `readers' set ${e.readerSet.value} (${e.readerSet.at}) differs from the adjudicated set ${four.set}`;
         this.#problem('four_findings_readers', id, reason);
       }
-      const m = base.get(id)!;
       records.push({
         imageId: m.imageId,
         patientId: m.patientId,
@@ -227,12 +280,12 @@ export class RecordMerger {
         height: m.height,
         pixelSpacing: m.pixelSpacing,
         findings: m.findings,
-        split,
-        boundingBoxes: this.#boxes.get(id) ?? [],
+        split: e.split,
+        boundingBoxes: e.boxes ?? [],
         expert: {
           fourFindings: four,
-          allFindings: this.#all.get(id)?.value ?? null,
-          readers: this.#readers.get(id)?.map((r) => r.value) ?? [],
+          allFindings: e.all?.value ?? null,
+          readers: e.readers?.map((r) => r.value) ?? [],
         },
         files: flatFiles(imageFiles(id)),
       });
@@ -243,32 +296,16 @@ export class RecordMerger {
     return { records, differences, problems: this.#problems };
   }
 
-  /** Rows about images that have no metadata. */
-  #orphans(base: Map<ImageId, ImageMetadata>): void {
-    const check = (file: FileKind, ids: Iterable<ImageId>, what: string) => {
-      for (const id of ids)
-        if (!base.has(id)) this.#problem(file, id, `${what} for an image not in the metadata`);
-    };
-    check('image_list', this.#splits.keys(), 'split');
-    check('bounding_boxes', this.#boxes.keys(), 'bounding box');
-    check('four_findings_labels', this.#four.keys(), 'four-findings labels');
-    check('all_findings_labels', this.#all.keys(), 'all-findings labels');
-    for (const [id, list] of this.#readers) {
-      if (base.has(id)) continue;
-      for (const study of new Set(list.map((r) => r.value.study))) {
-        const file = study === 'fourFindings' ? 'four_findings_readers' : 'all_findings_readers';
-        this.#problem(file, id, 'reader labels for an image not in the metadata');
-      }
+  /** Rows about an image that has no metadata. */
+  #orphan(id: ImageId, e: Entry): void {
+    const what = 'for an image not in the metadata';
+    if (e.split) this.#problem('image_list', id, `split ${what}`);
+    if (e.boxes) this.#problem('bounding_boxes', id, `bounding box ${what}`);
+    if (e.four) this.#problem('four_findings_labels', id, `four-findings labels ${what}`);
+    if (e.all) this.#problem('all_findings_labels', id, `all-findings labels ${what}`);
+    for (const study of new Set(e.readers?.map((r) => r.value.study))) {
+      const file = study === 'fourFindings' ? 'four_findings_readers' : 'all_findings_readers';
+      this.#problem(file, id, `reader labels ${what}`);
     }
   }
-}
-
-/**
- * V8 keeps a string built by concatenation as a tree of its pieces until something reads it as a whole;
- * Number() does, and flattening the two URIs saves ~100 bytes per record (11 MB for the full dataset).
- */
-function flatFiles(f: { png: string; dicom: string }): { png: string; dicom: string } {
-  Number(f.png);
-  Number(f.dicom);
-  return f;
 }

@@ -123,9 +123,9 @@ describe('mergeRecords', () => {
     assert.deepEqual(
       r.problems.map((p) => [p.file, p.imageId, p.reason]),
       [
-        ['image_list', '00000099_000', 'split for an image not in the metadata'],
-        ['four_findings_labels', '00000077_008', 'four-findings labels for an image not in the metadata'],
         ['image_list', IMG13, 'in neither train_val_list.txt nor test_list.txt; record left out'],
+        ['four_findings_labels', '00000077_008', 'four-findings labels for an image not in the metadata'],
+        ['image_list', '00000099_000', 'split for an image not in the metadata'],
       ],
     );
   });
