@@ -47,10 +47,16 @@ module "cohorts" {
   environment_variables = {
     GOOGLE_CLOUD_PROJECT = var.project_id
     COHORT_STORE         = "bigquery"
-    BQ_PROJECT           = var.project_id
     BQ_DATASET           = google_bigquery_dataset.cohorts.dataset_id
     BQ_LOCATION          = google_bigquery_dataset.cohorts.location
     BQ_MAX_BYTES_BILLED  = tostring(var.bigquery.max_bytes_billed)
+  }
+  # Pinned to the version Terraform wrote, so that rotating the secret redeploys the function.
+  secret_environment_variables = {
+    PAGE_TOKEN_SECRET = {
+      secret  = google_secret_manager_secret.page_token.secret_id
+      version = google_secret_manager_secret_version.page_token.version
+    }
   }
 
   depends_on = [google_project_iam_member.build_run_builder]
@@ -112,13 +118,15 @@ module "uploads" {
   }
 
   environment_variables = {
-    GOOGLE_CLOUD_PROJECT = var.project_id
-    UPLOADS_BUCKET       = google_storage_bucket.uploads.name
-    FIRESTORE_DATABASE   = google_firestore_database.labels.name
-    COHORT_STORE         = "bigquery"
-    BQ_PROJECT           = var.project_id
-    BQ_DATASET           = google_bigquery_dataset.cohorts.dataset_id
-    BQ_LOCATION          = google_bigquery_dataset.cohorts.location
+    GOOGLE_CLOUD_PROJECT  = var.project_id
+    UPLOADS_BUCKET        = google_storage_bucket.uploads.name
+    FIRESTORE_DATABASE_ID = google_firestore_database.labels.name
+    COHORT_STORE          = "bigquery"
+    BQ_DATASET            = google_bigquery_dataset.cohorts.dataset_id
+    BQ_LOCATION           = google_bigquery_dataset.cohorts.location
+    BQ_MAX_BYTES_BILLED   = tostring(var.bigquery.max_bytes_billed)
+    # A lease outlives the attempt holding it, so that a live attempt is never taken over.
+    UPLOAD_LEASE_SECONDS = tostring(var.functions.uploads.timeout_seconds + 60)
   }
 
   depends_on = [

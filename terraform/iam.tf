@@ -32,7 +32,7 @@ resource "google_project_iam_member" "labels_datastore_viewer" {
   member  = module.labels.service_account_member
 }
 
-# cohorts: runs query jobs in the project, reads the cohort dataset only.
+# cohorts: runs query jobs in the project, reads the cohort dataset only, reads its page-token key.
 resource "google_project_iam_member" "cohorts_bigquery_job_user" {
   project = var.project_id
   role    = "roles/bigquery.jobUser"
@@ -44,6 +44,13 @@ resource "google_bigquery_dataset_iam_member" "cohorts_data_viewer" {
   dataset_id = google_bigquery_dataset.cohorts.dataset_id
   role       = "roles/bigquery.dataViewer"
   member     = module.cohorts.service_account_member
+}
+
+resource "google_secret_manager_secret_iam_member" "cohorts_page_token_secret" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.page_token.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = module.cohorts.service_account_member
 }
 
 # signer: signBlob as itself (no key), requester-pays billing, and the HMAC secret only.

@@ -50,6 +50,7 @@ resource "google_storage_bucket" "sources" {
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  force_destroy               = true # build artefacts only: every zip can be rebuilt from the repository
   labels                      = local.labels
 
   depends_on = [google_project_service.apis]
@@ -102,4 +103,30 @@ resource "google_secret_manager_secret" "hmac" {
   }
 
   depends_on = [google_project_service.apis]
+}
+
+# Key of the cohorts function's tamper-checked page tokens. Terraform generates it (an ephemeral value) and
+# writes it through a write-only attribute: it appears in neither the plan nor the state. Bump
+# var.page_token_secret_version to rotate it (outstanding page tokens then stop working).
+resource "google_secret_manager_secret" "page_token" {
+  project   = var.project_id
+  secret_id = "${var.name_prefix}-page-token-secret"
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+ephemeral "random_password" "page_token" {
+  length  = 48
+  special = false
+}
+
+resource "google_secret_manager_secret_version" "page_token" {
+  secret                 = google_secret_manager_secret.page_token.id
+  secret_data_wo         = ephemeral.random_password.page_token.result
+  secret_data_wo_version = var.page_token_secret_version
 }

@@ -42,6 +42,11 @@ output "hmac_secret" {
   value       = google_secret_manager_secret.hmac.id
 }
 
+output "page_token_secret" {
+  description = "Secret Manager secret holding the cohorts function's page-token key (generated; never in state)."
+  value       = google_secret_manager_secret.page_token.id
+}
+
 output "firestore_database" {
   description = "Firestore database of the image documents."
   value       = google_firestore_database.labels.name

@@ -134,6 +134,17 @@ variable "hmac_access_id" {
   default     = null
 }
 
+variable "page_token_secret_version" {
+  type        = number
+  description = "Version of the generated page-token secret; increase it to rotate the secret (outstanding page tokens stop working)."
+  default     = 1
+
+  validation {
+    condition     = var.page_token_secret_version >= 1 && floor(var.page_token_secret_version) == var.page_token_secret_version
+    error_message = "page_token_secret_version must be a positive whole number."
+  }
+}
+
 variable "api" {
   type = object({
     gateway_region            = optional(string)

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.9.0"
+  # Write-only attributes and ephemeral resources (the page-token secret) need Terraform 1.11.
+  required_version = ">= 1.11.0"
 
   required_providers {
     google = {
@@ -9,6 +10,10 @@ terraform {
     google-beta = {
       source  = "hashicorp/google-beta"
       version = "7.36.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "3.7.2"
     }
   }
 }

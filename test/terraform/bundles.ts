@@ -144,7 +144,8 @@ export async function serveBundle(
     const timer = setTimeout(() => reject(new Error(`functions-framework did not start:\n${out}`)), 30_000);
     const onData = (d: Buffer) => {
       out += d.toString();
-      if (out.includes('Serving function')) {
+      // The framework's last start-up line (it prints the URL after the signature type).
+      if (/^URL: http/m.test(out)) {
         clearTimeout(timer);
         resolve();
       }

@@ -2,7 +2,6 @@
  * Checks of the parsed Terraform configuration. Each returns the problems it finds (empty = pass), so the
  * tests can show that the real configuration passes and that deliberately broken copies do not.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { type Body, block, expr, strings, type TfConfig, type TfModule } from './hcl.ts';
 
 export const FUNCTION_MODULE_SOURCE = './modules/function';
@@ -10,7 +9,7 @@ export const RUNTIME = 'nodejs24';
 export const UPLOAD_EVENT = 'google.cloud.storage.object.v1.finalized';
 
 const rootOf = (c: TfConfig): TfModule => c.modules['.']!;
-const fnModule = (c: TfConfig): TfModule | undefined => c.modules['modules/function'];
+export const fnModule = (c: TfConfig): TfModule | undefined => c.modules['modules/function'];
 
 /** Name of the resource or module an expression refers to: `module.signer.x` -> signer, `google_x.hmac.id` -> hmac. */
 export function refName(value: unknown): string | undefined {
@@ -160,86 +159,6 @@ export function memberOf(value: unknown): string {
   if (m) return m[1]!;
   if (e === 'data.google_storage_project_service_account.gcs.member') return 'gcs service agent';
   return `unrecognised member ${e}`;
-}
-
-function scopeOf(type: string, body: Body): string {
-  switch (type) {
-    case 'google_project_iam_member': {
-      const p = expr(body.project);
-      return p === 'var.project_id'
-        ? 'project'
-        : p === 'local.billing_project'
-          ? 'billing project'
-          : `project ${p}`;
-    }
-    case 'google_bigquery_dataset_iam_member':
-      return `dataset ${refName(body.dataset_id)}`;
-    case 'google_storage_bucket_iam_member':
-      return `bucket ${refName(body.bucket)}`;
-    case 'google_service_account_iam_member':
-      return `service account ${refName(body.service_account_id)}`;
-    case 'google_secret_manager_secret_iam_member':
-      return `secret ${refName(body.secret_id)}`;
-    case 'google_cloud_run_v2_service_iam_member':
-      return `function ${refName(body.name)}`;
-    default:
-      return `unchecked ${type}`;
-  }
-}
-
-/** Every grant of the configuration as `member -> ["role on scope", ...]`, plus problems found collecting them. */
-export function grants(c: TfConfig): { byMember: Record<string, string[]>; problems: string[] } {
-  const byMember: Record<string, string[]> = {};
-  const problems: string[] = [];
-  const add = (member: string, grant: string) => {
-    byMember[member] ??= [];
-    byMember[member].push(grant);
-  };
-  for (const m of Object.values(c.modules)) {
-    for (const [type, named] of Object.entries(m.resources)) {
-      if (/_iam_(binding|policy)$/.test(type))
-        problems.push(`${m.path}: ${type} is authoritative; use *_iam_member`);
-      if (!type.endsWith('_iam_member')) continue;
-      for (const [name, body] of Object.entries(named)) {
-        if (m.path === 'modules/function') {
-          const viaModule =
-            type === 'google_cloud_run_v2_service_iam_member' && expr(body.member) === 'each.value';
-          if (!viaModule || expr(body.for_each) !== 'var.invokers') {
-            problems.push(`modules/function: ${type}.${name} grants something other than var.invokers`);
-          }
-          continue;
-        }
-        add(memberOf(body.member), `${String(body.role)} on ${scopeOf(type, body)}`);
-      }
-    }
-  }
-  // run.invoker grants made by modules/function for each call's `invokers`.
-  const invoker = fnModule(c)?.resources.google_cloud_run_v2_service_iam_member;
-  const invokerRole = Object.values(invoker ?? {})[0]?.role;
-  for (const d of functionDeployments(c)) {
-    for (const member of Object.values((d.body.invokers ?? {}) as Record<string, unknown>)) {
-      add(memberOf(member), `${String(invokerRole)} on function ${d.call}`);
-    }
-  }
-  for (const list of Object.values(byMember)) list.sort();
-  return { byMember, problems };
-}
-
-/** Each identity holds exactly the expected grants, and no other identity holds any. */
-export function checkServiceAccountRoles(c: TfConfig, expected: Record<string, readonly string[]>): string[] {
-  const { byMember, problems } = grants(c);
-  for (const member of new Set([...Object.keys(expected), ...Object.keys(byMember)])) {
-    const want = [...(expected[member] ?? [])].sort();
-    const got = byMember[member] ?? [];
-    if (!isDeepStrictEqual(got, want)) {
-      const extra = got.filter((g) => !want.includes(g));
-      const missing = want.filter((g) => !got.includes(g));
-      problems.push(
-        `${member}: ${extra.length ? `unexpected ${extra.join('; ')}` : ''}${extra.length && missing.length ? '; ' : ''}${missing.length ? `missing ${missing.join('; ')}` : ''}`,
-      );
-    }
-  }
-  return problems;
 }
 
 /** Every variable of every module, example included, has a type and a description. */

@@ -7,7 +7,11 @@ import { expr } from './hcl.ts';
  */
 export const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   labels: ['roles/datastore.viewer on project'],
-  cohorts: ['roles/bigquery.jobUser on project', 'roles/bigquery.dataViewer on dataset cohorts'],
+  cohorts: [
+    'roles/bigquery.jobUser on project',
+    'roles/bigquery.dataViewer on dataset cohorts',
+    'roles/secretmanager.secretAccessor on secret page_token',
+  ],
   signer: [
     // signBlob as itself only: URLs are signed by the function's own identity, never another one.
     'roles/iam.serviceAccountTokenCreator on service account signer',
@@ -40,13 +44,17 @@ const SAMPLE_VALUES: Record<string, string> = {
   'google_bigquery_dataset.cohorts.location': 'US',
   'google_storage_bucket.uploads.name': 'nih-cxr-test-nih-cxr-uploads',
   'tostring(var.bigquery.max_bytes_billed)': '10737418240',
+  'tostring(var.functions.uploads.timeout_seconds + 60)': '600',
   'var.hmac_access_id == null ? "iam" : "hmac"': 'iam',
   'var.hmac_access_id == null ? "" : var.hmac_access_id': '',
 };
 
+/** Stand-in for every secret the configuration mounts as an environment variable. */
+const SAMPLE_SECRET = 'sample-secret-value-0123456789abcdef0123456789';
+
 /**
  * The environment a function's bundle starts with in the cloud: what Terraform sets (expressions replaced by
- * sample values) plus what Cloud Run sets. Loading the bundle with it shows that configuration passes the
+ * sample values, secrets by a sample secret) plus what Cloud Run sets. Loading the bundle with it shows that configuration passes the
  * function's start-up validation.
  */
 export function sampleEnvironment(
@@ -64,5 +72,8 @@ export function sampleEnvironment(
     else if (e !== undefined && e in SAMPLE_VALUES) env[k] = SAMPLE_VALUES[e]!;
     else throw new Error(`${folder}: no sample value for ${k} = ${String(v)}; add one to SAMPLE_VALUES`);
   }
+  // A conditional mount (a string expression) is off by default, so only literal maps count.
+  const secrets = call?.secret_environment_variables;
+  if (secrets && typeof secrets === 'object') for (const k of Object.keys(secrets)) env[k] = SAMPLE_SECRET;
   return env;
 }

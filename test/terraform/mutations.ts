@@ -9,7 +9,8 @@ export type CheckName =
   | 'bigQuerySchema'
   | 'uploadTrigger'
   | 'gateway'
-  | 'generated';
+  | 'generated'
+  | 'secrets';
 
 export interface Mutation {
   name: string;
@@ -132,5 +133,21 @@ export const MUTATIONS: Mutation[] = [
     to: 'backend_signer  = module.labels.uri',
     fails: 'gateway',
     message: /gateway backend is labels, but functions\/signer serves it/,
+  },
+  {
+    name: 'a secret value written into the state',
+    file: 'main.tf',
+    from: 'secret_data_wo         = ephemeral.random_password.page_token.result',
+    to: 'secret_data            = "not-so-secret"',
+    fails: 'secrets',
+    message: /sets secret_data, which is kept in state/,
+  },
+  {
+    name: 'an HMAC key created by Terraform',
+    file: 'main.tf',
+    from: 'resource "google_secret_manager_secret" "hmac" {',
+    to: 'resource "google_storage_hmac_key" "signer" {\n  service_account_email = module.signer.service_account_email\n}\n\nresource "google_secret_manager_secret" "hmac" {',
+    fails: 'secrets',
+    message: /google_storage_hmac_key.signer would keep its secret/,
   },
 ];

@@ -26,7 +26,6 @@ import {
   checkGenerated,
   checkNoPrimitiveRoles,
   checkNoPublicAccess,
-  checkServiceAccountRoles,
   checkUploadTrigger,
   checkVariables,
   type FunctionDeployment,
@@ -39,6 +38,8 @@ import {
   checkGateway,
   readGenerated,
 } from './checks-generated.ts';
+import { checkServiceAccountRoles } from './checks-iam.ts';
+import { checkNoSecretsInState } from './checks-secrets.ts';
 import { EXPECTED_GRANTS, sampleEnvironment } from './expected.ts';
 import { loadTerraform, type TfConfig } from './hcl.ts';
 import { type CheckName, MUTATIONS } from './mutations.ts';
@@ -69,6 +70,7 @@ function runChecks(c: TfConfig): Record<CheckName, string[]> {
     uploadTrigger: checkUploadTrigger(c, UPLOAD_FOLDER),
     gateway: checkGateway(c, routesByFolder),
     generated: checkGenerated(readGenerated(c.root), generatedNow),
+    secrets: checkNoSecretsInState(c),
   };
 }
 
@@ -118,6 +120,7 @@ describe('terraform configuration', () => {
     ],
     ['gateway', 'routes every HTTP route through the gateway to its function, with an API key and a quota'],
     ['generated', 'has terraform/generated/ exactly as npm run gen:terraform writes it'],
+    ['secrets', 'keeps secret values out of the plan and the state'],
   ];
   for (const [check, behaviour] of cases) {
     it(behaviour, (t) => {

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.9.0"
+  required_version = ">= 1.11.0"
 
   required_providers {
     google = {
@@ -9,6 +9,10 @@ terraform {
     google-beta = {
       source  = "hashicorp/google-beta"
       version = "7.36.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "3.7.2"
     }
   }
 }
