@@ -40,7 +40,10 @@ export default async (): Promise<void> => {
     const bundles = await buildAll({ outDir: out });
     const deployments = functionDeployments(await loadTerraform(join(REPO_ROOT, 'terraform')));
     const envs = new Map(
-      bundles.map((b) => [b.name, sampleEnvironment(deployments.find((d) => d.folder === b.name)?.body, b.name)]),
+      bundles.map((b) => [
+        b.name,
+        sampleEnvironment(deployments.find((d) => d.folder === b.name)?.body, b.name),
+      ]),
     );
     const baseline: number[] = [];
     const wall = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
@@ -57,7 +60,9 @@ export default async (): Promise<void> => {
     }
     const base = median(baseline);
     console.log(`node start-up baseline (empty -e): ${base.toFixed(0)} ms (median of ${RUNS})`);
-    console.log('function   JS KiB   zip KiB   cold import ms (wall - baseline)   in-process import ms   target');
+    console.log(
+      'function   JS KiB   zip KiB   cold import ms (wall - baseline)   in-process import ms   target',
+    );
     for (const b of bundles) {
       const cold = median(wall.get(b.name)!) - base;
       const inProcess = median(inner.get(b.name)!);
