@@ -6,7 +6,7 @@
  * Terraform sets (sample values), so start-up configuration is included.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildAll } from '../scripts/build.ts';
 import { REPO_ROOT } from '../scripts/function-folders.ts';
@@ -35,7 +35,8 @@ function timeNode(code: string, env: Record<string, string>): { wallMs: number; 
 
 export default async (): Promise<void> => {
   // Inside the repository so that functions-framework resolves from its node_modules, as it would be installed.
-  const out = mkdtempSync(join(REPO_ROOT, '.tmp-bench-bundles-'));
+  mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
+  const out = mkdtempSync(join(REPO_ROOT, '.tmp', 'bench-bundles-'));
   try {
     const bundles = await buildAll({ outDir: out });
     const deployments = functionDeployments(await loadTerraform(join(REPO_ROOT, 'terraform')));
