@@ -1,0 +1,34 @@
+/** Cloud Function `cohorts`: POST /v1/cohorts:query, :summary and :export over BigQuery (cloud) or DuckDB. */
+import { http } from '@google-cloud/functions-framework';
+import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
+import { createCohortStore } from '../../shared/cohorts/create-store.ts';
+import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { createRouter } from '../../shared/http/router.ts';
+import { logger } from '../../shared/log.ts';
+import { createUrlSigner } from '../../shared/signing/create-signer.ts';
+import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
+import { createCohortsRoutes } from './routes.ts';
+
+const log = logger.child({ function: 'cohorts' });
+const config = loadConfig(CohortsConfigSchema);
+const signing = createUrlSigner(loadSignerConfig());
+if (!signing.signer) log.info('signed export URLs are off', { detail: signing.problem });
+
+let store: Promise<CohortStore> | undefined;
+/** Created once per instance on first use; a failed start is retried by the next request. */
+const getStore = () => {
+  store ??= createCohortStore(config, log).catch((err: unknown) => {
+    store = undefined;
+    throw err;
+  });
+  return store;
+};
+
+export const cohorts = createRouter(
+  createCohortsRoutes({ store: getStore, signer: signing.signer, logger: log }),
+  {
+    logger: log,
+  },
+);
+http('cohorts', cohorts);

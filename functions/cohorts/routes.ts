@@ -1,0 +1,134 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { EXPORT_CONTENT_TYPES, exportChunks } from '../../shared/cohorts/export-writer.ts';
+import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { ServiceUnavailableError } from '../../shared/http/errors.ts';
+import type { Route } from '../../shared/http/router.ts';
+import { jsonBody, parseInput } from '../../shared/http/validate.ts';
+import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
+import type { UrlSigner } from '../../shared/signing/url-signer.ts';
+import {
+  ExportRequestSchema,
+  ProblemSchema,
+  QueryRequestSchema,
+  QueryResponseSchema,
+  SummaryRequestSchema,
+  SummaryResponseSchema,
+} from './schemas.ts';
+
+export interface CohortsDeps {
+  /** The store, or a function resolving it (created lazily once; a rejection is a 503 and is retried). */
+  store: CohortStore | (() => Promise<CohortStore>);
+  /** Needed for exports with `urls: "signed"`; without it they answer 503. */
+  signer?: UrlSigner | undefined;
+  logger?: Logger;
+}
+
+const problem = (description: string) => ({
+  description,
+  schema: ProblemSchema,
+  contentType: 'application/problem+json',
+});
+
+/** The routes of the cohorts function: POST /v1/cohorts:query, :summary and :export. */
+export function createCohortsRoutes(deps: CohortsDeps): Route[] {
+  const log = deps.logger ?? defaultLogger;
+  const store = async (): Promise<CohortStore> => {
+    if (typeof deps.store !== 'function') return deps.store;
+    try {
+      return await deps.store();
+    } catch (err) {
+      throw new ServiceUnavailableError('The cohort store is not ready; retry shortly.', { cause: err });
+    }
+  };
+
+  return [
+    {
+      method: 'POST',
+      path: '/v1/cohorts:query',
+      spec: {
+        operationId: 'queryCohort',
+        summary: 'One page of the images matching a filter (ordered by imageId), with the cohort totals',
+        body: QueryRequestSchema,
+        responses: {
+          200: { description: 'A page of the cohort', schema: QueryResponseSchema },
+          400: problem('Malformed filter, pageSize or pageToken (errors name the field)'),
+          503: problem('The cohort store is unavailable; see Retry-After'),
+        },
+      },
+      handler: async (req) => {
+        const b = parseInput(QueryRequestSchema, jsonBody(req), 'body');
+        const page = await (await store()).query(b.filter, b.pageSize, b.pageToken);
+        return { body: page };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/cohorts:summary',
+      spec: {
+        operationId: 'summarizeCohort',
+        summary: 'Counts of the images matching a filter: findings, sex, view, split, 10-year age bins',
+        body: SummaryRequestSchema,
+        responses: {
+          200: { description: 'The cohort summary', schema: SummaryResponseSchema },
+          400: problem('Malformed filter (errors name the field)'),
+          503: problem('The cohort store is unavailable; see Retry-After'),
+        },
+      },
+      handler: async (req) => {
+        const b = parseInput(SummaryRequestSchema, jsonBody(req), 'body');
+        return { body: await (await store()).summary(b.filter) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/cohorts:export',
+      spec: {
+        operationId: 'exportCohort',
+        summary:
+          'Streamed manifest of every matching image with its URL and the attribution (CSV with # comment lines, or NDJSON with a first attribution line)',
+        body: ExportRequestSchema,
+        responses: {
+          200: {
+            description:
+              'text/csv (format csv) or application/x-ndjson (format ndjson), streamed; memory stays flat in the cohort size',
+            contentType: 'text/csv',
+          },
+          400: problem('Malformed filter or options (errors name the field)'),
+          503: problem('Cohort store unavailable, or urls: "signed" without signing configured'),
+        },
+      },
+      handler: async (req) => {
+        const b = parseInput(ExportRequestSchema, jsonBody(req), 'body');
+        if (b.urls === 'signed' && !deps.signer) {
+          throw new ServiceUnavailableError(
+            'Signed URLs are not configured on this deployment; export with urls: "gs", or configure URL signing.',
+          );
+        }
+        const rows = (await store()).export(b.filter);
+        const chunks = exportChunks(rows, { ...b, signer: deps.signer });
+        // Pull the first chunk before any header goes out: a store failure is still a problem+json.
+        const first = await chunks.next();
+        return {
+          write: async (res) => {
+            res.status(200);
+            res.setHeader('Content-Type', EXPORT_CONTENT_TYPES[b.format]);
+            res.setHeader('Content-Disposition', `attachment; filename="nih-cxr-cohort.${b.format}"`);
+            res.setHeader('Cache-Control', 'no-store');
+            async function* all() {
+              if (!first.done) yield first.value;
+              yield* chunks;
+            }
+            try {
+              // pipeline: backpressure from the socket, and a client that goes away stops the query.
+              await pipeline(Readable.from(all(), { objectMode: false }), res);
+            } catch (err) {
+              log.warn('cohort export stopped', { err, format: b.format });
+              res.destroy();
+            }
+          },
+        };
+      },
+    },
+  ];
+}

@@ -1,0 +1,133 @@
+/**
+ * The deployable entry point (functions/cohorts/index.ts registers 'cohorts'), its configuration, the store
+ * factory, and the production BigQuery transport's mapping onto the client's request() (a plain object
+ * stands in for the client: no network).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+import { type BigQueryServiceLike, clientTransport } from '../../shared/cohorts/bigquery-transport.ts';
+import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
+import { createCohortStore } from '../../shared/cohorts/create-store.ts';
+import { DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/page-token.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { loadDatasetDir } from '../../shared/dataset/index.ts';
+import { createLogger } from '../../shared/log.ts';
+import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
+
+const quiet = createLogger({}, () => {});
+
+describe('cohorts configuration', () => {
+  it('defaults to DuckDB in memory with the development page-token secret', () => {
+    const c = loadConfig(CohortsConfigSchema, {});
+    assert.equal(c.store, 'duckdb');
+    assert.equal(c.duckdb.path, ':memory:');
+    assert.equal(c.pageTokenSecret, DEV_PAGE_TOKEN_SECRET);
+    assert.equal(c.bigQuery.maximumBytesBilled, 1024 ** 3);
+  });
+  it('BigQuery needs BQ_DATASET and a real PAGE_TOKEN_SECRET', () => {
+    assert.throws(
+      () => loadConfig(CohortsConfigSchema, { COHORT_STORE: 'bigquery' }),
+      /BQ_DATASET[\s\S]*PAGE_TOKEN_SECRET/,
+    );
+    const c = loadConfig(CohortsConfigSchema, {
+      COHORT_STORE: 'bigquery',
+      BQ_DATASET: 'nih_cxr',
+      GOOGLE_CLOUD_PROJECT: 'my-project-1',
+      PAGE_TOKEN_SECRET: 'x'.repeat(32),
+      BQ_MAX_BYTES_BILLED: '104857600',
+    });
+    assert.deepEqual(c.bigQuery, {
+      projectId: 'my-project-1',
+      dataset: 'nih_cxr',
+      location: 'US',
+      maximumBytesBilled: 104_857_600,
+    });
+  });
+  it('a deployed DuckDB (K_SERVICE set) also refuses the development secret', () => {
+    assert.throws(() => loadConfig(CohortsConfigSchema, { K_SERVICE: 'cohorts' }), /PAGE_TOKEN_SECRET/);
+  });
+  it('rejects a bytes cap below BigQuery minimum billing and an unknown store', () => {
+    assert.throws(
+      () => loadConfig(CohortsConfigSchema, { BQ_MAX_BYTES_BILLED: '1000' }),
+      /BQ_MAX_BYTES_BILLED/,
+    );
+    assert.throws(() => loadConfig(CohortsConfigSchema, { COHORT_STORE: 'sqlite' }), /COHORT_STORE/);
+  });
+});
+
+describe('createCohortStore (DuckDB)', () => {
+  it('loads the files of NIH_DATA_DIR when the database is empty', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cohorts-entry-'));
+    try {
+      await writeSyntheticDataset(dir, { images: 300, seed: 5 });
+      const want = (await loadDatasetDir(dir)).records.length;
+      const store = await createCohortStore(loadConfig(CohortsConfigSchema, { NIH_DATA_DIR: dir }), quiet);
+      assert.equal((await store.stats()).images, want);
+      assert.equal((await store.query({}, 1)).totalImages, want);
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("entry point 'cohorts'", () => {
+  it('registers the cohorts function: answers a query and turns a bad filter into 400 problem+json', async () => {
+    delete process.env.NIH_DATA_DIR; // keep the entry's own DuckDB empty and fast
+    delete process.env.COHORT_STORE;
+    await import('../../functions/cohorts/index.ts');
+    const server = getTestServer('cohorts');
+    const ok = await request(server)
+      .post('/v1/cohorts:query')
+      .set('Content-Type', 'application/json')
+      .send('{}');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.body, { totalImages: 0, totalPatients: 0, images: [], nextPageToken: null });
+    const bad = await request(server)
+      .post('/v1/cohorts:summary')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ filter: { findings: { all: ['Fracture'] } } }));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.errors[0].path, 'body.filter.findings.all[0]');
+  });
+});
+
+describe('clientTransport (production BigQuery transport)', () => {
+  it('maps JSON calls and multipart uploads onto the client request()', async () => {
+    const calls: Parameters<BigQueryServiceLike['request']>[0][] = [];
+    const client: BigQueryServiceLike = {
+      apiEndpoint: 'https://bigquery.googleapis.com',
+      request: (opts, cb) => {
+        calls.push(opts);
+        cb(null, { ok: calls.length });
+      },
+    };
+    const t = clientTransport(client, 'my-project-1');
+    assert.deepEqual(await t.request({ method: 'POST', path: '/jobs', body: { a: 1 } }), { ok: 1 });
+    assert.deepEqual(calls[0], { method: 'POST', uri: '/jobs', json: { a: 1 } });
+    await t.request({ method: 'GET', path: '/queries/j1', query: { location: 'US' } });
+    assert.deepEqual(calls[1], { method: 'GET', uri: '/queries/j1', qs: { location: 'US' } });
+    const data = new PassThrough();
+    await t.upload({ configuration: {} }, data);
+    const up = calls[2]!;
+    assert.equal(up.uri, 'https://bigquery.googleapis.com/upload/bigquery/v2/projects/my-project-1/jobs');
+    assert.deepEqual(up.qs, { uploadType: 'multipart' });
+    assert.equal(up.maxRetries, 0);
+    assert.deepEqual((up.multipart as { body: unknown }[])[0], {
+      'Content-Type': 'application/json',
+      body: '{"configuration":{}}',
+    });
+    assert.equal((up.multipart as { body: unknown }[])[1]!.body, data);
+  });
+  it('rejects with the client error', async () => {
+    const err = Object.assign(new Error('boom'), { code: 503 });
+    const t = clientTransport({ apiEndpoint: 'x', request: (_o, cb) => cb(err) }, 'my-project-1');
+    await assert.rejects(t.request({ method: 'GET', path: '/jobs/x' }), err);
+  });
+});
