@@ -15,6 +15,11 @@ import {
   type RowIssueEvent,
 } from './types.ts';
 
+/** Blank or whitespace only; the common case (a row starting with a digit or letter) costs one char read. */
+function isBlank(line: string): boolean {
+  return line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
+}
+
 function issue(line: number, reason: string, severity: RowIssueEvent['severity']): RowIssueEvent {
   return { issue: { line, reason }, severity };
 }
@@ -86,7 +91,7 @@ export async function* parseBatches(
         parse = rowParser(layout, opts.split);
         if (csv) continue;
       }
-      if (line.trim() === '') {
+      if (isBlank(line)) {
         out.push(issue(lineNo, 'blank line skipped', 'warning'));
         continue;
       }

@@ -217,7 +217,9 @@ describe('row rejections name the line and the reason', () => {
     ],
   ];
   for (const [name, header, good, bad, reason] of cases) {
-    it(name, () => oneBadRow(header, good, bad, reason));
+    it(name, async () => {
+      await oneBadRow(header, good, bad, reason);
+    });
   }
 
   it('keeps a 2017 row with an impossible age, with no age and a warning', async () => {

@@ -71,13 +71,14 @@ describe('the synthetic dataset', () => {
   let c: string;
   let loaded: DatasetLoadResult;
   before(async () => {
-    [a, b, c] = await Promise.all([1, 2, 3].map(() => mkdtemp(join(tmpdir(), 'nih-syn-'))));
-    await writeSyntheticDataset(a!, { seed: 42 });
-    await writeSyntheticDataset(b!, { seed: 42 });
-    await writeSyntheticDataset(c!, { seed: 43, images: 500 });
-    loaded = await loadDatasetDir(a!);
+    const dirs = await Promise.all([1, 2, 3].map(() => mkdtemp(join(tmpdir(), 'nih-syn-'))));
+    [a, b, c] = [dirs[0]!, dirs[1]!, dirs[2]!];
+    await writeSyntheticDataset(a, { seed: 42 });
+    await writeSyntheticDataset(b, { seed: 42 });
+    await writeSyntheticDataset(c, { seed: 43, images: 500 });
+    loaded = await loadDatasetDir(a);
   });
-  after(() => Promise.all([a, b, c].map((d) => rm(d!, { recursive: true, force: true }))));
+  after(() => Promise.all([a, b, c].map((d) => rm(d, { recursive: true, force: true }))));
 
   it('has exactly the real files names', () => {
     assert.deepEqual(listFiles(a), FILES);
