@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Split } from '../model/index.ts';
 import { analyseHeader } from '../parsers/header.ts';
@@ -47,9 +47,15 @@ async function peekKind(path: string): Promise<FileKind | { error: string }> {
  * `skipped` with the reason; rows read before such a failure are kept. `files[].path` is relative to dir.
  */
 export async function loadDatasetDir(dir: string, opts: MergeOptions = {}): Promise<DatasetLoadResult> {
-  const names = (await readdir(dir, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile() && DATA_FILE.test(e.name))
-    .map((e) => join(e.parentPath, e.name).slice(dir.replace(/\/+$/, '').length + 1));
+  const root = dir.replace(/\/+$/, '');
+  const candidates = (await readdir(root, { recursive: true, withFileTypes: true }))
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && DATA_FILE.test(e.name))
+    .map((e) => join(e.parentPath, e.name));
+  const names: string[] = [];
+  for (const path of candidates) {
+    // A symlinked file counts (data folders are often links to a shared copy); a link to a folder does not.
+    if ((await stat(path).catch(() => undefined))?.isFile()) names.push(path.slice(root.length + 1));
+  }
   const skipped: { path: string; reason: string }[] = [];
   const found: { path: string; kind: FileKind }[] = [];
   for (const path of names) {
