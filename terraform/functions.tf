@@ -34,7 +34,7 @@ module "cohorts" {
   project_id            = var.project_id
   region                = var.region
   name                  = "${var.name_prefix}-cohorts"
-  description           = "Cohort queries on BigQuery: POST /v1/cohorts:query, :summary and :export."
+  description           = "Cohort queries on BigQuery: POST /v1/cohorts:query, :summary and :export (CSV/NDJSON, gs:// or signed URLs)."
   entry_point           = "cohorts"
   runtime               = "nodejs24"
   source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["cohorts"].output_name }
@@ -50,13 +50,18 @@ module "cohorts" {
     BQ_DATASET           = google_bigquery_dataset.cohorts.dataset_id
     BQ_LOCATION          = google_bigquery_dataset.cohorts.location
     BQ_MAX_BYTES_BILLED  = tostring(var.bigquery.max_bytes_billed)
+    # Exports with signed URLs sign like the signer function does.
+    BILLING_PROJECT = local.billing_project
+    SIGNER          = local.hmac_enabled ? "hmac" : "iam"
+    HMAC_ACCESS_ID  = local.hmac_enabled ? var.hmac_access_id : ""
   }
-  # Pinned to the version Terraform wrote, so that rotating the secret redeploys the function.
   secret_environment_variables = {
+    # Pinned to the version Terraform wrote, so that rotating the secret redeploys the function.
     PAGE_TOKEN_SECRET = {
       secret  = google_secret_manager_secret.page_token.secret_id
       version = google_secret_manager_secret_version.page_token.version
     }
+    HMAC_SECRET = { secret = google_secret_manager_secret.hmac.secret_id, enabled = local.hmac_enabled }
   }
 
   depends_on = [google_project_iam_member.build_run_builder]
@@ -81,12 +86,11 @@ module "signer" {
   environment_variables = {
     GOOGLE_CLOUD_PROJECT = var.project_id
     BILLING_PROJECT      = local.billing_project
-    SIGNER               = var.hmac_access_id == null ? "iam" : "hmac"
-    HMAC_ACCESS_ID       = var.hmac_access_id == null ? "" : var.hmac_access_id
+    SIGNER               = local.hmac_enabled ? "hmac" : "iam"
+    HMAC_ACCESS_ID       = local.hmac_enabled ? var.hmac_access_id : ""
   }
-  # Mounted only once hmac_access_id is set: the secret has no version until one is added out of band.
-  secret_environment_variables = var.hmac_access_id == null ? {} : {
-    HMAC_SECRET = { secret = google_secret_manager_secret.hmac.secret_id, version = "latest" }
+  secret_environment_variables = {
+    HMAC_SECRET = { secret = google_secret_manager_secret.hmac.secret_id, enabled = local.hmac_enabled }
   }
 
   depends_on = [google_project_iam_member.build_run_builder]

@@ -32,7 +32,8 @@ resource "google_project_iam_member" "labels_datastore_viewer" {
   member  = module.labels.service_account_member
 }
 
-# cohorts: runs query jobs in the project, reads the cohort dataset only, reads its page-token key.
+# cohorts: runs query jobs in the project, reads the cohort dataset only, reads its page-token key; exports
+# with signed URLs sign like the signer (signBlob as itself, requester-pays billing, the HMAC secret).
 resource "google_project_iam_member" "cohorts_bigquery_job_user" {
   project = var.project_id
   role    = "roles/bigquery.jobUser"
@@ -49,6 +50,25 @@ resource "google_bigquery_dataset_iam_member" "cohorts_data_viewer" {
 resource "google_secret_manager_secret_iam_member" "cohorts_page_token_secret" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.page_token.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = module.cohorts.service_account_member
+}
+
+resource "google_service_account_iam_member" "cohorts_sign_blob_self" {
+  service_account_id = module.cohorts.service_account_name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = module.cohorts.service_account_member
+}
+
+resource "google_project_iam_member" "cohorts_requester_pays" {
+  project = local.billing_project
+  role    = "roles/serviceusage.serviceUsageConsumer"
+  member  = module.cohorts.service_account_member
+}
+
+resource "google_secret_manager_secret_iam_member" "cohorts_hmac_secret" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.hmac.secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = module.cohorts.service_account_member
 }

@@ -10,6 +10,8 @@ locals {
   gateway_region  = coalesce(var.api.gateway_region, var.region)
   uploads_bucket  = coalesce(var.uploads_bucket.name, "${var.project_id}-${var.name_prefix}-uploads")
   labels          = merge(var.labels, { app = var.name_prefix })
+  # The HMAC secret is mounted only once hmac_access_id is set: until then the secret has no version.
+  hmac_enabled = var.hmac_access_id != null
 
   # One bundle per folder of functions/; `npm run build` writes manifest.json: { "<folder>": { "zip": "<folder>-<sha256>.zip", ... } }.
   function_folders = toset(["labels", "cohorts", "signer", "uploads"])

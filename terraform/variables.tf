@@ -117,10 +117,15 @@ variable "bigquery" {
     dataset_id          = optional(string, "nih_cxr")
     location            = optional(string, "US")
     deletion_protection = optional(bool, true)
-    max_bytes_billed    = optional(number, 10737418240)
+    max_bytes_billed    = optional(number, 1073741824)
   })
-  description = "BigQuery dataset of the cohort tables; max_bytes_billed caps every cohort query."
+  description = "BigQuery dataset of the cohort tables; max_bytes_billed caps every query job (default 1 GiB; the tables are tens of MB)."
   default     = {}
+
+  validation {
+    condition     = var.bigquery.max_bytes_billed >= 10485760 && var.bigquery.max_bytes_billed <= 1099511627776
+    error_message = "bigquery.max_bytes_billed must be between 10 MiB and 1 TiB."
+  }
 
   validation {
     condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1023}$", var.bigquery.dataset_id))

@@ -11,6 +11,10 @@ export const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     'roles/bigquery.jobUser on project',
     'roles/bigquery.dataViewer on dataset cohorts',
     'roles/secretmanager.secretAccessor on secret page_token',
+    // Exports with `urls: "signed"` sign like the signer function does.
+    'roles/iam.serviceAccountTokenCreator on service account cohorts',
+    'roles/serviceusage.serviceUsageConsumer on billing project',
+    'roles/secretmanager.secretAccessor on secret hmac',
   ],
   signer: [
     // signBlob as itself only: URLs are signed by the function's own identity, never another one.
@@ -45,8 +49,10 @@ const SAMPLE_VALUES: Record<string, string> = {
   'google_storage_bucket.uploads.name': 'nih-cxr-test-nih-cxr-uploads',
   'tostring(var.bigquery.max_bytes_billed)': '10737418240',
   'tostring(var.functions.uploads.timeout_seconds + 60)': '600',
-  'var.hmac_access_id == null ? "iam" : "hmac"': 'iam',
-  'var.hmac_access_id == null ? "" : var.hmac_access_id': '',
+  // hmac_access_id is null by default: IAM signBlob, no HMAC secret mounted.
+  'local.hmac_enabled ? "hmac" : "iam"': 'iam',
+  'local.hmac_enabled ? var.hmac_access_id : ""': '',
+  'local.hmac_enabled': 'false',
 };
 
 /** Stand-in for every secret the configuration mounts as an environment variable. */
@@ -72,8 +78,11 @@ export function sampleEnvironment(
     else if (e !== undefined && e in SAMPLE_VALUES) env[k] = SAMPLE_VALUES[e]!;
     else throw new Error(`${folder}: no sample value for ${k} = ${String(v)}; add one to SAMPLE_VALUES`);
   }
-  // A conditional mount (a string expression) is off by default, so only literal maps count.
-  const secrets = call?.secret_environment_variables;
-  if (secrets && typeof secrets === 'object') for (const k of Object.keys(secrets)) env[k] = SAMPLE_SECRET;
+  const secrets = (call?.secret_environment_variables ?? {}) as Record<string, { enabled?: unknown }>;
+  for (const [k, v] of Object.entries(secrets)) {
+    const enabled =
+      v.enabled === undefined ? 'true' : String(SAMPLE_VALUES[expr(v.enabled) ?? ''] ?? v.enabled);
+    if (enabled === 'true') env[k] = SAMPLE_SECRET;
+  }
   return env;
 }

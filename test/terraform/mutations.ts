@@ -92,7 +92,7 @@ export const MUTATIONS: Mutation[] = [
     from: 'role    = "roles/serviceusage.serviceUsageConsumer"',
     to: 'role    = "roles/storage.admin"',
     fails: 'serviceAccountRoles',
-    message: /signer: unexpected roles\/storage.admin on billing project/,
+    message: /cohorts: unexpected roles\/storage.admin on billing project/,
   },
   {
     name: 'a project-wide grant where a resource-level one is due',

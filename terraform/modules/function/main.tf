@@ -43,7 +43,7 @@ resource "google_cloudfunctions2_function" "this" {
     environment_variables            = var.environment_variables
 
     dynamic "secret_environment_variables" {
-      for_each = var.secret_environment_variables
+      for_each = { for k, v in var.secret_environment_variables : k => v if v.enabled }
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id

@@ -108,8 +108,9 @@ variable "secret_environment_variables" {
   type = map(object({
     secret  = string
     version = optional(string, "latest")
+    enabled = optional(bool, true)
   }))
-  description = "Environment variables read from Secret Manager secrets of this project, by variable name."
+  description = "Environment variables read from Secret Manager secrets of this project, by variable name; enabled = false leaves one out (e.g. until its secret has a version)."
   default     = {}
 }
 
