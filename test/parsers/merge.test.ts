@@ -6,6 +6,8 @@ import { type ParsedFile, parseFile } from '../../shared/parsers/index.ts';
 import {
   ALL_READERS_HEADER,
   ALL_READERS_ROW,
+  BOX_HEADER,
+  BOX_ROW,
   FOUR_HEADER,
   FOUR_READERS_HEADER,
   FOUR_READERS_ROW,
@@ -128,6 +130,25 @@ describe('mergeRecords', () => {
         ['image_list', '00000099_000', 'split for an image not in the metadata'],
       ],
     );
+  });
+
+  it('attaches bounding boxes, with the BBox file spelling Infiltrate mapped to Infiltration', async () => {
+    const boxes = await file([
+      BOX_HEADER,
+      BOX_ROW.replace('00013118_008', '00000001_000'),
+      BOX_ROW.replace('00013118_008', '00000001_000'),
+    ]);
+    const r = mergeRecords([...(await base()), boxes]);
+    assert.deepEqual(r.records[0]!.boundingBoxes, [
+      {
+        finding: 'Infiltration',
+        x: 225.084745762712,
+        y: 547.019216763771,
+        w: 86.7796610169491,
+        h: 79.1864406779661,
+      },
+    ]);
+    assert.deepEqual(r.problems, [], 'an identical repeated box merges silently');
   });
 
   it('reports an image listed in both splits', async () => {
