@@ -11,7 +11,7 @@
  * inside the record, so writing a document again replaces them and can never duplicate them.
  */
 import { createHash } from 'node:crypto';
-import { FINDINGS, type ImageRecord, type ReaderLabels } from '../model/index.ts';
+import { FINDINGS, FOUR_FINDINGS, type ImageRecord, type ReaderLabels } from '../model/index.ts';
 
 export const SCHEMA_VERSION = 1;
 export const IMAGES_COLLECTION = 'images';
@@ -32,6 +32,20 @@ export interface StoredImage {
 }
 
 const STUDY_ORDER = { fourFindings: 0, allFindings: 1 } as const;
+const LABEL_ORDER: Record<ReaderLabels['study'], readonly string[]> = {
+  fourFindings: FOUR_FINDINGS,
+  allFindings: ['abnormal', ...FINDINGS, 'other'],
+};
+
+/** Labels in the study's column order; names outside it (none in the NIH files) follow, sorted. */
+function canonicalLabels(r: ReaderLabels): ReaderLabels['labels'] {
+  const order = LABEL_ORDER[r.study];
+  const known = order.filter((k) => k in r.labels);
+  const rest = Object.keys(r.labels)
+    .filter((k) => !order.includes(k))
+    .sort();
+  return Object.fromEntries([...known, ...rest].map((k) => [k, r.labels[k]!]));
+}
 
 function byStudyThenReader(a: ReaderLabels, b: ReaderLabels): number {
   return (
@@ -81,7 +95,7 @@ export function canonicalRecord(r: ImageRecord): ImageRecord {
           }
         : null,
       readers: r.expert.readers
-        .map((x) => ({ study: x.study, readerId: x.readerId, labels: { ...x.labels } }))
+        .map((x) => ({ study: x.study, readerId: x.readerId, labels: canonicalLabels(x) }))
         .sort(byStudyThenReader),
     },
     files: { png: r.files.png, dicom: r.files.dicom },

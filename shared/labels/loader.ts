@@ -151,10 +151,11 @@ export async function loadRecords(
         await inFlight.shift();
       }
     }
-    await Promise.all(inFlight);
   } finally {
+    // close() sends the last, partly filled batch and waits for every write; only then can the chunks settle.
     await bw.close();
   }
+  await Promise.all(inFlight);
   report();
   const seconds = (performance.now() - started) / 1000;
   return {
