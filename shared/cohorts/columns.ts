@@ -25,6 +25,12 @@ const col = <N extends string, T extends ColumnType, M extends ColumnMode>(
 /** One row per image: NIH metadata, findings, split, boxes and both adjudicated expert label sets. */
 export const IMAGE_COLUMNS = [
   col('image_id', 'STRING', 'REQUIRED', 'NIH file name without .png, e.g. 00000001_000; the table key.'),
+  col(
+    'image_key',
+    'INTEGER',
+    'REQUIRED',
+    'image_id as a number (00000001_000 -> 1000); sorts exactly like image_id: the keyset pagination key.',
+  ),
   col('patient_id', 'INTEGER', 'REQUIRED', 'NIH patient id.'),
   col('follow_up', 'INTEGER', 'REQUIRED', 'Follow-up number of the image for its patient.'),
   col('patient_age', 'INTEGER', 'NULLABLE', 'Age in years; NULL where the source gives an impossible age.'),

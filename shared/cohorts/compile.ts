@@ -1,6 +1,6 @@
 import { FINDINGS, type Finding, SEXES, SPLITS, VIEWS } from '../model/index.ts';
 import type { CohortFilter } from './filter.ts';
-import { findingsMask } from './rows.ts';
+import { findingsMask, imageKey } from './rows.ts';
 import { IMAGES_TABLE } from './schema.ts';
 import { column as c, type Dialect, type ParamType, type ParamValue, type SqlParam } from './sql-dialect.ts';
 
@@ -100,8 +100,9 @@ export const PAGE_COLUMNS = [
 export const EXPORT_COLUMNS = [...PAGE_COLUMNS, 'has_bounding_box'] as const;
 
 /**
- * One page (keyset on image_id) plus the totals of the whole cohort, in one statement. The filter is
- * repeated rather than shared through a CTE so that neither engine materialises the matched rows.
+ * One page (keyset on image_key, which orders exactly like image_id but sorts as an integer) plus the
+ * totals of the whole cohort, in one statement. The filter is repeated rather than shared through a CTE so
+ * that neither engine materialises the matched rows. `after` is an image id from a verified page token.
  */
 export function compileQuery(
   f: CohortFilter,
@@ -110,10 +111,11 @@ export function compileQuery(
 ): CompiledSql {
   const w = compileWhere(f, d);
   const cols = PAGE_COLUMNS.map(c);
+  const key = c('image_key');
   const table = d.table(IMAGES_TABLE);
   const params = {
     ...w.params,
-    after: { type: 'STRING', value: page.after },
+    afterKey: { type: 'INT64', value: page.after === '' ? -1 : imageKey(page.after) },
     pageLimit: { type: 'INT64', value: page.limit },
   } satisfies Record<string, SqlParam>;
   const sql = `WITH totals AS (
@@ -121,16 +123,16 @@ export function compileQuery(
   FROM ${table}
   WHERE ${w.sql}
 ), page AS (
-  SELECT ${cols.join(', ')}
+  SELECT ${cols.join(', ')}, ${key}
   FROM ${table}
   WHERE ${w.sql}
-  AND ${c('image_id')} > ${d.param('after')}
-  ORDER BY ${c('image_id')}
+  AND ${key} > ${d.param('afterKey')}
+  ORDER BY ${key}
   LIMIT ${d.param('pageLimit')}
 )
 SELECT totals.total_images, totals.total_patients, ${cols.map((x) => `page.${x}`).join(', ')}
 FROM totals LEFT JOIN page ON TRUE
-ORDER BY page.image_id`;
+ORDER BY page.${key}`;
   return { sql, params, columns: ['total_images', 'total_patients', ...cols] };
 }
 
@@ -163,7 +165,7 @@ export function compileSummary(f: CohortFilter, d: Dialect): CompiledSql {
   const exprs = [
     'COUNT(*)',
     `COUNT(DISTINCT ${c('patient_id')})`,
-    ...FINDINGS.map((_, i) => count(`(${fm} & ${2 ** i}) <> 0`)),
+    ...FINDINGS.map((_, i) => `SUM((${fm} >> ${i}) & 1)`),
     count(`${fm} = 0`),
     ...SEXES.map((s) => count(`${c('patient_sex')} = '${s}'`)),
     ...VIEWS.map((v) => count(`${c('view_position')} = '${v}'`)),
@@ -184,6 +186,6 @@ export function compileExport(f: CohortFilter, d: Dialect): CompiledSql {
   const sql = `SELECT ${cols.join(', ')}
 FROM ${d.table(IMAGES_TABLE)}
 WHERE ${w.sql}
-ORDER BY image_id`;
+ORDER BY ${c('image_key')}`;
   return { sql, params: w.params, columns: cols };
 }

@@ -173,7 +173,7 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
         await c.run('BEGIN TRANSACTION');
         try {
           await c.run(`DELETE FROM "${IMAGES_TABLE}"`);
-          await c.run(`INSERT INTO "${IMAGES_TABLE}" SELECT * FROM load_images ORDER BY image_id`);
+          await c.run(`INSERT INTO "${IMAGES_TABLE}" SELECT * FROM load_images ORDER BY image_key`);
           await c.run(`DELETE FROM "${READERS_TABLE}"`);
           await c.run(
             `INSERT INTO "${READERS_TABLE}" SELECT * FROM load_readers ORDER BY image_id, study, reader_id, label`,

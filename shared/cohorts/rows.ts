@@ -15,6 +15,15 @@ export function maskFindings(mask: number): Finding[] {
   return FINDINGS.filter((_, i) => Math.floor(mask / 2 ** i) % 2 === 1);
 }
 
+const IMAGE_ID = /^(\d{8})_(\d{3})$/;
+
+/** image_id as a number: the 11 digits of `00000001_000` (fixed width, so numeric order = id order). */
+export function imageKey(imageId: string): number {
+  const m = IMAGE_ID.exec(imageId);
+  if (!m) throw new Error(`not an image id: ${JSON.stringify(imageId)}`);
+  return Number(m[1]) * 1000 + Number(m[2]);
+}
+
 /** The cohort_images row of an image record. */
 export function toCohortRow(r: ImageRecord): CohortImageRow {
   const ff = r.expert.fourFindings;
@@ -23,6 +32,7 @@ export function toCohortRow(r: ImageRecord): CohortImageRow {
   const boxFindings = [...new Set(r.boundingBoxes.map((b) => b.finding))].sort();
   return {
     image_id: r.imageId,
+    image_key: imageKey(r.imageId),
     patient_id: r.patientId,
     follow_up: r.followUp,
     patient_age: r.patientAge,

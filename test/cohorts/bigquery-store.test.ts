@@ -65,7 +65,7 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
               parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } },
               parameterValue: { arrayValues: [{ value: 'F' }] },
             },
-            { name: 'after', parameterType: { type: 'STRING' }, parameterValue: { value: '' } },
+            { name: 'afterKey', parameterType: { type: 'INT64' }, parameterValue: { value: '-1' } },
             { name: 'pageLimit', parameterType: { type: 'INT64' }, parameterValue: { value: '3' } },
           ],
           useQueryCache: true,

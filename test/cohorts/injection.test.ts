@@ -110,14 +110,14 @@ describe('injection attempts change only parameter values', () => {
       for (const [, f] of HAND_PICKED) {
         const clean = sqlTexts(f, d, '00000001_000');
         for (const attack of ATTACKS) {
-          const dirty = sqlTexts(poison(f, attack), d, attack);
+          const dirty = sqlTexts(poison(f, attack), d, '00000002_000');
           dirty.forEach((q, i) => {
             assert.equal(q.sql, clean[i]!.sql);
             assert.deepEqual(Object.keys(q.params), Object.keys(clean[i]!.params));
           });
           const values = JSON.stringify(dirty[0]!.params);
-          if (f.sex || f.view || f.split || f.findings)
-            assert.ok(values.includes(JSON.stringify(attack).slice(1, -1)));
+          // Findings become bit masks (an unknown name sets no bit); enum lists carry the string itself.
+          if (f.sex || f.view || f.split) assert.ok(values.includes(JSON.stringify(attack).slice(1, -1)));
         }
       }
     });

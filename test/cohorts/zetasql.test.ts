@@ -118,7 +118,7 @@ describe('BigQuery SQL checked by the ZetaSQL analyzer', () => {
       ],
       [
         'a syntax error',
-        () => ({ ...good, sql: good.sql.replace('ORDER BY page.image_id', 'ORDER page.image_id') }),
+        () => ({ ...good, sql: good.sql.replace('ORDER BY page.image_key', 'ORDER page.image_key') }),
       ],
       [
         'the DuckDB dialect of the same filter',
