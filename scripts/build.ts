@@ -180,7 +180,7 @@ if (import.meta.main) {
   for (const i of infos) {
     const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     console.log(
-      `${i.name}: ${relative(REPO_ROOT, i.dir)}/index.js ${kb(i.bundleBytes)}, ${i.zip} ${kb(i.zipBytes)}` +
+      `${i.name}: ${relative(REPO_ROOT, i.dir)}/ ${kb(i.bundleBytes)} of JavaScript, ${i.zip} ${kb(i.zipBytes)}` +
         `, installs ${Object.keys(i.dependencies).join(', ') || 'nothing'}`,
     );
   }

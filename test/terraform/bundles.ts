@@ -3,12 +3,13 @@
  * off from the repository: the bundle's folder gets a node_modules holding only the packages its
  * package.json declares, as the Cloud Functions build would install them.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { type BundleInfo, buildAll } from '../../scripts/build.ts';
+import { freePort } from '../../scripts/emulators/firestore.ts';
 import { REPO_ROOT } from '../../scripts/function-folders.ts';
 
 const run = promisify(execFile);
@@ -90,19 +91,6 @@ export function bundlePackageJson(b: SealedBundle): Record<string, unknown> {
   return JSON.parse(readFileSync(join(b.sealedDir, 'package.json'), 'utf8')) as Record<string, unknown>;
 }
 
-/** A free loopback TCP port. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export interface Served {
   url: string;
   output: () => string;
@@ -118,7 +106,6 @@ export async function serveBundle(
   target: string,
   env: Record<string, string>,
 ): Promise<Served> {
-  const { spawn } = await import('node:child_process');
   const port = await freePort();
   const cli = join(
     b.sealedDir,

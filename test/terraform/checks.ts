@@ -129,25 +129,20 @@ function* configStrings(m: TfModule): Generator<[string, string]> {
     yield* strings(v.default, `${m.path}:variable.${name}.default`);
 }
 
-export function checkNoPrimitiveRoles(c: TfConfig): string[] {
+/** Every configuring string that matches `pattern`, as a problem naming `what` it is. */
+function scan(c: TfConfig, pattern: RegExp, what: string): string[] {
   const problems: string[] = [];
   for (const m of Object.values(c.modules)) {
     for (const [path, s] of configStrings(m)) {
-      if (PRIMITIVE.test(s)) problems.push(`${path}: basic role ${PRIMITIVE.exec(s)![0]}`);
+      const hit = pattern.exec(s);
+      if (hit) problems.push(`${path}: ${what} ${hit[0]}`);
     }
   }
   return problems;
 }
 
-export function checkNoPublicAccess(c: TfConfig): string[] {
-  const problems: string[] = [];
-  for (const m of Object.values(c.modules)) {
-    for (const [path, s] of configStrings(m)) {
-      if (PUBLIC.test(s)) problems.push(`${path}: public member ${PUBLIC.exec(s)![0]}`);
-    }
-  }
-  return problems;
-}
+export const checkNoPrimitiveRoles = (c: TfConfig): string[] => scan(c, PRIMITIVE, 'basic role');
+export const checkNoPublicAccess = (c: TfConfig): string[] => scan(c, PUBLIC, 'public member');
 
 /** Who holds a grant: a function's module call, a google_service_account, or a Google service agent. */
 export function memberOf(value: unknown): string {
