@@ -1,13 +1,7 @@
-import {
-  type ImageId,
-  type ImageMetadata,
-  type ImageRecord,
-  imageFiles,
-  type ReaderLabels,
-} from '../model/index.ts';
+import type { ImageId, ImageMetadata, ImageRecord, ReaderLabels } from '../model/index.ts';
 import type { FileKind, ParsedRow } from '../parsers/types.ts';
 import { metadataDifferences } from './differences.ts';
-import { Entry, flatFiles, keyOf, type Seen, type Source, same } from './entry.ts';
+import { Entry, keyOf, recordFiles, type Seen, type Source, same } from './entry.ts';
 import type { MergeOptions, MergeProblem, MergeResult, MetadataDifference } from './types.ts';
 
 /**
@@ -231,7 +225,7 @@ export class RecordMerger {
           allFindings: e.all?.value ?? null,
           readers: e.readers?.map((r) => r.value) ?? [],
         },
-        files: flatFiles(imageFiles(id)),
+        files: recordFiles(id),
       });
     }
     const differences = this.#differences.sort((a, b) =>
