@@ -4,6 +4,13 @@
  */
 import type { z } from 'zod';
 import type {
+  ExportRequestSchema,
+  QueryRequestSchema,
+  QueryResponseSchema,
+  SummaryRequestSchema,
+  SummaryResponseSchema,
+} from '../functions/cohorts/schemas.ts';
+import type {
   BatchGetBodySchema,
   BatchGetResponseSchema,
   ImageResponseSchema,
@@ -19,6 +26,11 @@ export type BatchGetResponse = z.output<typeof BatchGetResponseSchema>;
 export type PatientImagesResponse = z.output<typeof PatientImagesResponseSchema>;
 export type SignUrlsRequest = z.input<typeof SignUrlsBodySchema>;
 export type SignUrlsResponse = z.output<typeof SignUrlsResponseSchema>;
+export type CohortQueryRequest = z.input<typeof QueryRequestSchema>;
+export type CohortQueryResponse = z.output<typeof QueryResponseSchema>;
+export type CohortSummaryRequest = z.input<typeof SummaryRequestSchema>;
+export type CohortSummaryResponse = z.output<typeof SummaryResponseSchema>;
+export type CohortExportRequest = z.input<typeof ExportRequestSchema>;
 export type Attribution = z.output<typeof AttributionSchema>;
 export type Health = z.output<typeof HealthSchema>;
 
@@ -85,6 +97,29 @@ export class NihCxrClient {
   }
   patientImages(patientId: number): Promise<PatientImagesResponse> {
     return this.#json('GET', `/v1/patients/${patientId}/images`);
+  }
+  queryCohort(req: CohortQueryRequest): Promise<CohortQueryResponse> {
+    return this.#json('POST', '/v1/cohorts:query', req);
+  }
+  /** Every page of a cohort query, in imageId order. */
+  async *queryAll(
+    req: Omit<CohortQueryRequest, 'pageToken'>,
+  ): AsyncGenerator<CohortQueryResponse['images'][number]> {
+    let pageToken: string | undefined;
+    do {
+      const page = await this.queryCohort(pageToken ? { ...req, pageToken } : req);
+      yield* page.images;
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken);
+  }
+  summarizeCohort(req: CohortSummaryRequest): Promise<CohortSummaryResponse> {
+    return this.#json('POST', '/v1/cohorts:summary', req);
+  }
+  /** The streamed manifest (CSV or NDJSON, attribution first) as a web stream of bytes. */
+  async exportCohort(req: CohortExportRequest): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.raw('POST', '/v1/cohorts:export', req);
+    if (!res.body) throw new ApiError(res.status, undefined, 'export returned no body');
+    return res.body;
   }
   signUrls(req: SignUrlsRequest): Promise<SignUrlsResponse> {
     return this.#json('POST', '/v1/images:signUrls', req);

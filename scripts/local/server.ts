@@ -1,8 +1,12 @@
 import type { Server } from 'node:http';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createCohortsRoutes } from '../../functions/cohorts/routes.ts';
 import { createLabelsRoutes } from '../../functions/labels/routes.ts';
 import { createSignerRoutes } from '../../functions/signer/routes.ts';
+import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
+import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/page-token.ts';
+import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { createMetaRoutes, type Health } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
@@ -75,7 +79,16 @@ export async function startLocalServer(
     if (!signerSetup.signer)
       log.warn('URL signing is not configured; signing routes answer 503', { detail: signerSetup.problem });
 
-    const dataRoutes: Route[] = [...createLabelsRoutes({ repo }), ...createSignerRoutes(signerSetup)];
+    const cohortStore = await createDuckDbCohortStore({
+      tokens: createPageTokens(config.pageTokenSecret ?? DEV_PAGE_TOKEN_SECRET),
+    });
+    stops.push(() => cohortStore.close());
+
+    const dataRoutes: Route[] = [
+      ...createLabelsRoutes({ repo }),
+      ...createCohortsRoutes({ store: cohortStore, signer: signerSetup.signer, logger: log }),
+      ...createSignerRoutes(signerSetup),
+    ];
     let openapi: unknown;
     const health = (): Health => ({
       status: ready ? 'ok' : 'starting',
@@ -115,6 +128,8 @@ export async function startLocalServer(
         images: data.records.length,
       });
     }
+    const cohortCounts = await cohortStore.load(data.records.map(toCohortRows));
+    log.info('cohort store (DuckDB) loaded', { ...cohortCounts });
     const progress = progressReporter(process.stderr);
     const summary = await loadRecords(db, data.records, {
       throttle: false,

@@ -113,6 +113,30 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
     assert.equal(loc.pathname, '/gcs-public-data--healthcare-nih-chest-xray/png/00000001_000.png');
   });
 
+  it('queries, pages, summarises and exports a cohort', async () => {
+    const filter = { findings: { any: ['Effusion', 'Atelectasis'] }, view: ['PA'] } as const;
+    const summary = await client.summarizeCohort({ filter });
+    assert.ok(summary.totalImages > 0);
+    const seen = new Set<string>();
+    for await (const img of client.queryAll({ filter, pageSize: 1000 })) {
+      assert.ok(!seen.has(img.imageId), `${img.imageId} twice`);
+      seen.add(img.imageId);
+      assert.equal(img.viewPosition, 'PA');
+    }
+    assert.equal(seen.size, summary.totalImages);
+    const body = await new Response(
+      await client.exportCohort({ filter, format: 'ndjson', urls: 'signed' }),
+    ).text();
+    const lines = body.trim().split('\n');
+    assert.match(lines[0]!, /attribution/);
+    assert.equal(lines.length - 1, summary.totalImages);
+    assert.match(lines[1]!, /userProject=nih-cxr-e2e-billing/);
+    await assert.rejects(
+      client.queryCohort({ filter: { age: { min: 50, max: 10 } } }),
+      (e: unknown) => e instanceof ApiError && e.status === 400,
+    );
+  });
+
   it('serves attribution and an OpenAPI 3.1 document', async () => {
     const a = await client.attribution();
     assert.equal(a.source, 'https://nihcc.app.box.com/v/ChestXray-NIHCC');
