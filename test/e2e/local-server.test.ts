@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { ApiError, NihCxrClient } from '../../client/index.ts';
+import { ApiError, type CohortSummaryRequest, NihCxrClient } from '../../client/index.ts';
 import { freePort } from '../../scripts/emulators/firestore.ts';
 import { nihDataDir } from '../helpers/env.ts';
 
@@ -114,7 +114,7 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
   });
 
   it('queries, pages, summarises and exports a cohort', async () => {
-    const filter = { findings: { any: ['Effusion', 'Atelectasis'] }, view: ['PA'] } as const;
+    const filter: CohortSummaryRequest['filter'] = { findings: { any: ['Effusion', 'Atelectasis'] }, view: ['PA'] };
     const summary = await client.summarizeCohort({ filter });
     assert.ok(summary.totalImages > 0);
     const seen = new Set<string>();
