@@ -114,7 +114,10 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
   });
 
   it('queries, pages, summarises and exports a cohort', async () => {
-    const filter: CohortSummaryRequest['filter'] = { findings: { any: ['Effusion', 'Atelectasis'] }, view: ['PA'] };
+    const filter: CohortSummaryRequest['filter'] = {
+      findings: { any: ['Effusion', 'Atelectasis'] },
+      view: ['PA'],
+    };
     const summary = await client.summarizeCohort({ filter });
     assert.ok(summary.totalImages > 0);
     const seen = new Set<string>();
