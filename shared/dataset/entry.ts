@@ -20,6 +20,8 @@ export interface Seen<T> {
 /** Everything known about one image so far: one map lookup per row, none per field. */
 export class Entry {
   readonly id: ImageId;
+  /** keyOf(id) */
+  readonly key: number;
   /** Metadata of the preferred source. */
   meta: ImageMetadata | undefined = undefined;
   /** Metadata of the other source, until a preferred row arrives to compare it with. */
@@ -33,8 +35,9 @@ export class Entry {
   readers: Seen<ReaderLabels>[] | undefined = undefined;
   readerSet: Seen<FourFindingsSet> | undefined = undefined;
 
-  constructor(id: ImageId) {
+  constructor(id: ImageId, key: number) {
     this.id = id;
+    this.key = key;
   }
 }
 

@@ -25,7 +25,7 @@ export class RecordMerger {
     const key = keyOf(id);
     let e = this.#images.get(key);
     if (e === undefined) {
-      e = new Entry(id);
+      e = new Entry(id, key);
       this.#images.set(key, e);
     }
     return e;
@@ -176,11 +176,11 @@ export class RecordMerger {
   finish(): MergeResult {
     const other: Source = this.#prefer === 'v2020' ? '2017' : 'v2020';
     const onlyOther = !this.#saw.preferred;
-    const entries = [...this.#images];
+    const entries = [...this.#images.values()];
     // Usually in order already (the metadata files are sorted and come first); sort only when not.
-    if (entries.some((x, i) => i > 0 && entries[i - 1]![0] > x[0])) entries.sort((a, b) => a[0] - b[0]);
+    if (entries.some((x, i) => i > 0 && entries[i - 1]!.key > x.key)) entries.sort((a, b) => a.key - b.key);
     const records: ImageRecord[] = [];
-    for (const [, e] of entries) {
+    for (const e of entries) {
       const id = e.id;
       const m = onlyOther ? e.alt : e.meta;
       if (m === undefined) {

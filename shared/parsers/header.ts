@@ -153,7 +153,12 @@ export function analyseHeader(line: string): HeaderLayout | { error: string } {
   return { kind, fields: offset, at, display };
 }
 
-/** The file kind from its first line alone (never the file name); undefined when not recognised. */
+/**
+ * The file kind from its first line alone (never the file name); undefined when not recognised. The two
+ * metadata versions differ in their header only by the trailing comma of Data_Entry_2017.csv; a file in
+ * the 2017 format without it parses as v2020 and rejects each `058Y` age with a reason that says so.
+ * Columns may come in any order; the unquoted `OriginalImage[Width,Height]` counts as two data columns.
+ */
 export function detectKind(headerLine: string): FileKind | undefined {
   const h = analyseHeader(headerLine);
   return 'error' in h ? undefined : h.kind;
