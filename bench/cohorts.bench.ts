@@ -24,7 +24,7 @@ import { createPageTokens } from '../shared/cohorts/page-token.ts';
 import { toCohortRow, toCohortRows } from '../shared/cohorts/rows.ts';
 import { bigQueryDialect } from '../shared/cohorts/sql-dialect.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
-import type { ImageRecord } from '../shared/model/index.ts';
+import { attributionLines, type ImageRecord } from '../shared/model/index.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
 
 const RUNS = 15;
@@ -119,37 +119,38 @@ export default async function cohortsBench(): Promise<void> {
   line('query (pageSize 100)', query, 20);
   line('summary', summary, 50);
 
-  // Export of the whole dataset through the route's writer into a backpressured sink.
-  global.gc?.();
-  const base = process.memoryUsage();
-  let peakRss = base.rss;
-  let peakHeap = base.heapUsed;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 20);
-  let bytes = 0;
-  const sink = new Writable({
-    highWaterMark: 64 * 1024,
-    write(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      setImmediate(cb); // a consumer slower than memory: the writer must wait for it
-    },
-  });
-  const t0 = performance.now();
-  const chunks = exportChunks(store.export({}), {
-    format: 'csv',
-    urls: 'gs',
-    imageFormat: 'png',
-    expiresInSeconds: 3600,
-  });
-  await pipeline(Readable.from(chunks), sink);
-  const exportMs = performance.now() - t0;
-  clearInterval(sampler);
-  console.log(
-    `export (CSV, gs:// URLs, all ${records.length} images): ${ms(exportMs)}, ${Math.round(records.length / (exportMs / 1000))} rows/s, ${mb(bytes)} written; peak RSS +${mb(peakRss - base.rss)}, peak heap +${mb(peakHeap - base.heapUsed)} over the pre-export baseline`,
-  );
+  // Exports through the route's writer into a backpressured sink: a small cohort, then every image.
+  const exportRun = async (label: string, f: CohortFilter) => {
+    global.gc?.();
+    const base = process.memoryUsage();
+    let peakRss = base.rss;
+    let peakHeap = base.heapUsed;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+    }, 10);
+    let bytes = 0;
+    let rows = -1 - attributionLines('# ').length; // header and comment lines
+    const sink = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        for (const b of chunk) if (b === 10) rows++;
+        setImmediate(cb); // a consumer slower than memory: the writer must wait for it
+      },
+    });
+    const t0 = performance.now();
+    const opts = { format: 'csv', urls: 'gs', imageFormat: 'png', expiresInSeconds: 3600 } as const;
+    await pipeline(Readable.from(exportChunks(store.export(f), opts)), sink);
+    const took = performance.now() - t0;
+    clearInterval(sampler);
+    console.log(
+      `export ${label} (CSV, gs:// URLs): ${rows} rows in ${ms(took)}, ${Math.round(rows / (took / 1000))} rows/s, ${mb(bytes)} written; peak RSS +${mb(peakRss - base.rss)}, peak heap +${mb(peakHeap - base.heapUsed)} over the pre-export baseline`,
+    );
+  };
+  await exportRun('of the test split', CohortFilterSchema.parse({ split: ['test'] }));
+  await exportRun('of the whole dataset', {});
   await store.close();
 
   // BigQuery bytes estimate on the declared schema.
