@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
-import { http } from '@google-cloud/functions-framework';
+import { type CloudEvent, cloudEvent, http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { Storage } from '@google-cloud/storage';
 import { createCohortsRoutes } from '../../functions/cohorts/routes.ts';
 import { createLabelsRoutes } from '../../functions/labels/routes.ts';
 import { createSignerRoutes } from '../../functions/signer/routes.ts';
@@ -20,10 +21,57 @@ import type { Logger } from '../../shared/log.ts';
 import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
 import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
+import { createUploadProcessor } from '../../shared/uploads/processor.ts';
 import { startFirestoreEmulator } from '../emulators/firestore.ts';
-import { startStorageEmulator } from '../emulators/storage.ts';
+import { type StorageCloudEvent, startStorageEmulator } from '../emulators/storage.ts';
 import type { LocalConfig } from './config.ts';
 import { loadLocalDataset } from './dataset.ts';
+
+/** POSTs a CloudEvent in structured mode; a non-2xx answer is a failed delivery (the emulator retries). */
+async function deliver(url: string, event: StorageCloudEvent): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents+json' },
+    body: JSON.stringify(event),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`processUpload answered ${res.status}`);
+}
+
+/**
+ * The upload function, registered with functions-framework's cloudEvent() exactly as deployed and served on
+ * its own loopback port, so that finalized objects reach it as real CloudEvents through the framework.
+ */
+async function startUploadFunction(o: {
+  db: ReturnType<typeof createFirestore>;
+  repo: ReturnType<typeof createFirestoreLabelRepo>;
+  cohortStore: Awaited<ReturnType<typeof createDuckDbCohortStore>>;
+  storageHost: () => string | undefined;
+  config: LocalConfig;
+  log: Logger;
+  stops: (() => Promise<void>)[];
+}): Promise<string> {
+  // Created on the first event: the Storage emulator's address is known only after it has started.
+  let processor: ReturnType<typeof createUploadProcessor> | undefined;
+  cloudEvent('nih-cxr-local-uploads', async (event: CloudEvent<unknown>) => {
+    processor ??= createUploadProcessor({
+      storage: new Storage({ projectId: o.config.projectId, apiEndpoint: o.storageHost() ?? '' }),
+      firestore: () => o.db,
+      labels: o.repo,
+      cohorts: () => o.cohortStore,
+      uploadsBucket: o.config.uploadsBucket,
+      throttle: false,
+      leaseMs: 120_000,
+      logger: o.log.child({ function: 'processUpload' }),
+    });
+    await processor.process(event);
+  });
+  const server = getTestServer('nih-cxr-local-uploads');
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  o.stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+}
 
 export interface LocalServer {
   url: string;
@@ -114,8 +162,25 @@ export async function startLocalServer(
     const url = `http://127.0.0.1:${port}`;
     log.info('listening; loading data', { url });
 
+    const eventsUrl = await startUploadFunction({
+      db,
+      repo,
+      cohortStore,
+      storageHost: () => storageHost,
+      config,
+      log,
+      stops,
+    });
     if (!storageHost) {
-      const se = await startStorageEmulator({ projectId: config.projectId, bucket: config.uploadsBucket });
+      const se = await startStorageEmulator({
+        projectId: config.projectId,
+        bucket: config.uploadsBucket,
+        // Delivered like Eventarc would: a structured CloudEvent POSTed to the function, retried on failure.
+        onFinalize: (event) => deliver(eventsUrl, event),
+        retry: { attempts: 5, backoffMs: 2000 },
+        onDeliveryFailure: (event, err) =>
+          log.error('upload event failed every attempt', { subject: event.subject, err }),
+      });
       stops.push(() => se.stop());
       storageHost = se.host;
       log.info('Storage emulator started', { host: storageHost, uploadsBucket: config.uploadsBucket });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { Storage } from '@google-cloud/storage';
 import { ApiError, type CohortSummaryRequest, NihCxrClient } from '../../client/index.ts';
 import { freePort } from '../../scripts/emulators/firestore.ts';
 import { nihDataDir } from '../helpers/env.ts';
@@ -138,6 +139,33 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
       client.queryCohort({ filter: { age: { min: 50, max: 10 } } }),
       (e: unknown) => e instanceof ApiError && e.status === 400,
     );
+  });
+
+  it('processes an upload to the local uploads bucket and writes its report', async () => {
+    const h = await client.health();
+    const storage = new Storage({ projectId: 'demo-nih-cxr', apiEndpoint: h.emulators?.storage ?? '' });
+    const bucket = storage.bucket(h.uploadsBucket ?? 'nih-cxr-uploads');
+    const name = 'incoming/e2e-boxes.csv';
+    const csv =
+      'Image Index,Finding Label,Bbox [x,y,w,h],,,\r\n00000001_000.png,Atelectasis,11.5,22.5,33,44\r\nnot-an-id,Mass,1,2,3,4\r\n';
+    await bucket.file(name).save(csv, { contentType: 'text/plain', resumable: false });
+    const report = bucket.file(`reports/${name}.json`);
+    const deadline = Date.now() + 60_000;
+    while (!(await report.exists())[0]) {
+      assert.ok(Date.now() < deadline, `no report for ${name}:\n${output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const r = JSON.parse((await report.download())[0].toString()) as {
+      kind: string;
+      rejected: { line: number; reason: string }[];
+    };
+    assert.equal(r.kind, 'bounding_boxes');
+    assert.deepEqual(
+      r.rejected.map((x) => x.line),
+      [3],
+    );
+    const img = await client.getImage('00000001_000');
+    assert.ok(img.boundingBoxes.some((b) => b.x === 11.5 && b.w === 33 && b.finding === 'Atelectasis'));
   });
 
   it('serves attribution and an OpenAPI 3.1 document', async () => {
