@@ -58,6 +58,26 @@ export interface UploadProcessor {
 }
 
 const RELEASE_WAIT_MS = 3000;
+const TRANSIENT_NET = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED']);
+
+/**
+ * Retries a Cloud Storage write a few times on a connection reset or a 429/5xx: both writes here (the
+ * quarantine copy, the report) overwrite with identical content, so repeating them is safe.
+ */
+async function retried<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err as { code?: unknown };
+      const transient =
+        TRANSIENT_NET.has(String(e.code)) ||
+        (typeof e.code === 'number' && (e.code === 429 || e.code >= 500));
+      if (!transient || i >= attempts) throw err;
+      await sleep(100 * i);
+    }
+  }
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 interface Work {
@@ -153,7 +173,9 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
     let quarantine: string | null = null;
     if (status === 'rejected') {
       quarantine = quarantineName(o.name);
-      await bucket.file(o.name, { generation: Number(o.generation) }).copy(bucket.file(quarantine));
+      const source = bucket.file(o.name, { generation: Number(o.generation) });
+      const target = bucket.file(quarantine);
+      await retried(() => source.copy(target));
     }
     const rejected: RowIssue[] = w.labels?.rejected ?? [];
     const warnings: RowIssue[] = w.labels?.warnings ?? [];
@@ -183,10 +205,8 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       durationMs: finished - started,
     };
     const name = reportName(o.name);
-    await bucket.file(name).save(`${JSON.stringify(report, null, 2)}\n`, {
-      resumable: false,
-      contentType: 'application/json',
-    });
+    const body = `${JSON.stringify(report, null, 2)}\n`;
+    await retried(() => bucket.file(name).save(body, { resumable: false, contentType: 'application/json' }));
     return { status, report, reportObject: name };
   }
 
