@@ -46,6 +46,8 @@ export interface RouterOptions {
   corsOrigins?: readonly string[];
 }
 
+const ATTRIBUTION_LINK = `<${NIH_DOWNLOAD_URL}>; rel="license", </v1/attribution>; rel="describedby"`;
+
 function compile(route: Route): CompiledRoute {
   const names: string[] = [];
   const pattern = route.path
@@ -97,6 +99,8 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
 
   return async (req: Request, res: Response): Promise<void> => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Attribution travels with every response: the data's source and the citations route.
+    res.setHeader('Link', ATTRIBUTION_LINK);
     const origin = req.headers.origin;
     if (origin && (cors.includes('*') || cors.includes(origin))) {
       res.setHeader('Access-Control-Allow-Origin', cors.includes('*') ? '*' : origin);

@@ -52,6 +52,7 @@ describe('router', () => {
     const r = await server().get('/v1/things/a%20b').expect(200);
     assert.deepEqual(r.body, { id: 'a b' });
     assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    assert.match(r.headers.link ?? '', /<https:\/\/nihcc\.app\.box\.com\/v\/ChestXray-NIHCC>; rel="license"/);
   });
   it('routes colon custom methods', async () => {
     const r = await server().post('/v1/things:count').send({ n: 2 }).expect(200);
