@@ -1,6 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import { logger as defaultLogger, type Logger } from '../log.ts';
+import { NIH_DOWNLOAD_URL } from '../model/attribution.ts';
 import { type BodyParseFailure, captureBodyParserErrors } from './body-errors.ts';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
