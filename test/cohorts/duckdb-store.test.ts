@@ -137,7 +137,7 @@ suite(
   'DuckDB store on the dataset (NIH_DATA_DIR or synthetic)',
   async () => (await loadTestDataset()).records,
   {
-    randomRuns: 25,
+    randomRuns: 20,
   },
 );
 suite('DuckDB store on hand-built records', async () => handRecords(800), { randomRuns: 120 });
