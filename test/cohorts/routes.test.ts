@@ -4,6 +4,8 @@
  * every kind of malformed request.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -14,7 +16,7 @@ import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import { CSV_COLUMNS } from '../../shared/cohorts/export-writer.ts';
 import { CohortFilterSchema } from '../../shared/cohorts/filter.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
-import { toCohortRows } from '../../shared/cohorts/rows.ts';
+import { imageKey, toCohortRows } from '../../shared/cohorts/rows.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { createRouter } from '../../shared/http/router.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -266,6 +268,66 @@ describe('cohorts routes', () => {
       .send('{"filter": {');
     assert.equal(broken.status, 400);
     assert.match(broken.headers['content-type'] ?? '', /problem\+json/);
+  });
+
+  it('a client that goes away mid-export stops the export; the store keeps answering', async () => {
+    // 30 copies of the 700 records under other patient-id prefixes: 21,000 images, cheaply.
+    const big = Array.from({ length: 30 }, (_, k) =>
+      records.map((r) => {
+        const rows = toCohortRows(r);
+        const id = `${k + 10}${r.imageId.slice(2)}`;
+        return { image: { ...rows.image, image_id: id, image_key: imageKey(id) }, readers: [] };
+      }),
+    ).flat();
+    const bigStore = await createDuckDbCohortStore({ tokens });
+    await bigStore.load(big);
+    let pulled = 0;
+    const counting: CohortStore = {
+      ...bigStore,
+      export: (f) => ({
+        async *[Symbol.asyncIterator]() {
+          for await (const row of bigStore.export(f)) {
+            pulled++;
+            yield row;
+          }
+        },
+      }),
+    };
+    http(
+      'cohorts-test-abort',
+      createRouter(createCohortsRoutes({ store: counting, logger: quiet }), { logger: quiet }),
+    );
+    const srv = getTestServer('cohorts-test-abort');
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = srv.address() as AddressInfo;
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            port,
+            host: '127.0.0.1',
+            method: 'POST',
+            path: '/v1/cohorts:export',
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            res.once('data', () => {
+              req.destroy(); // the client leaves after the first chunk
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {});
+        req.once('error', reject);
+        req.end(JSON.stringify({ format: 'ndjson' }));
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(pulled > 0 && pulled < big.length, `pulled ${pulled} of ${big.length} rows`);
+      assert.equal((await bigStore.query({}, 5)).totalImages, big.length);
+    } finally {
+      await new Promise((r) => srv.close(r));
+      await bigStore.close();
+    }
   });
 
   it('GET on a cohorts route is 405 with Allow: POST', async () => {
