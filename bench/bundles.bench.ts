@@ -2,7 +2,8 @@
  * `npm run bench -- bundles`: size of each function bundle and its cold import time in a fresh Node process.
  * Cold import = median wall time of `node -e "await import(bundle)"` minus the median of an empty
  * `node -e "0"` (process start-up), over RUNS interleaved runs; the in-process import time (performance.now()
- * around the import) is printed beside it. Target: < 150 ms per bundle. The environment is the one
+ * around the import) is printed beside it, and, for comparison, the cold import of the unbundled source
+ * (functions/<name>/index.ts through node_modules). Target: < 150 ms per bundle. The environment is the one
  * Terraform sets (sample values), so start-up configuration is included.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,7 +27,7 @@ function timeNode(code: string, env: Record<string, string>): { wallMs: number; 
   const t0 = performance.now();
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
     env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   }).toString();
   const wallMs = performance.now() - t0;
   const inner = /@@(\d+(?:\.\d+)?)@@/.exec(out);
@@ -49,26 +50,33 @@ export default async (): Promise<void> => {
     const baseline: number[] = [];
     const wall = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
     const inner = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
+    const source = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
+    const importCode = (path: string) =>
+      `const t = performance.now(); await import(${JSON.stringify(path)}); process.stdout.write('@@' + (performance.now() - t) + '@@');`;
     for (let i = 0; i < RUNS; i++) {
       baseline.push(timeNode('0', {}).wallMs);
       for (const b of bundles) {
-        const path = JSON.stringify(join(b.dir, 'index.js'));
-        const code = `const t = performance.now(); await import(${path}); process.stdout.write('@@' + (performance.now() - t) + '@@');`;
-        const r = timeNode(code, envs.get(b.name)!);
+        const r = timeNode(importCode(join(b.dir, 'index.js')), envs.get(b.name)!);
         wall.get(b.name)!.push(r.wallMs);
         inner.get(b.name)!.push(r.innerMs);
+        const unbundled = timeNode(
+          importCode(join(REPO_ROOT, 'functions', b.name, 'index.ts')),
+          envs.get(b.name)!,
+        );
+        source.get(b.name)!.push(unbundled.wallMs);
       }
     }
     const base = median(baseline);
     console.log(`node start-up baseline (empty -e): ${base.toFixed(0)} ms (median of ${RUNS})`);
     console.log(
-      'function   JS KiB   zip KiB   cold import ms (wall - baseline)   in-process import ms   target',
+      'function   JS KiB   zip KiB   cold import ms (wall - baseline)   in-process import ms   unbundled source ms   target',
     );
     for (const b of bundles) {
       const cold = median(wall.get(b.name)!) - base;
       const inProcess = median(inner.get(b.name)!);
+      const unbundled = median(source.get(b.name)!) - base;
       console.log(
-        `${b.name.padEnd(10)} ${(b.bundleBytes / 1024).toFixed(0).padStart(6)}   ${(b.zipBytes / 1024).toFixed(0).padStart(7)}   ${cold.toFixed(0).padStart(33)}   ${inProcess.toFixed(0).padStart(20)}   ${cold < TARGET_MS ? 'ok' : `over ${TARGET_MS} ms`}`,
+        `${b.name.padEnd(10)} ${(b.bundleBytes / 1024).toFixed(0).padStart(6)}   ${(b.zipBytes / 1024).toFixed(0).padStart(7)}   ${cold.toFixed(0).padStart(33)}   ${inProcess.toFixed(0).padStart(20)}   ${unbundled.toFixed(0).padStart(19)}   ${cold < TARGET_MS ? 'ok' : `over ${TARGET_MS} ms`}`,
       );
     }
   } finally {

@@ -47,7 +47,7 @@ const SAMPLE_VALUES: Record<string, string> = {
   'google_bigquery_dataset.cohorts.dataset_id': 'nih_cxr',
   'google_bigquery_dataset.cohorts.location': 'US',
   'google_storage_bucket.uploads.name': 'nih-cxr-test-nih-cxr-uploads',
-  'tostring(var.bigquery.max_bytes_billed)': '10737418240',
+  'tostring(var.bigquery.max_bytes_billed)': '1073741824',
   'tostring(var.functions.uploads.timeout_seconds + 60)': '600',
   // hmac_access_id is null by default: IAM signBlob, no HMAC secret mounted.
   'local.hmac_enabled ? "hmac" : "iam"': 'iam',
