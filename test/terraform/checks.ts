@@ -58,7 +58,7 @@ export function functionDeployments(c: TfConfig): FunctionDeployment[] {
   }
   for (const [name, body] of Object.entries(root.resources.google_cloudfunctions2_function ?? {})) {
     const build = block(body, 'build_config');
-    const storage = block(block(block(body, 'build_config'), 'source'), 'storage_source');
+    const storage = block(block(build, 'source'), 'storage_source');
     out.push({
       call: `google_cloudfunctions2_function.${name}`,
       body,
