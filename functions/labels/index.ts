@@ -13,9 +13,8 @@ const repo = createFirestoreLabelRepo({
   timeoutMs: config.timeoutMs,
 });
 
-http(
-  'labels',
-  createRouter(createLabelsRoutes({ repo, cacheMaxAgeSeconds: config.cacheMaxAgeSeconds }), {
-    logger: logger.child({ function: 'labels' }),
-  }),
+export const labels = createRouter(
+  createLabelsRoutes({ repo, cacheMaxAgeSeconds: config.cacheMaxAgeSeconds }),
+  { logger: logger.child({ function: 'labels' }) },
 );
+http('labels', labels);
