@@ -4,6 +4,7 @@ import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
 import { createCohortStore } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { loadHttpConfig } from '../../shared/http/http-config.ts';
 import { createRouter } from '../../shared/http/router.ts';
 import { logger } from '../../shared/log.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
@@ -27,8 +28,6 @@ const getStore = () => {
 
 export const cohorts = createRouter(
   createCohortsRoutes({ store: getStore, signer: signing.signer, logger: log }),
-  {
-    logger: log,
-  },
+  { logger: log, ...loadHttpConfig() },
 );
 http('cohorts', cohorts);
