@@ -16,7 +16,6 @@ export const LocalConfigSchema = z
     ),
     SYNTHETIC_IMAGES: envInt(400, 20, 20_000),
     PAGE_TOKEN_SECRET: envString(),
-    CORS_ORIGINS: envString(),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -28,10 +27,6 @@ export const LocalConfigSchema = z
     metadata: e.METADATA_VERSION,
     syntheticImages: e.SYNTHETIC_IMAGES,
     pageTokenSecret: e.PAGE_TOKEN_SECRET,
-    corsOrigins: (e.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
   }));
 export type LocalConfig = z.output<typeof LocalConfigSchema>;
 

@@ -9,6 +9,7 @@ import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/page-token.ts';
 import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { loadHttpConfig } from '../../shared/http/http-config.ts';
 import { createMetaRoutes, type Health } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import {
@@ -150,7 +151,7 @@ export async function startLocalServer(
       ...createMetaRoutes({ openapi: () => openapi, health }),
     ];
     openapi = buildOpenApiDocument(routes, { serverUrl: `http://localhost:${config.port}` });
-    http('nih-cxr-local', createRouter(routes, { logger: log, corsOrigins: config.corsOrigins }));
+    http('nih-cxr-local', createRouter(routes, { logger: log, ...loadHttpConfig(env) }));
     const server: Server = getTestServer('nih-cxr-local');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
