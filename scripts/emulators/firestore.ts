@@ -116,12 +116,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitUntilReady(base: string, child: ChildProcess, output: () => string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`Firestore emulator exited during start-up:\n${output()}`);
+    // On a start-up failure (e.g. BindException) the JVM logs SEVERE but can linger, so read the log too.
+    if (child.exitCode !== null || child.signalCode !== null || /SEVERE: Exiting/.test(output())) {
+      throw new Error(`Firestore emulator failed to start:\n${output()}`);
     }
     try {
       const res = await fetch(`${base}/`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      if (res.ok && (await res.text()).trim() === 'Ok') return;
     } catch {
       // not listening yet
     }
@@ -134,8 +135,18 @@ async function waitUntilReady(base: string, child: ChildProcess, output: () => s
 export async function startFirestoreEmulator(
   opts: FirestoreEmulatorOptions = {},
 ): Promise<FirestoreEmulator> {
+  // A free port can be taken by someone else before the JVM binds it; then try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts, opts.port ?? (await freePort()));
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: FirestoreEmulatorOptions, port: number): Promise<FirestoreEmulator> {
   const projectId = opts.projectId ?? 'demo-nih-cxr';
-  const port = opts.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   const base = `http://${host}`;
   const script = join(cloudSdkRoot(), SCRIPT);

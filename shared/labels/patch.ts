@@ -53,7 +53,7 @@ export interface PatchOptions {
   collection?: string;
   /** As in loadRecords; default true (production ramp-up). */
   throttle?: boolean | { initialOpsPerSecond?: number; maxOpsPerSecond?: number };
-  /** Rounds of read-merge-write for documents changed concurrently; default 5. */
+  /** Rounds of read-merge-write for documents changed concurrently; default 10, with jittered backoff. */
   maxAttempts?: number;
 }
 
@@ -106,6 +106,7 @@ export function applyRecordPatches(
   return checked.data;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONFLICT_CODES = new Set([5 /* NOT_FOUND */, 6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */]);
 
 /** Merges patches into the stored documents; see RecordPatch for the semantics of each part. */
@@ -120,7 +121,9 @@ export async function patchRecords(
   const summary: PatchSummary = { created: 0, updated: 0, unchanged: 0, rejected: [], failed: [] };
   let pending = [...byId.keys()];
 
-  for (let attempt = 1; pending.length && attempt <= (opts.maxAttempts ?? 5); attempt++) {
+  const maxAttempts = opts.maxAttempts ?? 10;
+  for (let attempt = 1; pending.length && attempt <= maxAttempts; attempt++) {
+    if (attempt > 1) await sleep(Math.random() * Math.min(2000, 25 * 2 ** attempt));
     const retry: string[] = [];
     const lastErrors = new Map<string, string>();
     const bw = createBulkWriter(db, opts.throttle ?? true);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Firestore } from '@google-cloud/firestore';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../../scripts/emulators/firestore.ts';
@@ -55,22 +57,6 @@ describe('Firestore emulator launcher', () => {
     assert.equal(count.data().count, 0);
   });
 
-  test('stop() ends the JVM and its script; a second stop() is harmless', async () => {
-    const other = await startFirestoreEmulator();
-    const port = other.host.split(':')[1]!;
-    assert.ok(emulatorPids(port).length >= 1);
-    await other.stop();
-    assert.deepEqual(emulatorPids(port), []);
-    await other.stop();
-    assert.equal(
-      await fetch(`http://${other.host}/`).then(
-        () => 'up',
-        () => 'down',
-      ),
-      'down',
-    );
-  });
-
   test('no JVM outlives a parent killed with SIGKILL', async () => {
     const code = `
       import { startFirestoreEmulator } from ${JSON.stringify(new URL('../../scripts/emulators/firestore.ts', import.meta.url).href)};
@@ -90,6 +76,35 @@ describe('Firestore emulator launcher', () => {
     assert.ok(
       await waitFor(() => emulatorPids(port).length === 0, 15_000),
       'emulator gone after parent died',
+    );
+  });
+  test('a port already in use fails fast with the emulator log, leaving nothing running', async () => {
+    const busy = createServer().listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const t = Date.now();
+      await assert.rejects(startFirestoreEmulator({ port }), /failed to start[\s\S]*BindException/);
+      assert.ok(Date.now() - t < 30_000);
+      assert.ok(await waitFor(() => emulatorPids(String(port)).length === 0, 10_000));
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('stop() ends the JVM and its script; a second stop() is harmless', async () => {
+    const port = emu.host.split(':')[1]!;
+    assert.ok(emulatorPids(port).length >= 1);
+    await db.terminate();
+    await emu.stop();
+    assert.deepEqual(emulatorPids(port), []);
+    await emu.stop();
+    assert.equal(
+      await fetch(`http://${emu.host}/`).then(
+        () => 'up',
+        () => 'down',
+      ),
+      'down',
     );
   });
 });

@@ -169,12 +169,16 @@ describe('patchRecords', () => {
     assert.equal((await repo.getImage(target.imageId))!.record.expert.readers.length, 1);
   });
 
-  test('concurrent patches of one document both land (optimistic concurrency)', async () => {
+  test('six concurrent patches of one document all land (optimistic concurrency, retried)', async () => {
     const ids = Array.from({ length: 6 }, (_, i) => String(100 + i));
-    await Promise.all(
+    const summaries = await Promise.all(
       ids.map((r) =>
         patchRecords(fs.db, [{ imageId: target.imageId, readers: [reader(r, 'NO')] }], { throttle: false }),
       ),
+    );
+    assert.deepEqual(
+      summaries.map((s) => [s.updated, s.failed.length]),
+      ids.map(() => [1, 0]),
     );
     const readers = (await repo.getImage(target.imageId))!.record.expert.readers.map((r) => r.readerId);
     assert.deepEqual(readers, ['1', ...ids]);
