@@ -1,5 +1,5 @@
 /**
- * `npm run load -- <dir> [--metadata v2020|2017] [--skip-unchanged] [--throttle|--no-throttle]`
+ * `npm run load -- <dir> [--metadata v2020|2017] [--skip-unchanged] [--throttle|--no-throttle] [--max-ops N]`
  *
  * Parses the NIH/Google label files in <dir> and writes one Firestore document per image with BulkWriter.
  * Idempotent and resumable: run it again after a crash (with --skip-unchanged it only writes what differs).
@@ -23,17 +23,28 @@ const { values, positionals } = parseArgs({
     'skip-unchanged': { type: 'boolean', default: false },
     throttle: { type: 'boolean' },
     'no-throttle': { type: 'boolean' },
+    'max-ops': { type: 'string' },
     'progress-ms': { type: 'string', default: '1000' },
   },
 });
 const dir = positionals[0];
 if (!dir || (values.metadata !== 'v2020' && values.metadata !== '2017')) {
-  console.error('usage: npm run load -- <dir> [--metadata v2020|2017] [--skip-unchanged] [--no-throttle]');
+  console.error(
+    'usage: npm run load -- <dir> [--metadata v2020|2017] [--skip-unchanged] [--throttle|--no-throttle] [--max-ops N]',
+  );
   process.exit(2);
 }
 
 const config = loadConfig(LabelsConfigSchema);
-const throttle = values['no-throttle'] ? false : (values.throttle ?? !config.emulatorHost);
+const maxOps = values['max-ops'] === undefined ? undefined : Number(values['max-ops']);
+if (maxOps !== undefined && !(Number.isInteger(maxOps) && maxOps >= 1)) {
+  console.error('--max-ops must be a positive integer (operations per second)');
+  process.exit(2);
+}
+const throttled = values['no-throttle'] ? false : (values.throttle ?? !config.emulatorHost);
+// Ramp-up from 500 ops/s (+50% every 5 minutes), capped at --max-ops or BulkWriter's 10,000.
+const throttle =
+  throttled && maxOps ? { initialOpsPerSecond: Math.min(500, maxOps), maxOpsPerSecond: maxOps } : throttled;
 const target = config.emulatorHost
   ? `emulator ${config.emulatorHost}`
   : `project ${config.projectId ?? '(auto)'}`;
@@ -50,7 +61,7 @@ if (parsed.records.length === 0) {
   process.exit(1);
 }
 console.error(
-  `loading ${parsed.records.length} images into ${config.collection} on ${target} (throttle ${throttle ? 'on' : 'off'})`,
+  `loading ${parsed.records.length} images into ${config.collection} on ${target} (throttle ${throttled ? `on, max ${maxOps ?? 10_000} ops/s` : 'off'})`,
 );
 
 const db = createFirestore(config);

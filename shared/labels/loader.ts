@@ -58,10 +58,16 @@ interface BulkWriterTuning {
 
 /** A BulkWriter configured for the target: throttled for production, tuned for raw speed otherwise. */
 export function createBulkWriter(db: Firestore, throttle: LoadOptions['throttle'] = true): BulkWriter {
+  const custom = typeof throttle === 'object' ? throttle : {};
+  const max = custom.maxOpsPerSecond;
   const throttling: BulkWriterOptions['throttling'] =
     throttle === false
       ? false
-      : { initialOpsPerSecond: 500, ...(typeof throttle === 'object' ? throttle : {}) };
+      : {
+          // Firestore's 500/50/5 rule: start at 500 ops/s (or the cap, if lower); BulkWriter adds 50% every 5 min.
+          initialOpsPerSecond: custom.initialOpsPerSecond ?? Math.min(500, max ?? 500),
+          ...(max === undefined ? {} : { maxOpsPerSecond: max }),
+        };
   const bw = db.bulkWriter({ throttling });
   if (throttle === false) {
     // Internal knobs of @google-cloud/firestore 9 (used by its own tests); skipped if they ever disappear.

@@ -121,6 +121,17 @@ describe('loader', () => {
     assert.deepEqual([s.written, s.skipped], [1, 29]);
   });
 
+  test('a throttled load keeps to its rate (ramp-up start, capped)', async () => {
+    const base = records[1]!;
+    const many = Array.from({ length: 1000 }, (_, i) =>
+      ImageRecordSchema.parse({ ...base, imageId: `${String(20_000 + i).padStart(8, '0')}_000` }),
+    );
+    const s = await loadRecords(fs.db, many, { throttle: { maxOpsPerSecond: 250 } });
+    assert.equal(s.written, 1000);
+    // BulkWriter's limiter starts with one second's worth of tokens: 750 more writes need >= 3 s at 250/s.
+    assert.ok(s.seconds >= 2.5, `${s.seconds.toFixed(2)} s`);
+  });
+
   test('takes an async iterable and stops enqueueing when aborted', async () => {
     async function* gen() {
       yield* records;
