@@ -214,5 +214,9 @@ export function pickTable(raw: RawNih): { name: string; ids: string[] }[] {
       ids: first(1, (i) => differences2017(raw, i).includes('followUp')),
     },
     { name: 'impossible age in 2017', ids: first(1, (i) => age2017(raw.v2017.get(i)?.[4] ?? '0') > 120) },
+    {
+      name: 'spread over the file',
+      ids: [0.2, 0.4, 0.6, 0.8, 1].map((q) => ids[Math.floor(q * (ids.length - 1))]!),
+    },
   ];
 }
