@@ -9,6 +9,8 @@ export interface BodyParseFailure {
 type Middleware = (req: Record<string, unknown>, res: unknown, next: (err?: unknown) => void) => void;
 type ParserFactory = ((opts?: unknown) => Middleware) & { nihCxrWrapped?: true };
 const KINDS = ['json', 'text', 'urlencoded', 'raw'] as const;
+/** The framework reads bodies of up to 1 GB (after Content-Encoding inflation) before a route can refuse them. */
+let limitBytes: number | undefined;
 
 /**
  * functions-framework parses bodies before our handler runs, and a body it can't parse (malformed JSON, an
@@ -16,7 +18,10 @@ const KINDS = ['json', 'text', 'urlencoded', 'raw'] as const;
  * the framework's own body-parser factories (before the framework builds its server, i.e. at module load) to
  * record the failure on the request instead; the router then answers it as problem+json.
  */
-export function captureBodyParserErrors(): void {
+export function captureBodyParserErrors(maxBodyBytes?: number): void {
+  // The largest limit any router asked for (each router still checks its own): body-parser then stops reading
+  // there, so neither a large body nor a small gzip bomb is buffered in full. CloudEvents keep the framework's.
+  if (maxBodyBytes !== undefined) limitBytes = Math.max(limitBytes ?? 0, maxBodyBytes);
   const fromFramework = createRequire(
     createRequire(import.meta.url).resolve('@google-cloud/functions-framework'),
   );
@@ -25,7 +30,9 @@ export function captureBodyParserErrors(): void {
     const original = bodyParser[kind];
     if (original.nihCxrWrapped) continue;
     const wrapped: ParserFactory = (opts?: unknown) => {
-      const mw = original(opts);
+      const o = opts as { type?: unknown } | undefined;
+      const clamp = limitBytes !== undefined && o?.type !== 'application/cloudevents+json';
+      const mw = original(clamp ? { ...o, limit: limitBytes } : opts);
       return (req, res, next) =>
         mw(req, res, (err?: unknown) => {
           const e = err as { status?: number; type?: string; message?: string } | undefined;

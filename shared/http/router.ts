@@ -4,6 +4,7 @@ import { logger as defaultLogger, type Logger } from '../log.ts';
 import { NIH_DOWNLOAD_URL } from '../model/attribution.ts';
 import { type BodyParseFailure, captureBodyParserErrors } from './body-errors.ts';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
+import { captureFrameworkErrors, hasUndecodablePath } from './framework-errors.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
 
 /** What a route handler returns: JSON, or a function that writes the response itself (streams, redirects). */
@@ -92,10 +93,11 @@ export function sendError(res: Response, err: unknown, log: Logger, req?: Reques
 
 /** Builds the HTTP handler of one function from its routes: matching, 404/405, errors as problem+json. */
 export function createRouter(routes: readonly Route[], opts: RouterOptions = {}) {
-  captureBodyParserErrors();
-  const compiled = routes.map(compile);
   const log = opts.logger ?? defaultLogger;
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  captureBodyParserErrors(maxBody);
+  captureFrameworkErrors(log);
+  const compiled = routes.map(compile);
   const cors = opts.corsOrigins ?? [];
 
   return async (req: Request, res: Response): Promise<void> => {
@@ -109,6 +111,10 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
       res.setHeader('Access-Control-Expose-Headers', 'ETag, Location');
     }
     try {
+      if (hasUndecodablePath(req)) {
+        const message = 'is not valid percent-encoded UTF-8';
+        throw new BadRequestError(`The request path ${message}.`, [{ path: 'path', message }]);
+      }
       const path = (req.path || '/').replace(/\/{2,}/g, '/');
       if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
@@ -129,14 +135,14 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
         throw new MethodNotAllowedError(`${req.method} is not allowed on ${path}`, allow);
       }
       const failure = (req as { bodyParseFailure?: BodyParseFailure }).bodyParseFailure;
-      if (failure) {
-        throw failure.status === 413
-          ? new PayloadTooLargeError(failure.message)
-          : new BadRequestError(`body: ${failure.message}`, [{ path: 'body', message: failure.message }]);
-      }
+      // Size first: a body over the limit is 413 whether or not it would parse.
       const size = req.rawBody?.length ?? Number(req.headers['content-length'] ?? 0);
-      if (size > maxBody) {
-        throw new PayloadTooLargeError(`Request body is ${size} bytes; the limit is ${maxBody} bytes.`);
+      if (size > maxBody || failure?.status === 413) {
+        const what = size > maxBody ? `${size} bytes` : 'over the limit';
+        throw new PayloadTooLargeError(`Request body is ${what}; the limit is ${maxBody} bytes.`);
+      }
+      if (failure) {
+        throw new BadRequestError(`body: ${failure.message}`, [{ path: 'body', message: failure.message }]);
       }
       const params: Params = {};
       hit.r.names.forEach((n, i) => {

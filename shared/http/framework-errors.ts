@@ -1,0 +1,76 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { createRequire } from 'node:module';
+import { logger as defaultLogger, type Logger } from '../log.ts';
+import { AppError } from './errors.ts';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
+
+type Done = (err?: unknown) => void;
+type Handle = ((this: unknown, req: IncomingMessage, res: ServerResponse, done?: Done) => void) & {
+  nihCxrWrapped?: true;
+};
+
+let log: Logger = defaultLogger;
+
+/** A path whose percent-encoding does not decode (e.g. `/v1/images/%C0%AE`); see captureFrameworkErrors. */
+export function hasUndecodablePath(req: unknown): boolean {
+  return (req as { nihCxrUndecodablePath?: boolean }).nihCxrUndecodablePath === true;
+}
+
+/** Answers an error that escaped every middleware as problem+json (status kept for 4xx, else a plain 500). */
+function finalProblem(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    if (err) res.destroy();
+    return;
+  }
+  const e = err as
+    | { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown }
+    | undefined;
+  const raw = err === undefined ? 404 : (e?.status ?? e?.statusCode);
+  const status = typeof raw === 'number' && raw >= 400 && raw < 600 ? raw : 500;
+  if (status >= 500) {
+    log.error('request failed before reaching a route', {
+      err,
+      httpRequest: { requestMethod: req.method, requestUrl: req.url },
+    });
+  }
+  const title = STATUS_CODES[status] ?? 'Error';
+  const detail = e?.expose === true && typeof e.message === 'string' ? e.message : title;
+  const { problem, headers } = toProblem(status < 500 ? new AppError(status, title, detail) : err);
+  req.resume();
+  res.statusCode = problem.status;
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.end(JSON.stringify(problem));
+}
+
+/**
+ * functions-framework's Express app decodes the request path while routing to our handler, so a path with
+ * bad percent-encoding ends in Express's final handler: an HTML page with a stack trace, before any route
+ * runs. We wrap the framework's `application.handle` (before the framework builds its app, i.e. at module
+ * load) to mark such a request and route it as `/` instead, so the router answers it as a 400 problem with
+ * all its usual headers; anything else that escapes the middleware becomes problem+json, never HTML.
+ */
+export function captureFrameworkErrors(logger: Logger = defaultLogger): void {
+  log = logger;
+  const fromFramework = createRequire(
+    createRequire(import.meta.url).resolve('@google-cloud/functions-framework'),
+  );
+  const app = (fromFramework('express') as { application: { handle: Handle } }).application;
+  if (app.handle.nihCxrWrapped) return;
+  const original = app.handle;
+  const wrapped: Handle = function (this: unknown, req, res, done) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    try {
+      decodeURIComponent(q === -1 ? url : url.slice(0, q));
+    } catch {
+      (req as { nihCxrUndecodablePath?: boolean }).nihCxrUndecodablePath = true;
+      req.url = q === -1 ? '/' : `/${url.slice(q)}`;
+    }
+    original.call(this, req, res, done ?? ((err?: unknown) => finalProblem(req, res, err)));
+  };
+  wrapped.nihCxrWrapped = true;
+  app.handle = wrapped;
+}

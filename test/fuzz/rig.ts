@@ -1,0 +1,135 @@
+/**
+ * Every HTTP route of the project behind one functions-framework test server, on real backends: the
+ * Firestore emulator and an in-memory DuckDB store, both loaded with the synthetic sample (written in the NIH
+ * file formats and read back through loadDatasetDir), and the HMAC signer with a test secret. Log lines are
+ * captured, and every filter that reaches the cohort store is recorded for the SQL-shape invariant.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createCohortsRoutes } from '../../functions/cohorts/routes.ts';
+import { createLabelsRoutes } from '../../functions/labels/routes.ts';
+import { createSignerRoutes } from '../../functions/signer/routes.ts';
+import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
+import type { CohortFilter } from '../../shared/cohorts/filter.ts';
+import { createPageTokens } from '../../shared/cohorts/page-token.ts';
+import { toCohortRows } from '../../shared/cohorts/rows.ts';
+import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { loadDatasetDir } from '../../shared/dataset/index.ts';
+import { createMetaRoutes } from '../../shared/http/meta-routes.ts';
+import { createRouter, type Route } from '../../shared/http/router.ts';
+import { createFirestoreLabelRepo, loadRecords } from '../../shared/labels/index.ts';
+import { createLogger } from '../../shared/log.ts';
+import type { ImageRecord } from '../../shared/model/index.ts';
+import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
+import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
+import { createHmacSigner } from '../../shared/signing/hmac-signer.ts';
+import { startTestFirestore } from '../harness/firestore.ts';
+
+/** The HMAC key's id: public, it is in every signed URL (X-Goog-Credential). */
+export const HMAC_ACCESS_ID = 'GOOG1EFUZZACCESSIDNOTREAL';
+/** Test secrets: they must never show up in a log line or a response. */
+export const SECRETS = {
+  hmacSecret: 'fuzz-hmac-secret-6f1d0c8e-not-a-real-key',
+  pageTokenSecret: 'fuzz-page-token-secret-93b2a7d4-not-real',
+} as const;
+export const BILLING_PROJECT = 'nih-cxr-fuzz-billing';
+export const ALLOWED_ORIGIN = 'https://app.example';
+
+export interface FuzzRig {
+  server: Server;
+  records: ImageRecord[];
+  imageIds: string[];
+  patientIds: number[];
+  /** Filters the cohort store was asked to run, in order; the test drains it after each request. */
+  storeFilters: CohortFilter[];
+  /** Captured log lines (JSON). */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Wraps a store so that every filter it is asked to run is recorded. */
+function recording(store: CohortStore, seen: CohortFilter[]): CohortStore {
+  return {
+    ...store,
+    query: (f, n, t) => {
+      seen.push(f);
+      return store.query(f, n, t);
+    },
+    summary: (f) => {
+      seen.push(f);
+      return store.summary(f);
+    },
+    export: (f) => {
+      seen.push(f);
+      return store.export(f);
+    },
+  };
+}
+
+let started = 0;
+
+export async function startFuzzRig(opts: { images?: number } = {}): Promise<FuzzRig> {
+  const dir = await mkdtemp(join(tmpdir(), 'nih-cxr-fuzz-'));
+  const fs = await startTestFirestore();
+  const store = await createDuckDbCohortStore({
+    tokens: createPageTokens(SECRETS.pageTokenSecret),
+    threads: 1,
+  });
+  let server: Server | undefined;
+  const stop = async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await store.close();
+    await fs.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await writeSyntheticDataset(dir, { images: opts.images ?? 300, seed: 11 });
+    const { records } = await loadDatasetDir(dir);
+    await loadRecords(fs.db, records, { throttle: false });
+    await store.load(records.map(toCohortRows));
+
+    const logs: string[] = [];
+    const log = createLogger({}, (line) => logs.push(line));
+    const storeFilters: CohortFilter[] = [];
+    const signer = createHmacSigner({
+      accessId: HMAC_ACCESS_ID,
+      secret: SECRETS.hmacSecret,
+      billingProject: BILLING_PROJECT,
+    });
+    const dataRoutes: Route[] = [
+      ...createLabelsRoutes({ repo: createFirestoreLabelRepo({ firestore: fs.db, timeoutMs: 10_000 }) }),
+      ...createCohortsRoutes({ store: recording(store, storeFilters), signer, logger: log }),
+      ...createSignerRoutes({ signer }),
+    ];
+    let openapi: unknown;
+    const routes = [
+      ...dataRoutes,
+      ...createMetaRoutes({
+        openapi: () => openapi,
+        health: () => ({ status: 'ok', dataset: 'synthetic', images: records.length }),
+      }),
+    ];
+    openapi = buildOpenApiDocument(routes, { serverUrl: 'http://127.0.0.1' });
+    const name = `nih-cxr-fuzz-${started++}`;
+    http(name, createRouter(routes, { logger: log, corsOrigins: [ALLOWED_ORIGIN] }));
+    const s = getTestServer(name);
+    server = s;
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return {
+      server: s,
+      records,
+      imageIds: records.map((r) => r.imageId),
+      patientIds: [...new Set(records.map((r) => r.patientId))],
+      storeFilters,
+      logs,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
