@@ -1,6 +1,7 @@
 /** Cloud Function `labels`: image labels from Firestore (GET image, POST images:batchGet, GET patient images). */
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.ts';
+import { loadHttpConfig } from '../../shared/http/http-config.ts';
 import { createRouter } from '../../shared/http/router.ts';
 import { createFirestoreLabelRepo, LabelsConfigSchema, lazyFirestore } from '../../shared/labels/index.ts';
 import { logger } from '../../shared/log.ts';
@@ -15,6 +16,6 @@ const repo = createFirestoreLabelRepo({
 
 export const labels = createRouter(
   createLabelsRoutes({ repo, cacheMaxAgeSeconds: config.cacheMaxAgeSeconds }),
-  { logger: logger.child({ function: 'labels' }) },
+  { logger: logger.child({ function: 'labels' }), ...loadHttpConfig() },
 );
 http('labels', labels);

@@ -1,8 +1,10 @@
 import { NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { createMetaRoutes, type MetaDeps } from '../../shared/http/meta-routes.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
 import { isStoreUnavailable, type LabelRepo, type StoredImage } from '../../shared/labels/index.ts';
 import type { ImageId } from '../../shared/model/index.ts';
+import openapi from '../../shared/openapi/openapi.json' with { type: 'json' };
 import { cachedReply, etagOf } from './http-cache.ts';
 import {
   BatchGetBodySchema,
@@ -16,6 +18,11 @@ import {
 } from './schemas.ts';
 
 export interface LabelsRoutesDeps {
+  /**
+   * The meta routes (/v1/attribution, /v1/openapi.json, /v1/healthz) live in this function in the cloud;
+   * `false` leaves them out (the local server serves its own, with what it loaded).
+   */
+  meta?: MetaDeps | false;
   repo: LabelRepo;
   /** Cache-Control max-age of successful responses; default 3600. */
   cacheMaxAgeSeconds?: number;
@@ -39,6 +46,9 @@ function rejectOversizedBatch(body: unknown): void {
 }
 
 /** The routes of the labels function: GET one image, POST images:batchGet, GET a patient's images. */
+/** The committed OpenAPI document (npm run gen:openapi); liveness only, as Firestore has its own 503s. */
+const PRODUCTION_META: MetaDeps = { openapi: () => openapi, health: () => ({ status: 'ok' }) };
+
 export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
   const { repo } = deps;
   const maxAge = deps.cacheMaxAgeSeconds ?? 3600;
@@ -57,7 +67,9 @@ export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
     }
   };
 
+  const meta = deps.meta === false ? [] : createMetaRoutes(deps.meta ?? PRODUCTION_META);
   return [
+    ...meta,
     {
       method: 'GET',
       path: '/v1/images/{imageId}',

@@ -2,18 +2,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { createMetaRoutes } from '../../shared/http/meta-routes.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from '../../shared/openapi/build.ts';
 import { functionFolders, REPO_ROOT } from '../function-folders.ts';
 import { functionRoutes } from '../function-routes.ts';
 
-/** Every route of every function plus the meta routes, in a stable order: the public API. */
+/** Every route of every function (the meta routes belong to labels), in a stable order: the public API. */
 export async function allRoutes(functionsDir = join(REPO_ROOT, 'functions')): Promise<Route[]> {
   const routes: Route[] = [];
   for (const name of functionFolders(functionsDir))
     routes.push(...(await functionRoutes(name, functionsDir)));
-  routes.push(...createMetaRoutes({ openapi: () => ({}), health: () => ({ status: 'ok' }) }));
   return routes;
 }
 

@@ -134,7 +134,7 @@ export async function startLocalServer(
     stops.push(() => cohortStore.close());
 
     const dataRoutes: Route[] = [
-      ...createLabelsRoutes({ repo }),
+      ...createLabelsRoutes({ repo, meta: false }),
       ...createCohortsRoutes({ store: cohortStore, signer: signerSetup.signer, logger: log }),
       ...createSignerRoutes(signerSetup),
     ];
