@@ -3,13 +3,13 @@ import { pipeline } from 'node:stream/promises';
 import { EXPORT_CONTENT_TYPES, exportChunks } from '../../shared/cohorts/export-writer.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
 import type { UrlSigner } from '../../shared/signing/url-signer.ts';
 import {
   ExportRequestSchema,
-  ProblemSchema,
   QueryRequestSchema,
   QueryResponseSchema,
   SummaryRequestSchema,
@@ -23,12 +23,6 @@ export interface CohortsDeps {
   signer?: UrlSigner | undefined;
   logger?: Logger;
 }
-
-const problem = (description: string) => ({
-  description,
-  schema: ProblemSchema,
-  contentType: 'application/problem+json',
-});
 
 /** The routes of the cohorts function: POST /v1/cohorts:query, :summary and :export. */
 export function createCohortsRoutes(deps: CohortsDeps): Route[] {
@@ -52,8 +46,8 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
         body: QueryRequestSchema,
         responses: {
           200: { description: 'A page of the cohort', schema: QueryResponseSchema },
-          400: problem('Malformed filter, pageSize or pageToken (errors name the field)'),
-          503: problem('The cohort store is unavailable; see Retry-After'),
+          400: problemResponse('Malformed filter, pageSize or pageToken (errors name the field)'),
+          503: problemResponse('The cohort store is unavailable; see Retry-After'),
         },
       },
       handler: async (req) => {
@@ -71,8 +65,8 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
         body: SummaryRequestSchema,
         responses: {
           200: { description: 'The cohort summary', schema: SummaryResponseSchema },
-          400: problem('Malformed filter (errors name the field)'),
-          503: problem('The cohort store is unavailable; see Retry-After'),
+          400: problemResponse('Malformed filter (errors name the field)'),
+          503: problemResponse('The cohort store is unavailable; see Retry-After'),
         },
       },
       handler: async (req) => {
@@ -94,8 +88,8 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
               'text/csv (format csv) or application/x-ndjson (format ndjson), streamed; memory stays flat in the cohort size',
             contentType: 'text/csv',
           },
-          400: problem('Malformed filter or options (errors name the field)'),
-          503: problem('Cohort store unavailable, or urls: "signed" without signing configured'),
+          400: problemResponse('Malformed filter or options (errors name the field)'),
+          503: problemResponse('Cohort store unavailable, or urls: "signed" without signing configured'),
         },
       },
       handler: async (req) => {

@@ -50,10 +50,4 @@ export const ExportRequestSchema = z.strictObject({
 export const QueryResponseSchema = CohortPageSchema;
 export const SummaryResponseSchema = CohortSummarySchema;
 
-export const ProblemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.int(),
-  detail: z.string(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
+export { ProblemSchema } from '../../shared/http/problem.ts';

@@ -1,7 +1,8 @@
-import { NotFoundError, PayloadTooLargeError, ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { NotFoundError, ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { createMetaRoutes, type MetaDeps } from '../../shared/http/meta-routes.ts';
+import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
-import { jsonBody, parseInput } from '../../shared/http/validate.ts';
+import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';
 import { isStoreUnavailable, type LabelRepo, type StoredImage } from '../../shared/labels/index.ts';
 import type { ImageId } from '../../shared/model/index.ts';
 import openapi from '../../shared/openapi/openapi.json' with { type: 'json' };
@@ -14,7 +15,6 @@ import {
   MAX_BATCH_IDS,
   PatientImagesResponseSchema,
   PatientParamsSchema,
-  ProblemSchema,
 } from './schemas.ts';
 
 export interface LabelsRoutesDeps {
@@ -28,21 +28,6 @@ export interface LabelsRoutesDeps {
   cacheMaxAgeSeconds?: number;
   /** Retry-After when Firestore is unavailable; default 5. */
   retryAfterSeconds?: number;
-}
-
-const problem = (description: string) => ({
-  description,
-  schema: ProblemSchema,
-  contentType: 'application/problem+json',
-});
-
-/** More than MAX_BATCH_IDS ids is 413 rather than 400, so it is checked before the schema. */
-function rejectOversizedBatch(body: unknown): void {
-  const ids = (body as { imageIds?: unknown } | null)?.imageIds;
-  if (Array.isArray(ids) && ids.length > MAX_BATCH_IDS) {
-    const message = `at most ${MAX_BATCH_IDS} image ids per request (got ${ids.length})`;
-    throw new PayloadTooLargeError(`Invalid body.imageIds: ${message}`, [{ path: 'body.imageIds', message }]);
-  }
 }
 
 /** The routes of the labels function: GET one image, POST images:batchGet, GET a patient's images. */
@@ -80,9 +65,9 @@ export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
         responses: {
           200: { description: 'The image record', schema: ImageResponseSchema },
           304: { description: 'Not modified (If-None-Match)' },
-          400: problem('Malformed image id'),
-          404: problem('No such image'),
-          503: problem('Firestore unavailable; see Retry-After'),
+          400: problemResponse('Malformed image id'),
+          404: problemResponse('No such image'),
+          503: problemResponse('Firestore unavailable; see Retry-After'),
         },
       },
       handler: async (req, params) => {
@@ -105,15 +90,15 @@ export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
             schema: BatchGetResponseSchema,
           },
           304: { description: 'Not modified (If-None-Match)' },
-          400: problem('Malformed body or image id'),
-          413: problem('More than 1,000 image ids'),
-          415: problem('Body is not application/json'),
-          503: problem('Firestore unavailable; see Retry-After'),
+          400: problemResponse('Malformed body or image id'),
+          413: problemResponse('More than 1,000 image ids'),
+          415: problemResponse('Body is not application/json'),
+          503: problemResponse('Firestore unavailable; see Retry-After'),
         },
       },
       handler: async (req) => {
         const body = jsonBody(req);
-        rejectOversizedBatch(body);
+        rejectOversizedArray(body, 'imageIds', MAX_BATCH_IDS, 'image ids');
         const { imageIds } = parseInput(BatchGetBodySchema, body, 'body');
         const unique = [...new Set<ImageId>(imageIds)];
         const found = await guard(() => repo.getImages(unique));
@@ -142,9 +127,9 @@ export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
         responses: {
           200: { description: "The patient's images", schema: PatientImagesResponseSchema },
           304: { description: 'Not modified (If-None-Match)' },
-          400: problem('Malformed patient id'),
-          404: problem('No images for this patient'),
-          503: problem('Firestore unavailable; see Retry-After'),
+          400: problemResponse('Malformed patient id'),
+          404: problemResponse('No images for this patient'),
+          503: problemResponse('Firestore unavailable; see Retry-After'),
         },
       },
       handler: async (req, params) => {

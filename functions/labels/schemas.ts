@@ -25,10 +25,4 @@ export const PatientImagesResponseSchema = z.object({
   images: z.array(ImageRecordSchema),
 });
 
-export const ProblemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
+export { ProblemSchema } from '../../shared/http/problem.ts';

@@ -1,8 +1,8 @@
 import type { Request } from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { PayloadTooLargeError, ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { ServiceUnavailableError } from '../../shared/http/errors.ts';
 import type { Route } from '../../shared/http/router.ts';
-import { jsonBody, parseInput } from '../../shared/http/validate.ts';
+import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';
 import { IMAGE_FORMATS } from '../../shared/model/gcs.ts';
 import { ImageIdSchema } from '../../shared/model/ids.ts';
 import type { UrlSigner } from '../../shared/signing/url-signer.ts';
@@ -53,16 +53,6 @@ function requireSigner(deps: SignerRouteDeps): UrlSigner {
   throw new ServiceUnavailableError(deps.problem ?? 'URL signing is not configured.');
 }
 
-/** 413 rather than 400 for a batch that is merely too large, as the API contract says. */
-function rejectOversizedBatch(body: unknown): void {
-  const ids = (body as { imageIds?: unknown } | null)?.imageIds;
-  if (Array.isArray(ids) && ids.length > MAX_IDS) {
-    throw new PayloadTooLargeError(`imageIds holds ${ids.length} ids; the limit is ${MAX_IDS}.`, [
-      { path: 'body.imageIds', message: `must hold at most ${MAX_IDS} image ids` },
-    ]);
-  }
-}
-
 export function createSignerRoutes(deps: SignerRouteDeps): Route[] {
   return [
     {
@@ -76,7 +66,7 @@ export function createSignerRoutes(deps: SignerRouteDeps): Route[] {
       },
       handler: async (req: Request) => {
         const raw = jsonBody(req);
-        rejectOversizedBatch(raw);
+        rejectOversizedArray(raw, 'imageIds', MAX_IDS, 'image ids');
         const input = parseInput(SignUrlsBodySchema, raw, 'body');
         const signer = requireSigner(deps);
         const urls = await signer.signMany(input.imageIds, input.format, input.expiresInSeconds);

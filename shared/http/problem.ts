@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { AppError, type FieldError } from './errors.ts';
 
 export interface Problem {
@@ -31,4 +32,18 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
     },
     headers: {},
   };
+}
+
+/** The problem body as a zod schema, for route specs (OpenAPI). */
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** A RouteSpec response entry for an error status. */
+export function problemResponse(description: string) {
+  return { description, schema: ProblemSchema, contentType: PROBLEM_CONTENT_TYPE };
 }

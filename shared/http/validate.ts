@@ -1,6 +1,11 @@
 import type { Request } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
-import { BadRequestError, UnsupportedMediaTypeError, zodFieldErrors } from './errors.ts';
+import {
+  BadRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  zodFieldErrors,
+} from './errors.ts';
 
 export type Where = 'body' | 'query' | 'path' | '';
 
@@ -23,4 +28,13 @@ export function jsonBody(req: Request): unknown {
     throw new UnsupportedMediaTypeError('Send the request body as application/json.');
   }
   return req.body;
+}
+
+/** A batch that is merely too large is 413, not 400 (the API contract), so it is checked before the schema. */
+export function rejectOversizedArray(body: unknown, field: string, max: number, what = 'items'): void {
+  const list = (body as Record<string, unknown> | null)?.[field];
+  if (Array.isArray(list) && list.length > max) {
+    const message = `must hold at most ${max} ${what} (got ${list.length})`;
+    throw new PayloadTooLargeError(`Invalid body.${field}: ${message}`, [{ path: `body.${field}`, message }]);
+  }
 }
