@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { AppError } from './errors.ts';
+import { loggableUrl } from './log-fields.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
 
 type Done = (err?: unknown) => void;
@@ -31,7 +32,7 @@ function finalProblem(req: IncomingMessage, res: ServerResponse, err: unknown): 
   if (status >= 500) {
     log.error('request failed before reaching a route', {
       err,
-      httpRequest: { requestMethod: req.method, requestUrl: req.url },
+      httpRequest: { requestMethod: req.method, requestUrl: loggableUrl(req.url) },
     });
   }
   const title = STATUS_CODES[status] ?? 'Error';
@@ -50,7 +51,8 @@ function finalProblem(req: IncomingMessage, res: ServerResponse, err: unknown): 
  * bad percent-encoding ends in Express's final handler: an HTML page with a stack trace, before any route
  * runs. We wrap the framework's `application.handle` (before the framework builds its app, i.e. at module
  * load) to mark such a request and route it as `/` instead, so the router answers it as a 400 problem with
- * all its usual headers; anything else that escapes the middleware becomes problem+json, never HTML.
+ * all its usual headers; anything else that escapes the middleware becomes problem+json, never HTML; and
+ * every response, the framework's own included, carries `X-Content-Type-Options: nosniff`.
  */
 export function captureFrameworkErrors(logger: Logger = defaultLogger): void {
   log = logger;
@@ -61,6 +63,8 @@ export function captureFrameworkErrors(logger: Logger = defaultLogger): void {
   if (app.handle.nihCxrWrapped) return;
   const original = app.handle;
   const wrapped: Handle = function (this: unknown, req, res, done) {
+    // Every response, the framework's own included (404 for /favicon.ico, errors before routing).
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     try {

@@ -5,6 +5,7 @@ import { NIH_DOWNLOAD_URL } from '../model/attribution.ts';
 import { type BodyParseFailure, captureBodyParserErrors } from './body-errors.ts';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
 import { captureFrameworkErrors, hasUndecodablePath } from './framework-errors.ts';
+import { loggableUrl } from './log-fields.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
 
 /** What a route handler returns: JSON, or a function that writes the response itself (streams, redirects). */
@@ -80,7 +81,9 @@ export function sendError(res: Response, err: unknown, log: Logger, req?: Reques
   if (problem.status >= 500) {
     log.error('request failed', {
       err,
-      ...(req ? { httpRequest: { requestMethod: req.method, requestUrl: req.originalUrl } } : {}),
+      ...(req
+        ? { httpRequest: { requestMethod: req.method, requestUrl: loggableUrl(req.originalUrl) } }
+        : {}),
     });
   }
   if (res.headersSent) {
@@ -105,9 +108,11 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
     // Attribution travels with every response: the data's source and the citations route.
     res.setHeader('Link', ATTRIBUTION_LINK);
     const origin = req.headers.origin;
+    // With an allow-list the answer depends on Origin whether or not it is allowed: a shared cache must not
+    // hand a response made for one origin (or none) to another.
+    if (cors.length > 0 && !cors.includes('*')) res.setHeader('Vary', 'Origin');
     if (origin && (cors.includes('*') || cors.includes(origin))) {
       res.setHeader('Access-Control-Allow-Origin', cors.includes('*') ? '*' : origin);
-      res.setHeader('Vary', 'Origin');
       res.setHeader('Access-Control-Expose-Headers', 'ETag, Location');
     }
     try {

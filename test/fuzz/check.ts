@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { ProblemSchema } from '../../functions/labels/schemas.ts';
+import { ProblemSchema } from '../../shared/http/problem.ts';
 import { ALLOWED_ORIGIN, SECRETS } from './rig.ts';
 
 /** The router's default body limit (createRouter maxBodyBytes). */
