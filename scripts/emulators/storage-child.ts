@@ -47,6 +47,10 @@ export type ParentMessage = { type: 'ping'; id: number } | { type: 'reset' } | {
 const MAX_BODY = '2gb';
 const REWRITE = /^\/storage\/v1\/b\/[^/]+\/o\/[^/]+\/(rewriteTo|copyTo)\/b\//;
 
+interface Listenable {
+  listen(...args: unknown[]): { keepAliveTimeout: number; headersTimeout: number };
+}
+
 type Handler = (req: { url: string }, res: unknown, next: () => void) => void;
 
 function send(msg: ChildMessage): void {
@@ -90,6 +94,22 @@ async function main(): Promise<void> {
     });
     router.use(endpoints(e));
     return router;
+  };
+
+  // Node's default 5 s keep-alive timeout lets the server close sockets that clients still pool, which
+  // surfaces as random "socket hang up" errors; Cloud Storage keeps idle connections far longer.
+  const server = fbReq('../server.js') as { createApp: (...a: unknown[]) => Promise<Listenable> };
+  const createApp = server.createApp;
+  server.createApp = async (...a) => {
+    const app = await createApp(...a);
+    const listen = app.listen.bind(app);
+    app.listen = (...l: unknown[]) => {
+      const srv = listen(...l);
+      srv.keepAliveTimeout = 10 * 60_000;
+      srv.headersTimeout = 10 * 60_000 + 1000;
+      return srv;
+    };
+    return app;
   };
 
   const { StorageEmulator } = fbReq('../index.js') as {

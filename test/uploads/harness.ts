@@ -114,9 +114,14 @@ export function bulkImageDocs(records: ImageRecord[]): Map<string, unknown> {
   return new Map(records.map((r) => [r.imageId, { ...toImageDoc(r) }]));
 }
 
-export async function startUploadRig(
-  overrides: Partial<UploadProcessorDeps> = {},
-): Promise<UploadRig & { dir: string }> {
+export interface RigOptions {
+  /** Hand finalized events to the processor as they come (default true); false only records them. */
+  autoProcess?: boolean;
+  /** Processor dependencies to replace (e.g. a Firestore client through a proxy, a clock). */
+  deps?: (fs: TestFirestore) => Partial<UploadProcessorDeps>;
+}
+
+export async function startUploadRig(opts: RigOptions = {}): Promise<UploadRig & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'nih-uploads-test-'));
   const cohortPath = join(dir, 'cohorts.duckdb');
   const fs = await startTestFirestore();
@@ -127,6 +132,7 @@ export async function startUploadRig(
     onFinalize: async (event) => {
       const d: Delivery = { event };
       deliveries.push(d);
+      if (opts.autoProcess === false) return;
       try {
         d.outcome = await processor!.process(event);
       } catch (err) {
@@ -145,7 +151,7 @@ export async function startUploadRig(
     uploadsBucket: BUCKET,
     throttle: false,
     leaseMs: 60_000,
-    ...overrides,
+    ...opts.deps?.(fs),
   });
   const own = (d: Delivery) => {
     const data = d.event.data as { name: string };
