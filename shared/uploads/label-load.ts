@@ -8,7 +8,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { toCohortRows } from '../cohorts/rows.ts';
 import type { CohortStore } from '../cohorts/store.ts';
-import type { LabelRepo, PatchSummary, RecordPatch } from '../labels/index.ts';
+import type { LabelRepo } from '../labels/index.ts';
 import { patchRecords } from '../labels/index.ts';
 import type { ImageId, Split } from '../model/index.ts';
 import { parseBatches } from '../parsers/index.ts';
@@ -43,16 +43,6 @@ export class LabelWriteError extends Error {
 }
 
 const COHORT_CHUNK = 2000;
-
-function mergeSummaries(a: PatchSummary, b: PatchSummary, retried: ReadonlySet<string>): PatchSummary {
-  return {
-    created: a.created + b.created,
-    updated: a.updated + b.updated,
-    unchanged: a.unchanged + b.unchanged,
-    rejected: [...a.rejected.filter((r) => !retried.has(r.imageId)), ...b.rejected],
-    failed: [...a.failed, ...b.failed],
-  };
-}
 
 export async function loadLabelFile(
   content: AsyncIterable<Buffer>,
@@ -91,17 +81,16 @@ export async function loadLabelFile(
   if (summary.kind === 'image_list') {
     await deps.splits.put(new Map(patches.map((p) => [p.imageId, p.split!])));
   }
-  let result = await patchRecords(deps.firestore(), patches, patchOpts);
   if (summary.kind === 'metadata_v2020' || summary.kind === 'metadata_2017') {
-    // New images: created when an uploaded image list gave their split.
-    const known = await deps.splits.get(result.rejected.map((r) => r.imageId as ImageId));
-    if (known.size > 0) {
-      const byId = new Map(patches.map((p) => [p.imageId, p]));
-      const retry: RecordPatch[] = [...known].map(([id, split]) => ({ ...byId.get(id)!, split }));
-      const second = await patchRecords(deps.firestore(), retry, patchOpts);
-      result = mergeSummaries(result, second, new Set(known.keys()));
+    // New images can only be created with their split: take it from the uploaded image lists. For an
+    // existing image the list upload already set the same split, so carrying it along changes nothing.
+    const known = await deps.splits.get(patches.map((p) => p.imageId));
+    for (const p of patches) {
+      const split = known.get(p.imageId);
+      if (split) p.split = split;
     }
   }
+  const result = await patchRecords(deps.firestore(), patches, patchOpts);
   if (result.failed.length > 0) {
     const f = result.failed[0]!;
     throw new LabelWriteError(
