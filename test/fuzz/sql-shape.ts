@@ -58,8 +58,13 @@ function texts(f: CohortFilter, d: Dialect) {
   ];
 }
 
+let filtersChecked = 0;
+/** How many filters that reached the store were checked (reported with the fuzz figures). */
+export const sqlShapesChecked = () => filtersChecked;
+
 /** Asserts the invariant for one filter that reached the store; returns how many statements were compared. */
 export function assertSqlShape(f: CohortFilter): number {
+  filtersChecked++;
   assert.ok(CohortFilterSchema.safeParse(f).success, 'only a validated filter reaches the store');
   const canonical = canonicalShape(f);
   let n = 0;
