@@ -46,8 +46,8 @@ async function parsedFile(name: string): Promise<ParsedFile> {
 }
 
 /** Firestore documents and cohort rows equal what the bulk loaders produce from `files`. */
-async function assertSameAsBulk(files: string[]): Promise<number> {
-  const { records } = mergeRecords(await Promise.all(files.map(parsedFile)));
+async function assertSameAsBulk(files: string[], opts: { metadata?: '2017' } = {}): Promise<number> {
+  const { records } = mergeRecords(await Promise.all(files.map(parsedFile)), opts);
   const docs = await readImageDocs(rig.db);
   assert.equal(docs.size, records.length, 'document count');
   assert.deepEqual(docs, bulkImageDocs(records));
@@ -142,6 +142,27 @@ describe('label files', () => {
     assert.equal(rows.rejected, 10);
     assert.equal(rows.loaded, out.length - 1 - 10);
     await assertSameAsBulk(loaded);
+  });
+});
+
+describe('metadata updates', () => {
+  test('the 2017 metadata file replaces the metadata of existing images (and nothing else)', async () => {
+    const loaded = [
+      'train_val_list.txt',
+      'test_list.txt',
+      'Data_Entry_2017_v2020.csv.gz',
+      'BBox_List_2017.csv.gz',
+      'four_findings_expert_labels/test_labels.csv',
+      'four_findings_expert_labels/validation_labels.csv',
+      'four_findings_expert_labels/individual_readers.csv',
+      'all_findings_expert_labels/test_labels.csv',
+      'all_findings_expert_labels/test_individual_readers.csv',
+      'Data_Entry_2017.csv.gz',
+    ];
+    const d = await uploadFile('Data_Entry_2017.csv.gz');
+    assert.equal(d.outcome?.status, 'loaded', JSON.stringify(d.outcome ?? d.error));
+    // The bulk merger with the 2017 file preferred: every record carries the 2017 metadata.
+    await assertSameAsBulk(loaded, { metadata: '2017' });
   });
 });
 
