@@ -42,7 +42,7 @@ export default async (): Promise<void> => {
   });
   try {
     const storage = new Storage({ apiEndpoint: emu.host, projectId: fs.projectId });
-    await storage.createBucket(BUCKET);
+    // The emulator creates buckets on first use (its JSON API has no bucket insert).
     processor = createUploadProcessor({
       storage,
       firestore: () => db,
