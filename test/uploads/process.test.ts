@@ -13,7 +13,11 @@ import { mergeRecords } from '../../shared/dataset/index.ts';
 import { parseFile } from '../../shared/parsers/index.ts';
 import type { ParsedFile } from '../../shared/parsers/types.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
-import { IMAGES_REGISTRY_COLLECTION, registryDocId } from '../../shared/uploads/index.ts';
+import {
+  createFirestoreLedger,
+  IMAGES_REGISTRY_COLLECTION,
+  registryDocId,
+} from '../../shared/uploads/index.ts';
 import { makeDicom, makePng, pngWithBadCrc } from './fixtures.ts';
 import {
   BUCKET,
@@ -299,4 +303,29 @@ describe('bad uploads are reported and quarantined, never crash, lose no data', 
       assert.deepEqual(await readImageDocs(rig.db), docsBefore, 'no document changed');
     });
   }
+});
+
+describe('ledger', () => {
+  test('claim, lease, take-over after expiry, completion: the states of one object generation', async () => {
+    let t = 1_000_000;
+    const ledger = createFirestoreLedger(() => rig.db, {
+      leaseMs: 1000,
+      now: () => t,
+      collection: 'ledger_test',
+    });
+    const key = { bucket: 'b', name: 'n', generation: '1' };
+    assert.deepEqual(await ledger.claim(key), { status: 'claimed', attempt: 1 });
+    await assert.rejects(ledger.claim(key), { name: 'UploadBusyError' });
+    t += 1001;
+    assert.deepEqual(await ledger.claim(key), { status: 'claimed', attempt: 2 });
+    await ledger.release(key, 1, 'a stale attempt cannot release the new lease');
+    await assert.rejects(ledger.claim(key), { name: 'UploadBusyError' });
+    await ledger.release(key, 2, 'failed');
+    assert.deepEqual(await ledger.claim(key), { status: 'claimed', attempt: 3 });
+    await ledger.complete(key, 3, { status: 'loaded' });
+    assert.deepEqual(await ledger.claim(key), { status: 'done', outcome: { status: 'loaded' } });
+    t += 10_000_000;
+    assert.equal((await ledger.claim(key)).status, 'done', 'done is final, whatever the clock');
+    assert.deepEqual(await ledger.claim({ ...key, generation: '2' }), { status: 'claimed', attempt: 1 });
+  });
 });
