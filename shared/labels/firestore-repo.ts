@@ -6,8 +6,11 @@ import { type LoadOptions, loadRecords } from './loader.ts';
 import type { LabelRepo } from './repo.ts';
 
 export interface FirestoreLabelRepoOptions {
-  /** A client, or a function that returns the same client every time (lazyFirestore). */
-  firestore: Firestore | (() => Firestore);
+  /**
+   * A client, or a function that returns the same client (or a promise of it) every time: lazyFirestore, or
+   * lazyFirestoreAsync, which also defers loading the Firestore SDK to the first call.
+   */
+  firestore: Firestore | (() => Firestore | Promise<Firestore>);
   collection?: string;
   /** Ids per getAll round trip; default 250, chunks of one request run concurrently. */
   chunkSize?: number;
@@ -19,12 +22,13 @@ export interface FirestoreLabelRepoOptions {
 export function createFirestoreLabelRepo(opts: FirestoreLabelRepoOptions): LabelRepo {
   const db = typeof opts.firestore === 'function' ? opts.firestore : () => opts.firestore as Firestore;
   const collectionName = opts.collection ?? IMAGES_COLLECTION;
-  const col = () => db().collection(collectionName);
+  // Awaited inside each deadline: on a cold instance the first read also loads the SDK.
+  const col = async () => (await db()).collection(collectionName);
   const chunkSize = opts.chunkSize ?? 250;
   const timeoutMs = opts.timeoutMs ?? 10_000;
 
   const getChunk = async (ids: readonly string[]): Promise<Map<string, StoredImage>> => {
-    const c = col();
+    const c = await col();
     const snaps = await c.firestore.getAll(...ids.map((id) => c.doc(id)), { fieldMask: [...READ_FIELDS] });
     const found = new Map<string, StoredImage>();
     for (const s of snaps) if (s.exists) found.set(s.id, fromImageDoc(s.id, s.data()));
@@ -33,7 +37,11 @@ export function createFirestoreLabelRepo(opts: FirestoreLabelRepoOptions): Label
 
   return {
     async getImage(id: ImageId) {
-      const snap = await withDeadline(col().doc(id).get(), timeoutMs, 'Firestore get');
+      const snap = await withDeadline(
+        col().then((c) => c.doc(id).get()),
+        timeoutMs,
+        'Firestore get',
+      );
       return snap.exists ? fromImageDoc(id, snap.data()) : undefined;
     },
 
@@ -48,16 +56,22 @@ export function createFirestoreLabelRepo(opts: FirestoreLabelRepoOptions): Label
     },
 
     async getPatientImages(patientId: PatientId) {
-      const q = col()
-        .where('patientId', '==', patientId)
-        .orderBy('followUp')
-        .select(...READ_FIELDS);
-      const snap = await withDeadline(q.get(), timeoutMs, 'Firestore query');
+      const query = col().then((c) =>
+        c
+          .where('patientId', '==', patientId)
+          .orderBy('followUp')
+          .select(...READ_FIELDS)
+          .get(),
+      );
+      const snap = await withDeadline(query, timeoutMs, 'Firestore query');
       return snap.docs.map((d) => fromImageDoc(d.id, d.data()));
     },
 
-    upsertRecords(records: Iterable<ImageRecord> | AsyncIterable<ImageRecord>, loadOpts: LoadOptions = {}) {
-      return loadRecords(db(), records, { collection: collectionName, ...loadOpts });
+    async upsertRecords(
+      records: Iterable<ImageRecord> | AsyncIterable<ImageRecord>,
+      loadOpts: LoadOptions = {},
+    ) {
+      return loadRecords(await db(), records, { collection: collectionName, ...loadOpts });
     },
   };
 }

@@ -4,6 +4,7 @@ export * from './doc.ts';
 export * from './errors.ts';
 export * from './firestore-repo.ts';
 export * from './indexes.ts';
+export * from './lazy-client.ts';
 export * from './loader.ts';
 export * from './patch.ts';
 export * from './progress.ts';
