@@ -1,21 +1,23 @@
-import { BigQuery } from '@google-cloud/bigquery';
-import { loadDatasetDir } from '../dataset/index.ts';
 import { logger as defaultLogger, type Logger } from '../log.ts';
-import { createBigQueryCohortStore } from './bigquery-store.ts';
-import { type BigQueryServiceLike, clientTransport } from './bigquery-transport.ts';
+import type { BigQueryServiceLike } from './bigquery-transport.ts';
 import type { CohortsConfig } from './config.ts';
-import { createDuckDbCohortStore } from './duckdb-store.ts';
 import { createPageTokens } from './page-token.ts';
-import { toCohortRows } from './rows.ts';
 import type { CohortStore } from './store.ts';
 
 /**
  * The cohort store this configuration asks for, with its one client. DuckDB loads NIH_DATA_DIR at start-up
  * when its database is empty; the local server may instead load whatever it likes through store.load().
+ * Each branch imports its own SDK when it runs (a chunk of its own in the bundle): a cold start loads neither
+ * the BigQuery client nor DuckDB's native module, and the cloud never loads DuckDB.
  */
 export async function createCohortStore(c: CohortsConfig, log: Logger = defaultLogger): Promise<CohortStore> {
   const tokens = createPageTokens(c.pageTokenSecret);
   if (c.store === 'bigquery') {
+    const [{ BigQuery }, { createBigQueryCohortStore }, { clientTransport }] = await Promise.all([
+      import('@google-cloud/bigquery'),
+      import('./bigquery-store.ts'),
+      import('./bigquery-transport.ts'),
+    ]);
     const client = new BigQuery({
       ...(c.bigQuery.projectId ? { projectId: c.bigQuery.projectId } : {}),
       location: c.bigQuery.location,
@@ -35,6 +37,11 @@ export async function createCohortStore(c: CohortsConfig, log: Logger = defaultL
       maximumBytesBilled: c.bigQuery.maximumBytesBilled,
     });
   }
+  const [{ createDuckDbCohortStore }, { loadDatasetDir }, { toCohortRows }] = await Promise.all([
+    import('./duckdb-store.ts'),
+    import('../dataset/index.ts'),
+    import('./rows.ts'),
+  ]);
   const store = await createDuckDbCohortStore({
     tokens,
     path: c.duckdb.path,
