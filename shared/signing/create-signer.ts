@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { GoogleAuth } from 'google-auth-library';
 import { createHmacSigner } from './hmac-signer.ts';
 import { type BlobSigner, createIamSigner } from './iam-signer.ts';
 import { createKeySigner, type ServiceAccountKey, ServiceAccountKeySchema } from './key-signer.ts';
@@ -15,7 +14,7 @@ export interface SignerDeps {
   now?: () => Date;
   /** Reads the key file; defaults to readFileSync (once, at start-up). */
   readFile?: (path: string) => string;
-  /** The default-credentials client for the IAM path; defaults to a new GoogleAuth. */
+  /** The default-credentials client for the IAM path; defaults to lazyGoogleAuth(). */
   googleAuth?: () => BlobSigner;
   iamConcurrency?: number;
 }
@@ -23,6 +22,29 @@ export interface SignerDeps {
 const OPTIONS =
   'HMAC_ACCESS_ID and HMAC_SECRET (an HMAC key), or GOOGLE_APPLICATION_CREDENTIALS (path of a service-account ' +
   'key JSON), or run on Google Cloud / set SIGNER=iam (the runtime service account signs through IAM signBlob)';
+
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+
+/**
+ * google-auth-library's GoogleAuth, loaded and created on the first signature, once (some 100 ms of import a
+ * cold start does not pay, and HMAC or key-file signers never load it). A failed load is retried next time.
+ */
+export function lazyGoogleAuth(): BlobSigner {
+  let auth: Promise<BlobSigner> | undefined;
+  const get = () => {
+    auth ??= import('google-auth-library')
+      .then(({ GoogleAuth }) => new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] }))
+      .catch((err: unknown) => {
+        auth = undefined;
+        throw err;
+      });
+    return auth;
+  };
+  return {
+    sign: async (data) => (await get()).sign(data),
+    getCredentials: async () => (await get()).getCredentials(),
+  };
+}
 
 type Choice = { kind: SignerKind; key?: ServiceAccountKey } | { problem: string };
 
@@ -114,8 +136,7 @@ export function createUrlSigner(config: SignerConfig, deps: SignerDeps = {}): Si
         };
       }
     case 'iam': {
-      const auth =
-        deps.googleAuth?.() ?? new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+      const auth = deps.googleAuth?.() ?? lazyGoogleAuth();
       return {
         kind: 'iam',
         signer: createIamSigner({
