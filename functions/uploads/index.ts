@@ -1,52 +1,71 @@
 /**
  * Cloud Function `processUpload` (CloudEvent, google.cloud.storage.object.v1.finalized on the uploads
  * bucket): loads label files into Firestore and the cohort store, registers images, writes a report.
- * Thin entry: configuration and clients once per instance, the use case in shared/uploads.
+ * Thin entry: configuration at start-up; the use case and its clients (Storage, Firestore, the cohort store)
+ * are loaded and created on the first event, once per instance, so that a cold start imports only the
+ * framework and the configuration. Their SDKs are separate chunks of the bundle (dynamic imports).
  */
 import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
-import { Storage } from '@google-cloud/storage';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { createFirestoreLabelRepo, lazyFirestore } from '../../shared/labels/index.ts';
 import { logger } from '../../shared/log.ts';
-import {
-  createCohortStoreFromConfig,
-  createUploadProcessor,
-  UploadsConfigSchema,
-} from '../../shared/uploads/index.ts';
+import { type UploadsConfig, UploadsConfigSchema } from '../../shared/uploads/config.ts';
+import type { UploadProcessor } from '../../shared/uploads/processor.ts';
 
-export { createUploadProcessor, type UploadProcessorDeps } from '../../shared/uploads/processor.ts';
+export type { UploadProcessorDeps } from '../../shared/uploads/processor.ts';
 
 const config = loadConfig(UploadsConfigSchema);
-const firestore = lazyFirestore({
-  projectId: config.projectId,
-  databaseId: config.databaseId,
-  emulatorHost: config.firestoreEmulatorHost,
-});
-const storage = new Storage({
-  ...(config.projectId ? { projectId: config.projectId } : {}),
-  ...(config.storageEmulatorHost ? { apiEndpoint: config.storageEmulatorHost } : {}),
-});
-let cohorts: Promise<CohortStore> | undefined;
+const log = logger.child({ function: 'processUpload' });
 
-const processor = createUploadProcessor({
-  storage,
-  firestore,
-  labels: createFirestoreLabelRepo({ firestore, collection: config.labelsCollection }),
-  cohorts: () => {
-    cohorts ??= createCohortStoreFromConfig(config).catch((err: unknown) => {
-      cohorts = undefined;
+/** Retries a failed first use on the next call instead of caching the failure. */
+function once<T>(create: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= create().catch((err: unknown) => {
+      value = undefined;
       throw err;
     });
-    return cohorts;
-  },
-  uploadsBucket: config.uploadsBucket,
-  throttle: config.throttle,
-  leaseMs: config.leaseMs,
-  labelsCollection: config.labelsCollection,
-  logger: logger.child({ function: 'processUpload' }),
-});
+    return value;
+  };
+}
+
+async function createProcessor(c: UploadsConfig): Promise<UploadProcessor> {
+  const [{ Storage }, { lazyFirestore }, { createFirestoreLabelRepo }, { createUploadProcessor }] =
+    await Promise.all([
+      import('@google-cloud/storage'),
+      import('../../shared/labels/client.ts'),
+      import('../../shared/labels/firestore-repo.ts'),
+      import('../../shared/uploads/processor.ts'),
+    ]);
+  const firestore = lazyFirestore({
+    projectId: c.projectId,
+    databaseId: c.databaseId,
+    emulatorHost: c.firestoreEmulatorHost,
+  });
+  const storage = new Storage({
+    ...(c.projectId ? { projectId: c.projectId } : {}),
+    ...(c.storageEmulatorHost ? { apiEndpoint: c.storageEmulatorHost } : {}),
+  });
+  // Image uploads never open the cohort store, so its module and client wait for the first label file.
+  const cohorts = once<CohortStore>(async () => {
+    const { createCohortStoreFromConfig } = await import('../../shared/uploads/cohort-store.ts');
+    return createCohortStoreFromConfig(c);
+  });
+  return createUploadProcessor({
+    storage,
+    firestore,
+    labels: createFirestoreLabelRepo({ firestore, collection: c.labelsCollection }),
+    cohorts,
+    uploadsBucket: c.uploadsBucket,
+    throttle: c.throttle,
+    leaseMs: c.leaseMs,
+    labelsCollection: c.labelsCollection,
+    logger: log,
+  });
+}
+
+const processor = once(() => createProcessor(config));
 
 cloudEvent('processUpload', async (event: CloudEvent<unknown>) => {
-  await processor.process(event);
+  await (await processor()).process(event);
 });

@@ -17,7 +17,7 @@ export const UploadsConfigSchema = z
     DUCKDB_PATH: envString(),
     BQ_DATASET: envString(),
     BQ_LOCATION: envString(),
-    BQ_MAX_BYTES_BILLED: envInt(10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    BQ_MAX_BYTES_BILLED: envInt(1024 ** 3, 10 * 1024 ** 2, 1024 ** 4),
     PAGE_TOKEN_SECRET: envString(),
     /** Longer than the function timeout (540 s by default), so that a live attempt is never taken over. */
     UPLOAD_LEASE_SECONDS: envInt(600, 10, 86_400),
