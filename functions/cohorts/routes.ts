@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EXPORT_CONTENT_TYPES, exportChunks } from '../../shared/cohorts/export-writer.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
-import { ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { AppError, ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
@@ -22,6 +22,8 @@ export interface CohortsDeps {
   /** Needed for exports with `urls: "signed"`; without it they answer 503. */
   signer?: UrlSigner | undefined;
   logger?: Logger;
+  /** Called when the store fails after opening, so a cached store can be dropped and reopened. */
+  onStoreFailure?: (err: unknown) => void;
 }
 
 /** The routes of the cohorts function: POST /v1/cohorts:query, :summary and :export. */
@@ -33,6 +35,20 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
       return await deps.store();
     } catch (err) {
       throw new ServiceUnavailableError('The cohort store is not ready; retry shortly.', { cause: err });
+    }
+  };
+  /**
+   * A store that fails after it opened (connection lost, engine closed, BigQuery down) is a 503 the caller
+   * may retry, not a 500; the store factory is told so it can reopen. Caller mistakes stay AppErrors.
+   */
+  const guarded = async <T>(work: (s: CohortStore) => Promise<T>): Promise<T> => {
+    const s = await store();
+    try {
+      return await work(s);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      deps.onStoreFailure?.(err);
+      throw new ServiceUnavailableError('The cohort store failed; retry shortly.', { cause: err });
     }
   };
 
@@ -52,7 +68,7 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
       },
       handler: async (req) => {
         const b = parseInput(QueryRequestSchema, jsonBody(req), 'body');
-        const page = await (await store()).query(b.filter, b.pageSize, b.pageToken);
+        const page = await guarded((st) => st.query(b.filter, b.pageSize, b.pageToken));
         return { body: page };
       },
     },
@@ -71,7 +87,7 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
       },
       handler: async (req) => {
         const b = parseInput(SummaryRequestSchema, jsonBody(req), 'body');
-        return { body: await (await store()).summary(b.filter) };
+        return { body: await guarded((st) => st.summary(b.filter)) };
       },
     },
     {
@@ -99,10 +115,11 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
             'Signed URLs are not configured on this deployment; export with urls: "gs", or configure URL signing.',
           );
         }
-        const rows = (await store()).export(b.filter);
-        const chunks = exportChunks(rows, { ...b, signer: deps.signer });
         // Pull the first chunk before any header goes out: a store failure is still a problem+json.
-        const first = await chunks.next();
+        const { chunks, first } = await guarded(async (st) => {
+          const chunks = exportChunks(st.export(b.filter), { ...b, signer: deps.signer });
+          return { chunks, first: await chunks.next() };
+        });
         return {
           write: async (res) => {
             res.status(200);

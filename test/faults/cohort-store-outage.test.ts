@@ -3,7 +3,7 @@
  * DUCKDB_PATH names a file that is not a DuckDB database, so the store cannot open. Every route answers 503
  * problem+json with Retry-After (never a 500, nothing internal in the body); once a valid database file is
  * put in its place the next request opens it and the answers are right, without a restart. A store that dies
- * after it opened (closed under the routes) is the second case, still answered 500 today (todo, see below).
+ * after it opened (closed under the routes) is the second case: 503 too.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -95,9 +95,7 @@ describe('cohort store that cannot open, under the real entry', () => {
 });
 
 describe('cohort store that dies after it opened', () => {
-  it('a closed DuckDB store answers 503 problem+json with Retry-After', {
-    todo: 'functions/cohorts/routes.ts maps only a failed store start to 503; a store error later is a 500',
-  }, async () => {
+  it('a closed DuckDB store answers 503 problem+json with Retry-After', async () => {
     const store = await createDuckDbCohortStore({ tokens: createPageTokens(SECRET), threads: 1 });
     await store.load(records.map(toCohortRows));
     const quiet = createLogger({}, () => {});
