@@ -24,7 +24,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 /** The JSON body of a POST: must be `application/json` and an object. */
 export function jsonBody(req: Request): unknown {
   const type = req.headers['content-type'] ?? '';
-  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new UnsupportedMediaTypeError('Send the request body as application/json.');
   }
   return req.body;

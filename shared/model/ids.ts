@@ -12,11 +12,20 @@ export const ImageIdSchema = z
 export type ImageId = z.infer<typeof ImageIdSchema>;
 
 /** Patient id: a positive integer as in the NIH metadata (`1`, or `00000001` in the 2017 file). */
-export const PatientIdSchema = z.coerce
-  .number({ error: 'must be a positive integer' })
-  .int('must be a positive integer')
-  .min(1, 'must be a positive integer')
-  .max(99_999_999)
+export const PatientIdSchema = z
+  .union(
+    [
+      z.int(),
+      z
+        .string()
+        .regex(/^\d{1,8}$/, 'must be a positive integer')
+        .transform(Number),
+    ],
+    {
+      error: 'must be a positive integer',
+    },
+  )
+  .pipe(z.int().min(1, 'must be a positive integer').max(99_999_999))
   .brand<'PatientId'>();
 export type PatientId = z.infer<typeof PatientIdSchema>;
 

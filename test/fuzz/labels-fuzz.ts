@@ -71,8 +71,8 @@ export const getPatientFuzz: RouteFuzz = {
         shortLength: undefined,
       };
       const raw = decodeSegment(p.segments);
-      // The schema coerces with Number(): ' 1', '1e3' and '0x10' are numbers too.
-      const n = raw === undefined || p.segments === '' ? Number.NaN : Number(raw);
+      // Only 1..8 decimal digits are a patient id (leading zeros allowed, as in the 2017 file); not '1e3'.
+      const n = raw === undefined || !/^\d{1,8}$/.test(raw) ? Number.NaN : Number(raw);
       const ok = Number.isInteger(n) && n >= 1 && n <= 99_999_999;
       const expect =
         routed(p.method, 'GET', p.segments === '' ? 'other' : 'exact', p.segments) ??

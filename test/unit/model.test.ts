@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gsUri, imageIdParts, normaliseFinding, parseImageId } from '../../shared/model/index.ts';
+import {
+  gsUri,
+  imageIdParts,
+  normaliseFinding,
+  PatientIdSchema,
+  parseImageId,
+} from '../../shared/model/index.ts';
 
 describe('image ids', () => {
   it('accepts the NIH file name with or without .png', () => {
@@ -35,4 +41,13 @@ describe('finding names', () => {
     assert.equal(normaliseFinding('pneumothorax'), 'Pneumothorax');
     assert.equal(normaliseFinding('Pneumonitis'), undefined);
   });
+});
+
+describe('patient ids', () => {
+  for (const ok of [1, '1', '00000001', 30805]) {
+    it(`accepts ${JSON.stringify(ok)}`, () => assert.ok(PatientIdSchema.safeParse(ok).success));
+  }
+  for (const bad of ['1e3', '0x10', ' 1', '', '0', 0, -1, 1.5, '123456789', 'abc']) {
+    it(`rejects ${JSON.stringify(bad)}`, () => assert.equal(PatientIdSchema.safeParse(bad).success, false));
+  }
 });
