@@ -30,6 +30,11 @@ export interface LabelLoadResult {
   kind: FileKind;
   /** Physical lines, header included. */
   lines: number;
+  /**
+   * parsed: data rows the parser accepted; loaded: rows now in Firestore and the cohort store; rejected:
+   * rows refused by the parser, conflicting duplicates and rows of images that cannot be patched (each
+   * listed in `rejected` by line); staged: image-list rows of images not in the dataset yet.
+   */
   rows: { parsed: number; loaded: number; rejected: number; staged: number };
   images: { created: number; updated: number; unchanged: number; staged: number };
   rejected: RowIssue[];
