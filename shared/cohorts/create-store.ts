@@ -1,5 +1,4 @@
 import { logger as defaultLogger, type Logger } from '../log.ts';
-import type { BigQueryServiceLike } from './bigquery-transport.ts';
 import type { CohortsConfig } from './config.ts';
 import { createPageTokens } from './page-token.ts';
 import type { CohortStore } from './store.ts';
@@ -13,23 +12,22 @@ import type { CohortStore } from './store.ts';
 export async function createCohortStore(c: CohortsConfig, log: Logger = defaultLogger): Promise<CohortStore> {
   const tokens = createPageTokens(c.pageTokenSecret);
   if (c.store === 'bigquery') {
-    const [{ BigQuery }, { createBigQueryCohortStore }, { clientTransport }] = await Promise.all([
-      import('@google-cloud/bigquery'),
+    const [{ createBigQueryClient }, { createBigQueryCohortStore }, { clientTransport }] = await Promise.all([
+      import('./bigquery-client.ts'),
       import('./bigquery-store.ts'),
       import('./bigquery-transport.ts'),
     ]);
-    const client = new BigQuery({
-      ...(c.bigQuery.projectId ? { projectId: c.bigQuery.projectId } : {}),
+    const { client, projectId } = await createBigQueryClient({
+      projectId: c.bigQuery.projectId,
       location: c.bigQuery.location,
     });
-    const projectId = c.bigQuery.projectId ?? (await client.getProjectId());
     log.info('cohort store: BigQuery', {
       projectId,
       dataset: c.bigQuery.dataset,
       location: c.bigQuery.location,
     });
     return createBigQueryCohortStore({
-      transport: clientTransport(client as unknown as BigQueryServiceLike, projectId),
+      transport: clientTransport(client, projectId),
       tokens,
       projectId,
       dataset: c.bigQuery.dataset,

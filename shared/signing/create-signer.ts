@@ -23,8 +23,6 @@ const OPTIONS =
   'HMAC_ACCESS_ID and HMAC_SECRET (an HMAC key), or GOOGLE_APPLICATION_CREDENTIALS (path of a service-account ' +
   'key JSON), or run on Google Cloud / set SIGNER=iam (the runtime service account signs through IAM signBlob)';
 
-const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
-
 /**
  * google-auth-library's GoogleAuth, loaded and created on the first signature, once (some 100 ms of import a
  * cold start does not pay, and HMAC or key-file signers never load it). A failed load is retried next time.
@@ -32,8 +30,8 @@ const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 export function lazyGoogleAuth(): BlobSigner {
   let auth: Promise<BlobSigner> | undefined;
   const get = () => {
-    auth ??= import('google-auth-library')
-      .then(({ GoogleAuth }) => new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] }))
+    auth ??= import('./google-auth.ts')
+      .then(({ createGoogleAuth }) => createGoogleAuth())
       .catch((err: unknown) => {
         auth = undefined;
         throw err;
