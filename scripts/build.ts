@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { functionFolders, REPO_ROOT } from './function-folders.ts';
 import { zip } from './zip.ts';
 
@@ -43,6 +43,19 @@ export interface BundleInfo {
   zipBytes: number;
   /** Packages the bundle imports but does not contain, with the exact versions of the root package.json. */
   dependencies: Record<string, string>;
+  /** What a cold start loads: index.js and the chunks it imports statically, transitively. */
+  startup: StartupGraph;
+}
+
+/** The part of a bundle that importing index.js loads; the other chunks wait for a dynamic `import()`. */
+export interface StartupGraph {
+  /** JavaScript files (index.js first), as named in the bundle folder. */
+  files: string[];
+  bytes: number;
+  /** npm packages with code in those files or imported by them as externals (not Node built-ins), sorted. */
+  packages: string[];
+  /** npm packages found only in the other chunks: loaded by the first import() that needs them. */
+  deferredPackages: string[];
 }
 
 export interface BuildOptions {
@@ -76,6 +89,69 @@ function rootDependencies(): Record<string, string> {
     dependencies?: Record<string, string>;
   };
   return pkg.dependencies ?? {};
+}
+
+/** Walks the static imports of the entry's output file (esbuild metafile paths are relative to the cwd). */
+export function startupGraph(metafile: Metafile, entryOutput: string): StartupGraph {
+  const outputs = metafile.outputs;
+  const packagesOf = (file: string, into: Set<string>) => {
+    for (const input of Object.keys(outputs[file]!.inputs)) {
+      const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      if (m) into.add(m[1]!);
+    }
+    for (const imp of outputs[file]!.imports) {
+      if (imp.external && !isBuiltin(imp.path)) into.add(packageName(imp.path));
+    }
+  };
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const stack = [entryOutput];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const imp of outputs[file]!.imports) {
+      if (imp.kind === 'import-statement' && !imp.external) stack.push(imp.path);
+    }
+    const own = new Set<string>();
+    packagesOf(file, own);
+    // An external the start-up files import() (rather than import) is deferred too.
+    for (const imp of outputs[file]!.imports) {
+      if (imp.external && imp.kind !== 'import-statement') own.delete(packageName(imp.path));
+    }
+    for (const p of own) packages.add(p);
+  }
+  const later = new Set<string>();
+  for (const file of Object.keys(outputs)) if (!seen.has(file)) packagesOf(file, later);
+  for (const imp of [...seen].flatMap((f) => outputs[f]!.imports)) {
+    if (imp.external && imp.kind !== 'import-statement' && !isBuiltin(imp.path))
+      later.add(packageName(imp.path));
+  }
+  const files = [...seen];
+  return {
+    files: files.map((f) => f.slice(f.lastIndexOf('/') + 1)),
+    bytes: files.reduce((n, f) => n + outputs[f]!.bytes, 0),
+    packages: [...packages].sort(),
+    deferredPackages: [...later].filter((p) => !packages.has(p)).sort(),
+  };
+}
+
+/**
+ * `import()`s in our own code whose target is CommonJS (see the error in buildBundle). Dependencies' own
+ * `import()`s are not checked: @google-cloud/storage unwraps `default` itself, but gaxios's import() of
+ * https-proxy-agent (used only behind an HTTPS proxy) would get undefined in a bundle.
+ */
+function lazyCommonJs(metafile: Metafile): string[] {
+  const found = new Set<string>();
+  for (const [file, input] of Object.entries(metafile.inputs)) {
+    if (file.includes('node_modules/')) continue;
+    for (const imp of input.imports) {
+      if (imp.kind === 'dynamic-import' && metafile.inputs[imp.path]?.format === 'cjs') {
+        found.add(`${imp.original ?? imp.path} (in ${file})`);
+      }
+    }
+  }
+  return [...found];
 }
 
 /** Hash of a folder's files (names and bytes, in name order). */
@@ -117,6 +193,19 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     logLevel: 'error',
   });
 
+  // Not "the output with an entryPoint": esbuild gives one to each dynamically imported chunk as well.
+  const entryOutput = Object.keys(result.metafile.outputs).find((f) => f.endsWith('/index.js'));
+  if (!entryOutput) throw new Error(`${name}: esbuild reported no entry output`);
+  const startup = startupGraph(result.metafile, entryOutput);
+  const cjs = lazyCommonJs(result.metafile);
+  if (cjs.length > 0) {
+    throw new Error(
+      `${name}: import() of CommonJS ${cjs.join(', ')}: with code splitting its chunk exports only \`default\`, ` +
+        'so named exports are undefined at run time (esbuild #3245). Import the package statically in a module ' +
+        'of ours and import() that module instead.',
+    );
+  }
+
   const versions = rootDependencies();
   const dependencies: Record<string, string> = {};
   for (const output of Object.values(result.metafile.outputs)) {
@@ -154,6 +243,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     bundleBytes: files.filter((f) => f.endsWith('.js')).reduce((n, f) => n + statSync(join(dir, f)).size, 0),
     zipBytes: archive.length,
     dependencies: manifest.dependencies,
+    startup,
   };
 }
 
@@ -181,7 +271,8 @@ if (import.meta.main) {
     const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     console.log(
       `${i.name}: ${relative(REPO_ROOT, i.dir)}/ ${kb(i.bundleBytes)} of JavaScript, ${i.zip} ${kb(i.zipBytes)}` +
-        `, installs ${Object.keys(i.dependencies).join(', ') || 'nothing'}`,
+        `, installs ${Object.keys(i.dependencies).join(', ') || 'nothing'}` +
+        `; a cold start loads ${kb(i.startup.bytes)} in ${i.startup.files.length} files (${i.startup.packages.join(', ')})`,
     );
   }
 }
