@@ -26,8 +26,16 @@ const getStore = () => {
   return store;
 };
 
+/** A store that failed after it opened is dropped (and closed), so the next request opens a fresh one. */
+const dropStore = (err: unknown) => {
+  const broken = store;
+  store = undefined;
+  log.error('cohort store failed; it will be reopened', { err });
+  void broken?.then((s) => s.close()).catch(() => undefined);
+};
+
 export const cohorts = createRouter(
-  createCohortsRoutes({ store: getStore, signer: signing.signer, logger: log }),
+  createCohortsRoutes({ store: getStore, signer: signing.signer, logger: log, onStoreFailure: dropStore }),
   { logger: log, ...loadHttpConfig() },
 );
 http('cohorts', cohorts);
