@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { AppError } from './errors.ts';
 import { loggableUrl } from './log-fields.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
+
+// Not `import { STATUS_CODES } from 'node:http'`: an ES import of node:http builds its module facade, which
+// reads every export, and one of them loads undici (tens of ms of cold start for one table).
+const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 type Done = (err?: unknown) => void;
 type Handle = ((this: unknown, req: IncomingMessage, res: ServerResponse, done?: Done) => void) & {
