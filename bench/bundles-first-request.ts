@@ -1,0 +1,281 @@
+/**
+ * The other side of lazy loading, for `npm run bench -- bundles`: a bundle that imports its SDKs on first use
+ * starts faster and pays for them in its first request. This times what Cloud Run does on a cold start: start
+ * the functions-framework CLI on the bundle (ready = it listens), then send the first request, one that needs
+ * the SDK (first answer = ms from spawn to the response). Local emulators stand in for Firestore and Cloud
+ * Storage, so their network round trips are loopback ones; BigQuery and IAM signBlob have no emulator (each
+ * scenario says what it can and cannot show).
+ */
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type FirestoreEmulator, freePort, startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
+import {
+  type StorageCloudEvent,
+  type StorageEmulator,
+  startStorageEmulator,
+} from '../scripts/emulators/storage.ts';
+import { REPO_ROOT } from '../scripts/function-folders.ts';
+import { makePng } from '../test/uploads/fixtures.ts';
+
+export interface Scenario {
+  /** Bundle folder (functions/<folder>), or `noop` for the framework alone. */
+  folder: string;
+  name: string;
+  /** Added to (and overriding) the bundle's deployed sample environment. */
+  env: Record<string, string>;
+  /** Runs before the process starts (untimed), e.g. to stage the object an event names. */
+  prepare?: () => Promise<void>;
+  /** The first request; resolves to the HTTP status. */
+  request: (url: string) => Promise<number>;
+  /** Statuses that count as the intended answer. */
+  expect: number[];
+}
+
+export interface ColdStart {
+  readyMs: number;
+  firstMs: number;
+  status: number;
+}
+
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+const statusOf = async (res: Promise<Response>) => {
+  const r = await res;
+  await r.arrayBuffer();
+  return r.status;
+};
+
+/** Links `node_modules/<pkg>` of `dir` to the repository's, for each package: what the Cloud build installs. */
+export function seal(dir: string, packages: readonly string[]): void {
+  for (const pkg of packages) {
+    const link = join(dir, 'node_modules', pkg);
+    mkdirSync(join(link, '..'), { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules', pkg), link, 'dir');
+  }
+}
+
+/** A bundle-shaped folder whose function only answers: the framework's own start-up, for comparison. */
+export function noopBundle(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), '{"type":"module","main":"index.js"}\n');
+  writeFileSync(
+    join(dir, 'index.js'),
+    "import { http } from '@google-cloud/functions-framework';\nhttp('noop', (_req, res) => res.send('ok'));\n",
+  );
+  seal(dir, ['@google-cloud/functions-framework']);
+  return dir;
+}
+
+/** Starts the functions-framework CLI of `dir` on `target`, times ready and the first answer, stops it. */
+export async function coldStart(
+  dir: string,
+  target: string,
+  env: Record<string, string>,
+  request: (url: string) => Promise<number>,
+): Promise<ColdStart> {
+  const port = await freePort();
+  const cli = join(dir, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [cli, `--target=${target}`, `--source=${dir}`, `--port=${port}`], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${target} did not start:\n${out}`)), 60_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        // The framework prints this line once it listens.
+        if (/^URL: http/m.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${target} exited with ${code}:\n${out}`));
+      });
+    });
+    const readyMs = performance.now() - t0;
+    const status = await request(`http://127.0.0.1:${port}`);
+    return { readyMs, firstMs: performance.now() - t0, status };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+export interface Backends {
+  firestore?: FirestoreEmulator;
+  storage?: StorageEmulator;
+  /** Why a backend is missing. */
+  problems: string[];
+  /** Uploads a fresh PNG to the uploads bucket and returns its finalized event. */
+  nextUpload?: () => Promise<StorageCloudEvent>;
+  keyFile: string;
+  stop(): Promise<void>;
+}
+
+const BUCKET = 'nih-cxr-bench-uploads';
+
+/** Starts the emulators the scenarios use; a backend that cannot start is reported, not fatal. */
+export async function startBackends(tmp: string): Promise<Backends> {
+  const problems: string[] = [];
+  const keyFile = join(tmp, 'sa-key.json');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(
+    keyFile,
+    JSON.stringify({
+      type: 'service_account',
+      client_email: 'bench-signer@nih-cxr-test.iam.gserviceaccount.com',
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    }),
+  );
+  let firestore: FirestoreEmulator | undefined;
+  try {
+    firestore = await startFirestoreEmulator();
+  } catch (err) {
+    problems.push(`Firestore emulator: ${(err as Error).message.split('\n')[0]}`);
+  }
+  let storage: StorageEmulator | undefined;
+  const events: StorageCloudEvent[] = [];
+  try {
+    storage = await startStorageEmulator({ bucket: BUCKET, onFinalize: (e) => void events.push(e) });
+  } catch (err) {
+    problems.push(`Storage emulator: ${(err as Error).message.split('\n')[0]}`);
+  }
+  let nextUpload: Backends['nextUpload'];
+  if (storage) {
+    const { Storage } = await import('@google-cloud/storage');
+    const client = new Storage({ apiEndpoint: storage.host, projectId: storage.projectId });
+    await client.createBucket(BUCKET).catch(() => {});
+    const emulator = storage;
+    let n = 0;
+    nextUpload = async () => {
+      n++;
+      await client
+        .bucket(BUCKET)
+        .file(`bench/${n}.png`)
+        .save(makePng(), { resumable: false, contentType: 'image/png' });
+      await emulator.settled();
+      const event = events.findLast((e) => (e.data as { name?: string }).name === `bench/${n}.png`);
+      if (!event) throw new Error(`no finalized event for bench/${n}.png`);
+      return event;
+    };
+  }
+  return {
+    ...(firestore ? { firestore } : {}),
+    ...(storage ? { storage } : {}),
+    ...(nextUpload ? { nextUpload } : {}),
+    problems,
+    keyFile,
+    async stop() {
+      await Promise.all([firestore?.stop(), storage?.stop()]);
+    },
+  };
+}
+
+/** The scenarios, in print order; those whose backend is missing are left out (and named in `problems`). */
+export function scenarios(b: Backends): Scenario[] {
+  const list: Scenario[] = [
+    {
+      folder: 'noop',
+      name: 'framework alone: GET /',
+      env: {},
+      request: (u) => statusOf(fetch(u)),
+      expect: [200],
+    },
+    {
+      folder: 'labels',
+      name: 'labels: GET /v1/attribution (no Firestore)',
+      env: {},
+      request: (u) => statusOf(fetch(`${u}/v1/attribution`)),
+      expect: [200],
+    },
+  ];
+  const fsEnv = b.firestore
+    ? { FIRESTORE_EMULATOR_HOST: b.firestore.host, GOOGLE_CLOUD_PROJECT: b.firestore.projectId }
+    : undefined;
+  if (fsEnv) {
+    list.push({
+      folder: 'labels',
+      name: 'labels: POST images:batchGet (Firestore emulator)',
+      env: fsEnv,
+      request: (u) => statusOf(fetch(`${u}/v1/images:batchGet`, json({ imageIds: ['00000001_000'] }))),
+      expect: [200],
+    });
+  }
+  list.push(
+    {
+      folder: 'cohorts',
+      name: 'cohorts: POST cohorts:query (BigQuery, offline: no credentials)',
+      env: {},
+      request: (u) => statusOf(fetch(`${u}/v1/cohorts:query`, json({ filter: {} }))),
+      // No credentials offline: the answer comes once the SDK is loaded and auth has failed.
+      expect: [500, 503],
+    },
+    {
+      folder: 'cohorts',
+      name: 'cohorts: POST cohorts:query (DuckDB, empty, in memory)',
+      env: { COHORT_STORE: 'duckdb' },
+      request: (u) => statusOf(fetch(`${u}/v1/cohorts:query`, json({ filter: {} }))),
+      expect: [200],
+    },
+    {
+      folder: 'signer',
+      name: 'signer: POST images:signUrls (IAM path, local key for signBlob)',
+      env: { SIGNER: 'iam', GOOGLE_APPLICATION_CREDENTIALS: b.keyFile },
+      request: (u) => statusOf(fetch(`${u}/v1/images:signUrls`, json({ imageIds: ['00000001_000'] }))),
+      expect: [200],
+    },
+    {
+      folder: 'signer',
+      name: 'signer: POST images:signUrls (HMAC, no SDK)',
+      env: { SIGNER: 'hmac', HMAC_ACCESS_ID: 'GOOG1EBENCHACCESSID', HMAC_SECRET: 'bench-secret-0123456789' },
+      request: (u) => statusOf(fetch(`${u}/v1/images:signUrls`, json({ imageIds: ['00000001_000'] }))),
+      expect: [200],
+    },
+  );
+  const next = b.nextUpload;
+  if (fsEnv && b.storage && next) {
+    let event: StorageCloudEvent | undefined;
+    list.push({
+      folder: 'uploads',
+      name: 'uploads: a PNG finalized (Storage + Firestore emulators)',
+      env: { ...fsEnv, STORAGE_EMULATOR_HOST: b.storage.host, UPLOADS_BUCKET: BUCKET },
+      prepare: async () => {
+        event = await next();
+      },
+      request: async (u) => {
+        if (!event) throw new Error('prepare() did not run');
+        return statusOf(
+          fetch(u, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'ce-specversion': event.specversion,
+              'ce-id': event.id,
+              'ce-type': event.type,
+              'ce-source': event.source,
+              'ce-subject': event.subject,
+              'ce-time': event.time,
+            },
+            body: JSON.stringify(event.data),
+          }),
+        );
+      },
+      expect: [200, 204],
+    });
+  }
+  return list;
+}
