@@ -347,3 +347,32 @@ export function queryString(keys: readonly string[], values: readonly string[]):
     .array(fc.tuple(key, value), { maxLength: 6 })
     .map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
 }
+
+/**
+ * Batches of image ids for the batch routes: mostly known ids, some with `.png`, some unknown (`_<suffix>`),
+ * and now and then exactly `max` or `max + 1` of them (the 413 boundary).
+ */
+export function imageIdBatches(
+  knownIds: readonly string[],
+  opts: { unknownSuffix: string; maxLength: number; max: number },
+): fc.Arbitrary<string[]> {
+  const id = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...knownIds) },
+    { weight: 1, arbitrary: fc.constantFrom(...knownIds).map((x) => `${x}.png`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 0, max: 99_999_999 })
+        .map((n) => `${String(n).padStart(8, '0')}_${opts.unknownSuffix}`),
+    },
+  );
+  return fc.oneof(
+    { weight: 20, arbitrary: fc.array(id, { minLength: 1, maxLength: opts.maxLength }) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(opts.max, opts.max + 1)
+        .chain((n) => fc.array(id, { minLength: n, maxLength: n })),
+    },
+  );
+}

@@ -1,8 +1,8 @@
 /** Fuzzers of the labels routes: GET image, POST images:batchGet, GET patient images (Firestore emulator). */
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
 import { BatchGetBodySchema, MAX_BATCH_IDS } from '../../functions/labels/schemas.ts';
 import { ImageRecordSchema } from '../../shared/model/index.ts';
+import { imageIdBatches } from './arbitraries.ts';
 import { decodeSegment, type FuzzRequest, invalid, modelJsonBody, type Outcome, valid } from './check.ts';
 import { imageIdSegment, patientIdSegment } from './paths.ts';
 import {
@@ -104,23 +104,7 @@ export const batchGetFuzz: RouteFuzz = {
   route: 'POST /v1/images:batchGet',
   cases: (rig) => {
     const known = new Set(rig.imageIds);
-    const id = fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom(...rig.imageIds) },
-      { weight: 1, arbitrary: fc.constantFrom(...rig.imageIds).map((x) => `${x}.png`) },
-      {
-        weight: 1,
-        arbitrary: fc.integer({ min: 0, max: 99_999_999 }).map((n) => `${String(n).padStart(8, '0')}_000`),
-      },
-    );
-    const ids = fc.oneof(
-      { weight: 20, arbitrary: fc.array(id, { minLength: 1, maxLength: 40 }) },
-      {
-        weight: 1,
-        arbitrary: fc
-          .constantFrom(MAX_BATCH_IDS, MAX_BATCH_IDS + 1)
-          .chain((n) => fc.array(id, { minLength: n, maxLength: n })),
-      },
-    );
+    const ids = imageIdBatches(rig.imageIds, { unknownSuffix: '000', maxLength: 40, max: MAX_BATCH_IDS });
     const goodBody = ids.map((imageIds) => ({ imageIds }));
     return postParts('/v1/images:batchGet', goodBody).map((p): FuzzCase => {
       const req = toRequest(p);

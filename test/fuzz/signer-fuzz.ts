@@ -4,7 +4,7 @@ import { parse as parseQuery } from 'node:querystring';
 import fc from 'fast-check';
 import { CONTENT_EXPIRES_SECONDS, MAX_IDS, SignUrlsBodySchema } from '../../functions/signer/routes.ts';
 import { AttributionSchema, HealthSchema } from '../../shared/http/meta-routes.ts';
-import { headerTricks, queryString } from './arbitraries.ts';
+import { headerTricks, imageIdBatches, queryString } from './arbitraries.ts';
 import { decodeSegment, type FuzzRequest, invalid, modelJsonBody, type Outcome, valid } from './check.ts';
 import { imageIdSegment, methodFor, pathVariant } from './paths.ts';
 import { BILLING_PROJECT } from './rig.ts';
@@ -25,23 +25,7 @@ const normal = (id: string) => id.replace(/\.png$/, '');
 export const signUrlsFuzz: RouteFuzz = {
   route: 'POST /v1/images:signUrls',
   cases: (rig) => {
-    const id = fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom(...rig.imageIds) },
-      { weight: 1, arbitrary: fc.constantFrom(...rig.imageIds).map((x) => `${x}.png`) },
-      {
-        weight: 1,
-        arbitrary: fc.integer({ min: 0, max: 99_999_999 }).map((n) => `${String(n).padStart(8, '0')}_999`),
-      },
-    );
-    const ids = fc.oneof(
-      { weight: 20, arbitrary: fc.array(id, { minLength: 1, maxLength: 30 }) },
-      {
-        weight: 1,
-        arbitrary: fc
-          .constantFrom(MAX_IDS, MAX_IDS + 1)
-          .chain((n) => fc.array(id, { minLength: n, maxLength: n })),
-      },
-    );
+    const ids = imageIdBatches(rig.imageIds, { unknownSuffix: '999', maxLength: 30, max: MAX_IDS });
     const body = fc.record(
       {
         imageIds: ids,
