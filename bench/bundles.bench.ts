@@ -6,8 +6,8 @@
  * Cold import = median wall time of `node -e "await import(bundle)"` minus the median of an empty `node -e 0`
  * (process start-up), over RUNS interleaved runs. Beside it: the in-process import time (performance.now()
  * around the import); the same once the framework's own modules are loaded, which is the runtime's order (its
- * main.js requires express and body-parser, then imports the function; our router wraps body-parser at load,
- * so a bare import pays for modules the runtime has loaded already); and the unbundled source. Bundles are built
+ * main.js requires express and body-parser, then imports the function; our router adapts them when they load,
+ * and a bare import does not load them); and the unbundled source. Bundles are built
  * into a temporary folder whose node_modules holds only what each bundle's package.json installs. The
  * environment is the one Terraform sets (sample values). BENCH_SOURCE_ROOT=<a checkout of another commit, with
  * node_modules> measures that tree's functions (before/after figures); BENCH_RUNS, BENCH_FIRST_RUNS set counts.

@@ -2,7 +2,7 @@
  * A small typed client for the nih-cxr HTTP API. Its types are the zod schemas that the functions validate
  * with (z.input for requests, z.output for responses), so client and server cannot drift apart silently.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type {
   ExportRequestSchema,
   QueryRequestSchema,

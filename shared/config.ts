@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Thrown at start-up when the environment is not a valid configuration. */
 export class ConfigError extends Error {

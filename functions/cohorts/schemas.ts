@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CohortFilterSchema } from '../../shared/cohorts/filter.ts';
 import { MAX_PAGE_TOKEN_LENGTH } from '../../shared/cohorts/page-token.ts';
 import { CohortPageSchema, CohortSummarySchema } from '../../shared/cohorts/results.ts';

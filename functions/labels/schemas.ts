@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageIdSchema, ImageRecordSchema, PatientIdSchema } from '../../shared/model/index.ts';
 
 /** Largest batchGet; more ids get 413. */

@@ -1,5 +1,5 @@
 import type { Request } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Route } from '../../shared/http/router.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from '../../shared/openapi/build.ts';
 import { functionFolders, REPO_ROOT } from '../function-folders.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, envString, loadConfig } from '../../shared/config.ts';
 
 /** Environment of the local server (`npm start`); documented in the README's configuration table. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, envString } from '../config.ts';
 import { DEV_PAGE_TOKEN_SECRET } from './page-token.ts';
 

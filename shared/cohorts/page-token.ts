@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError } from '../http/errors.ts';
 import { type CohortFilter, filterHash } from './filter.ts';
 

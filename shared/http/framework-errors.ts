@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { AppError } from './errors.ts';
+import { whenFrameworkLoads } from './framework-modules.ts';
 import { loggableUrl } from './log-fields.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
 
@@ -10,6 +11,7 @@ import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
 const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 type Done = (err?: unknown) => void;
+type Express = { application: { handle: Handle } };
 type Handle = ((this: unknown, req: IncomingMessage, res: ServerResponse, done?: Done) => void) & {
   nihCxrWrapped?: true;
 };
@@ -52,17 +54,18 @@ function finalProblem(req: IncomingMessage, res: ServerResponse, err: unknown): 
 /**
  * functions-framework's Express app decodes the request path while routing to our handler, so a path with
  * bad percent-encoding ends in Express's final handler: an HTML page with a stack trace, before any route
- * runs. We wrap the framework's `application.handle` (before the framework builds its app, i.e. at module
- * load) to mark such a request and route it as `/` instead, so the router answers it as a 400 problem with
- * all its usual headers; anything else that escapes the middleware becomes problem+json, never HTML; and
- * every response, the framework's own included, carries `X-Content-Type-Options: nosniff`.
+ * runs. We wrap the framework's `application.handle` (before the framework builds its app; see
+ * whenFrameworkLoads) to mark such a request and route it as `/` instead, so the router answers it as a 400
+ * problem with all its usual headers; anything else that escapes the middleware becomes problem+json, never
+ * HTML; and every response, the framework's own included, carries `X-Content-Type-Options: nosniff`.
  */
 export function captureFrameworkErrors(logger: Logger = defaultLogger): void {
   log = logger;
-  const fromFramework = createRequire(
-    createRequire(import.meta.url).resolve('@google-cloud/functions-framework'),
-  );
-  const app = (fromFramework('express') as { application: { handle: Handle } }).application;
+  whenFrameworkLoads('express', (exports) => wrapHandle(exports as Express));
+}
+
+function wrapHandle(express: Express): void {
+  const app = express.application;
   if (app.handle.nihCxrWrapped) return;
   const original = app.handle;
   const wrapped: Handle = function (this: unknown, req, res, done) {

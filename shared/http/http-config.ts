@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, envList, loadConfig } from '../config.ts';
 
 /** HTTP settings shared by every HTTP function: CORS allow-list and request body limit. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { attribution } from '../model/attribution.ts';
 import type { Route } from './router.ts';
 

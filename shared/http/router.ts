@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { NIH_DOWNLOAD_URL } from '../model/attribution.ts';
 import { type BodyParseFailure, captureBodyParserErrors } from './body-errors.ts';

@@ -1,5 +1,5 @@
 import type { Request } from '@google-cloud/functions-framework';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   BadRequestError,
   PayloadTooLargeError,

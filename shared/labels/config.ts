@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, envString } from '../config.ts';
 
 /** Environment of the labels function and the loader. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The 14 NIH findings, spelled exactly as in the NIH metadata. */
 export const FINDINGS = [

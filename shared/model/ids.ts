@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const IMAGE_ID = /^(\d{8})_(\d{3})$/;
 

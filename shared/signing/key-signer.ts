@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLimiter } from './pool.ts';
 import { signBatch } from './sign-batch.ts';
 import type { UrlSigner } from './url-signer.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envString, loadConfig } from '../config.ts';
 
 /** A Google Cloud project id, optionally domain-scoped (`example.com:my-project`). */

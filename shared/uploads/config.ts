@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, envString } from '../config.ts';
 
 /** Environment of the upload-processing function (and of the local server's upload path). */

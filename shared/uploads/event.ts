@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const FINALIZED = 'google.cloud.storage.object.v1.finalized';
 

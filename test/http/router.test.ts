@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError } from '../../shared/http/errors.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { z } from 'zod';
+import * as z from 'zod';
 import { allRoutes, exportedRequestSchemas, publicOpenApiDocument } from '../../scripts/api/catalogue.ts';
 import { OPENAPI_FILE, renderOpenApi } from '../../scripts/gen-openapi.ts';
 import type { Route } from '../../shared/http/router.ts';

@@ -26,6 +26,8 @@ export interface Probe {
   /** Whether functions-framework's own testing API (the runtime's registry) finds each registered name. */
   visibleToFramework: Record<string, boolean>;
   importMs: number;
+  /** Framework dependencies the import itself loaded (the runtime loads express and body-parser before it). */
+  frameworkServerModules: string[];
 }
 
 /** Builds every function folder into a new temporary folder and seals each bundle. */
@@ -66,9 +68,11 @@ for (const [fn, type] of [['http', 'http'], ['cloudEvent', 'cloudevent']]) {
 const t0 = performance.now();
 await import(bundle);
 const importMs = performance.now() - t0;
+const fw = createRequire(req.resolve('@google-cloud/functions-framework'));
+const frameworkServerModules = ['express', 'body-parser'].filter((m) => fw.cache[fw.resolve(m)] !== undefined);
 const { getFunction } = req('@google-cloud/functions-framework/testing');
 const visibleToFramework = Object.fromEntries(Object.keys(registered).map((n) => [n, typeof getFunction(n) === 'function']));
-process.stdout.write('\\n' + MARK + JSON.stringify({ nodeVersion: process.version, registered, visibleToFramework, importMs }));
+process.stdout.write('\\n' + MARK + JSON.stringify({ nodeVersion: process.version, registered, visibleToFramework, importMs, frameworkServerModules }));
 `;
 
 /** Imports a sealed bundle in a fresh `node` with `env` (plus PATH), and reports what it registered. */

@@ -164,6 +164,10 @@ describe('function bundles', () => {
     }
   });
 
+  it("each imports without loading the framework's express and body-parser: a bare import does not pay for the server", () => {
+    for (const b of bundles) assert.deepEqual(probes.get(b.name)!.frameworkServerModules, [], b.name);
+  });
+
   it('each ships index.js, its chunks, legal notices and a package.json installing only what cannot be bundled', () => {
     for (const b of bundles) {
       const pkg = bundlePackageJson(b);
@@ -205,6 +209,22 @@ describe('function bundles', () => {
           const res = await fetch(`${served.url}/v1/no-such-route`);
           assert.equal(res.status, 404);
           assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+          // The router's adaptations of the framework's express and body-parser hold under its CLI too.
+          const post = { labels: 'images:batchGet', cohorts: 'cohorts:query', signer: 'images:signUrls' }[
+            b.name
+          ];
+          assert.ok(post, `a POST route of ${b.name}`);
+          for (const [path, init] of [
+            ['/v1/%C0%AE', {}],
+            [
+              `/v1/${post}`,
+              { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' },
+            ],
+          ] as const) {
+            const bad = await fetch(`${served.url}${path}`, init);
+            assert.equal(bad.status, 400, `${b.name} ${path}`);
+            assert.match(bad.headers.get('content-type') ?? '', /application\/problem\+json/);
+          }
         }
       } finally {
         await served.stop();
