@@ -48,8 +48,8 @@ async function createProcessor(c: UploadsConfig): Promise<UploadProcessor> {
   });
   // Image uploads never open the cohort store, so its module and client wait for the first label file.
   const cohorts = once<CohortStore>(async () => {
-    const { createCohortStoreFromConfig } = await import('../../shared/uploads/cohort-store.ts');
-    return createCohortStoreFromConfig(c);
+    const { createCohortStore } = await import('../../shared/cohorts/create-store.ts');
+    return createCohortStore(c.cohorts, log);
   });
   return createUploadProcessor({
     storage,

@@ -3,13 +3,19 @@ import type { CohortsConfig } from './config.ts';
 import { createPageTokens } from './page-token.ts';
 import type { CohortStore } from './store.ts';
 
+/** What opening a store reads: the cohorts function's configuration, or the upload function's part of it. */
+export type CohortStoreConfig = Pick<CohortsConfig, 'store' | 'pageTokenSecret' | 'bigQuery' | 'duckdb'>;
+
 /**
  * The cohort store this configuration asks for, with its one client. DuckDB loads NIH_DATA_DIR at start-up
  * when its database is empty; the local server may instead load whatever it likes through store.load().
  * Each branch imports its own SDK when it runs (a chunk of its own in the bundle): a cold start loads neither
  * the BigQuery client nor DuckDB's native module, and the cloud never loads DuckDB.
  */
-export async function createCohortStore(c: CohortsConfig, log: Logger = defaultLogger): Promise<CohortStore> {
+export async function createCohortStore(
+  c: CohortStoreConfig,
+  log: Logger = defaultLogger,
+): Promise<CohortStore> {
   const tokens = createPageTokens(c.pageTokenSecret);
   if (c.store === 'bigquery') {
     const [{ createBigQueryClient }, { createBigQueryCohortStore }, { clientTransport }] = await Promise.all([

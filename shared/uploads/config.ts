@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import type { CohortStoreConfig } from '../cohorts/create-store.ts';
+import { DEV_PAGE_TOKEN_SECRET } from '../cohorts/page-token.ts';
 import { envInt, envString } from '../config.ts';
 
 /** Environment of the upload-processing function (and of the local server's upload path). */
@@ -34,14 +36,18 @@ export const UploadsConfigSchema = z
     databaseId: e.FIRESTORE_DATABASE_ID,
     labelsCollection: e.LABELS_COLLECTION ?? 'images',
     storageEmulatorHost: e.STORAGE_EMULATOR_HOST,
-    cohortStore: e.COHORT_STORE,
-    duckdbPath: e.DUCKDB_PATH,
-    bigQuery: {
-      dataset: e.BQ_DATASET ?? '',
-      location: e.BQ_LOCATION ?? 'US',
-      maximumBytesBilled: e.BQ_MAX_BYTES_BILLED,
-    },
-    pageTokenSecret: e.PAGE_TOKEN_SECRET,
+    /** The cohorts function's store, opened the same way; uploads only upsert, so they never issue a page token. */
+    cohorts: {
+      store: e.COHORT_STORE,
+      pageTokenSecret: e.PAGE_TOKEN_SECRET ?? DEV_PAGE_TOKEN_SECRET,
+      bigQuery: {
+        projectId: e.GOOGLE_CLOUD_PROJECT,
+        dataset: e.BQ_DATASET ?? '',
+        location: e.BQ_LOCATION ?? 'US',
+        maximumBytesBilled: e.BQ_MAX_BYTES_BILLED,
+      },
+      duckdb: { path: e.DUCKDB_PATH ?? ':memory:', threads: undefined, dataDir: undefined },
+    } satisfies CohortStoreConfig,
     leaseMs: e.UPLOAD_LEASE_SECONDS * 1000,
     /** The emulator has no ramp-up to respect. */
     throttle: !e.FIRESTORE_EMULATOR_HOST,

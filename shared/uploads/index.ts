@@ -1,5 +1,4 @@
 export * from './bytes.ts';
-export * from './cohort-store.ts';
 export * from './config.ts';
 export * from './dicom.ts';
 export * from './errors.ts';

@@ -224,7 +224,7 @@ describe('UploadsConfigSchema', () => {
   test('defaults: the local uploads bucket, DuckDB, a 600 s lease, throttled writes', () => {
     const c = loadConfig(UploadsConfigSchema, {});
     assert.deepEqual(
-      [c.uploadsBucket, c.cohortStore, c.leaseMs, c.throttle],
+      [c.uploadsBucket, c.cohorts.store, c.leaseMs, c.throttle],
       ['nih-cxr-uploads', 'duckdb', 600_000, true],
     );
   });

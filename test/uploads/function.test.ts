@@ -4,7 +4,7 @@
  * Eventarc would), with configuration from the environment as in the cloud.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   type StorageEmulator,
   startStorageEmulator,
 } from '../../scripts/emulators/storage.ts';
+import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
 import { startTestFirestore, type TestFirestore } from '../harness/firestore.ts';
 import { makePng } from './fixtures.ts';
 
@@ -69,6 +70,29 @@ test('an upload reaches processUpload as a CloudEvent over HTTP and ends in a re
   assert.equal(JSON.parse(bin.toString()).status, 'rejected');
   const [q] = await storage.bucket(BUCKET).file('quarantine/in/y.bin').exists();
   assert.ok(q);
+});
+
+test('a label file loads into Firestore and into the cohort store the entry opens from its configuration', async () => {
+  const data = join(dir, 'synthetic');
+  await writeSyntheticDataset(data, { images: 40 });
+  // Split lists first: metadata of a new image needs its split (docs: upload order).
+  for (const f of ['train_val_list.txt', 'test_list.txt', 'Data_Entry_2017_v2020.csv.gz']) {
+    await storage
+      .bucket(BUCKET)
+      .file(`labels/${f}`)
+      .save(readFileSync(join(data, f)), { resumable: false });
+    await emu.settled();
+  }
+  assert.deepEqual(failures, []);
+  const [raw] = await storage
+    .bucket(BUCKET)
+    .file('reports/labels/Data_Entry_2017_v2020.csv.gz.json')
+    .download();
+  const report = JSON.parse(raw.toString());
+  assert.equal(report.status, 'loaded', raw.toString());
+  assert.equal(report.kind, 'metadata_v2020');
+  assert.equal(report.cohortRows, 40);
+  assert.equal((await fs.db.collection('images').count().get()).data().count, 40);
 });
 
 test('a CloudEvent with malformed data is acknowledged (2xx): redelivery could not fix it', async () => {
