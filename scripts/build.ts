@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { cjsDynamicImport } from './build-cjs-import.ts';
 import { functionFolders, REPO_ROOT } from './function-folders.ts';
 import { zip } from './zip.ts';
 
@@ -137,14 +138,12 @@ export function startupGraph(metafile: Metafile, entryOutput: string): StartupGr
 }
 
 /**
- * `import()`s in our own code whose target is CommonJS (see the error in buildBundle). Dependencies' own
- * `import()`s are not checked: @google-cloud/storage unwraps `default` itself, but gaxios's import() of
- * https-proxy-agent (used only behind an HTTPS proxy) would get undefined in a bundle.
+ * `import()`s whose target is still CommonJS in the bundle: none should be, as cjsDynamicImport routes each
+ * one through an ES module (see build-cjs-import.ts); one left means a named export would be undefined.
  */
 function lazyCommonJs(metafile: Metafile): string[] {
   const found = new Set<string>();
   for (const [file, input] of Object.entries(metafile.inputs)) {
-    if (file.includes('node_modules/')) continue;
     for (const imp of input.imports) {
       if (imp.kind === 'dynamic-import' && metafile.inputs[imp.path]?.format === 'cjs') {
         found.add(`${imp.original ?? imp.path} (in ${file})`);
@@ -185,7 +184,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     format: 'esm',
     banner: { js: BANNER },
     external: EXTERNAL_PACKAGES.flatMap((p) => [p, `${p}/*`]),
-    plugins: [nativeGuard],
+    plugins: [nativeGuard, cjsDynamicImport],
     minify: opts.minify ?? true,
     keepNames: true,
     legalComments: 'external',
@@ -201,8 +200,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
   if (cjs.length > 0) {
     throw new Error(
       `${name}: import() of CommonJS ${cjs.join(', ')}: with code splitting its chunk exports only \`default\`, ` +
-        'so named exports are undefined at run time (esbuild #3245). Import the package statically in a module ' +
-        'of ours and import() that module instead.',
+        'so named exports are undefined at run time (esbuild #3245), and the cjs-dynamic-import plugin missed it.',
     );
   }
 

@@ -16,10 +16,14 @@ const REDACTED = '[REDACTED]';
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[…]';
   if (value instanceof Error) {
+    // The cause is what an operator needs behind a 503 ("store not ready" because the token fetch failed).
+    const { code } = value as { code?: unknown };
     return {
       name: value.name,
       message: redact(value.message, depth + 1),
+      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
       stack: redact(value.stack, depth + 1),
+      ...(value.cause === undefined ? {} : { cause: redact(value.cause, depth + 1) }),
     };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));

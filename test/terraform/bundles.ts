@@ -5,6 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -155,5 +156,31 @@ export async function serveBundle(
       child.kill('SIGTERM');
       await exited;
     },
+  };
+}
+
+export interface RecordingProxy {
+  url: string;
+  /** The request line of every request it received, e.g. `CONNECT oauth2.googleapis.com:443 HTTP/1.1`. */
+  requests: string[];
+  stop: () => Promise<void>;
+}
+
+/** An HTTP proxy that records each request line and refuses it with 502 (nothing leaves the machine). */
+export async function startRecordingProxy(): Promise<RecordingProxy> {
+  const requests: string[] = [];
+  const server = createServer((socket) => {
+    socket.once('data', (d: Buffer) => {
+      requests.push(d.toString('latin1').split('\r\n')[0]!);
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -3,6 +3,7 @@
  * from functions/ and the sources in shared/; then deliberately broken copies, each of which must fail.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import {
   removeTmp,
   type SealedBundle,
   serveBundle,
+  startRecordingProxy,
 } from './bundles.ts';
 import {
   checkFunctions,
@@ -195,6 +197,45 @@ describe('function bundles', () => {
       assert.deepEqual(readFileSync(join(again, rebuilt.zip)), readFileSync(join(b.dir, '..', b.zip)));
     } finally {
       rmSync(again, { recursive: true, force: true });
+    }
+  });
+
+  it('reach Google APIs through an HTTPS proxy when one is set (a CommonJS import() keeps its named exports)', async () => {
+    // gaxios loads HttpsProxyAgent with import(); split bundles used to see it undefined (esbuild #3245).
+    const proxy = await startRecordingProxy();
+    const keyFile = join(tmp!, 'proxy-sa.json');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(
+      keyFile,
+      JSON.stringify({
+        type: 'service_account',
+        client_email: 'proxy-test@nih-cxr-test.iam.gserviceaccount.com',
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      }),
+    );
+    const b = bundles.find((x) => x.name === 'cohorts')!;
+    const d = deploymentOf(b.name)!;
+    const served = await serveBundle(b, String(d.entryPoint), {
+      ...sampleEnvironment(d.body, b.name),
+      GOOGLE_CLOUD_PROJECT: 'nih-cxr-test',
+      GOOGLE_APPLICATION_CREDENTIALS: keyFile,
+      HTTPS_PROXY: proxy.url,
+    });
+    try {
+      const res = await fetch(`${served.url}/v1/cohorts:query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"filter":{}}',
+      });
+      assert.equal(res.status, 503, 'the proxy refuses every tunnel, so BigQuery is unreachable');
+      assert.ok(
+        proxy.requests.some((r) => /^CONNECT oauth2\.googleapis\.com:443 /.test(r)),
+        `the proxy saw ${JSON.stringify(proxy.requests)}; the function logged:\n${served.output()}`,
+      );
+      assert.doesNotMatch(served.output(), /is not a constructor/);
+    } finally {
+      await served.stop();
+      await proxy.stop();
     }
   });
 

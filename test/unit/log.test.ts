@@ -23,4 +23,19 @@ describe('structured logger', () => {
     assert.doesNotMatch(lines[0]!, /abc123|-----BEGIN/);
     assert.match(lines[0]!, /\[REDACTED\]/);
   });
+  it('logs an error with its code and its cause chain, redacted too', () => {
+    const lines: string[] = [];
+    const root = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' });
+    const mid = new Error('token fetch failed', { cause: root });
+    createLogger({}, (l) => lines.push(l)).error('request failed', {
+      err: new Error('The cohort store is not ready', { cause: mid }),
+      leak: new Error('-----BEGIN PRIVATE KEY-----\nx'),
+    });
+    const e = JSON.parse(lines[0]!);
+    assert.equal(e.err.message, 'The cohort store is not ready');
+    assert.equal(e.err.cause.message, 'token fetch failed');
+    assert.equal(e.err.cause.cause.code, 'ECONNREFUSED');
+    assert.equal(e.err.cause.cause.cause, undefined);
+    assert.doesNotMatch(lines[0]!, /-----BEGIN/);
+  });
 });
