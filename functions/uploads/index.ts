@@ -59,6 +59,7 @@ async function createProcessor(c: UploadsConfig): Promise<UploadProcessor> {
     uploadsBucket: c.uploadsBucket,
     throttle: c.throttle,
     leaseMs: c.leaseMs,
+    maxAttempts: c.maxAttempts,
     labelsCollection: c.labelsCollection,
     logger: log,
   });

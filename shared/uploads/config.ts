@@ -23,6 +23,11 @@ export const UploadsConfigSchema = z
     PAGE_TOKEN_SECRET: envString(),
     /** Longer than the function timeout (540 s by default), so that a live attempt is never taken over. */
     UPLOAD_LEASE_SECONDS: envInt(600, 10, 86_400),
+    /**
+     * Deliveries of one upload before it is given up with a `failed` report (Eventarc would otherwise retry
+     * for up to 24 h). 20 attempts under Eventarc's backoff (10 s doubling to 600 s) span about 2.5 hours.
+     */
+    UPLOAD_MAX_ATTEMPTS: envInt(20, 1, 1000),
   })
   .superRefine((e, ctx) => {
     if (e.COHORT_STORE === 'bigquery' && !e.BQ_DATASET) {
@@ -49,6 +54,7 @@ export const UploadsConfigSchema = z
       duckdb: { path: e.DUCKDB_PATH ?? ':memory:', threads: undefined, dataDir: undefined },
     } satisfies CohortStoreConfig,
     leaseMs: e.UPLOAD_LEASE_SECONDS * 1000,
+    maxAttempts: e.UPLOAD_MAX_ATTEMPTS,
     /** The emulator has no ramp-up to respect. */
     throttle: !e.FIRESTORE_EMULATOR_HOST,
   }));

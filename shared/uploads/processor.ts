@@ -17,6 +17,7 @@ import { createImageRegistry, type ImageInspection, type ImageRegistry, inspectI
 import { type LabelLoadResult, loadLabelFile } from './label-load.ts';
 import { createFirestoreLedger, type Ledger } from './ledger.ts';
 import {
+  failedReport,
   isOwnObject,
   listed,
   objectSummary,
@@ -39,6 +40,8 @@ export interface UploadProcessorDeps {
   throttle: boolean;
   /** How long an attempt owns an object before a redelivery may take over (> the function timeout). */
   leaseMs: number;
+  /** The attempt that fails with this number gives up: a `failed` report, and the event is acknowledged. */
+  maxAttempts?: number;
   labelsCollection?: string;
   now?: () => number;
   logger?: Logger;
@@ -47,10 +50,11 @@ export interface UploadProcessorDeps {
   splits?: SplitTable;
 }
 
+type ReportedOutcome = { status: UploadStatus; report: UploadReport; reportObject: string };
 export type UploadOutcome =
   | { status: 'ignored'; reason: string }
   | { status: 'duplicate'; object: string; generation: string }
-  | { status: UploadStatus; report: UploadReport; reportObject: string };
+  | ReportedOutcome;
 
 export interface UploadProcessor {
   /** Handles one CloudEvent (unchecked input). Throws only for errors a redelivery can fix. */
@@ -104,6 +108,7 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
   const registry = deps.registry ?? createImageRegistry(deps.firestore);
   const splits = deps.splits ?? createSplitTable(deps.firestore);
   const log = deps.logger;
+  const maxAttempts = deps.maxAttempts ?? Number.POSITIVE_INFINITY;
 
   async function work(o: StorageObject, tap: ByteTap): Promise<Work> {
     const w: Work = { sniffed: undefined, labels: undefined, image: undefined, rejection: undefined };
@@ -210,6 +215,16 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
     return { status, report, reportObject: name };
   }
 
+  /** Writes the report of an upload given up after maxAttempts failures. */
+  async function giveUp(o: StorageObject, attempt: number, err: unknown): Promise<ReportedOutcome> {
+    const report = failedReport(o, attempt, String((err as Error)?.message ?? err), now());
+    const name = reportName(o.name);
+    const body = `${JSON.stringify(report, null, 2)}\n`;
+    const bucket = deps.storage.bucket(o.bucket);
+    await retried(() => bucket.file(name).save(body, { resumable: false, contentType: 'application/json' }));
+    return { status: 'failed', report, reportObject: name };
+  }
+
   return {
     async process(event) {
       const envelope = StorageEventSchema.safeParse(event);
@@ -258,6 +273,18 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
           // Deleted (or overwritten) before we read it: no redelivery can bring this generation back.
           await ledger.complete(key, claim.attempt, { status: 'gone' });
           return { status: 'ignored', reason: 'the object generation no longer exists' };
+        }
+        if (claim.attempt >= maxAttempts) {
+          // Rows a failed attempt wrote stay (every write is an idempotent upsert); the report says what to do.
+          const outcome = await giveUp(o, claim.attempt, err);
+          await ledger.complete(key, claim.attempt, { status: 'failed', report: outcome.reportObject });
+          log?.error('upload given up after repeated failures', {
+            object: o.name,
+            generation: o.generation,
+            attempts: claim.attempt,
+            err,
+          });
+          return outcome;
         }
         log?.warn('upload processing failed; the event will be retried', { object: o.name, error: err });
         const release = ledger.release(key, claim.attempt, String((err as Error)?.message ?? err));

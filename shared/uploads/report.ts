@@ -9,7 +9,11 @@ export const QUARANTINE_PREFIX = 'quarantine/';
 /** Row issues listed in a report; the counts always cover all of them. */
 export const MAX_LISTED_ISSUES = 10_000;
 
-export type UploadStatus = 'loaded' | 'registered' | 'rejected';
+/**
+ * loaded / registered: a label file or an image was taken in; rejected: bad input, nothing to retry;
+ * failed: processing kept failing (not the input's fault) and was given up after the attempt limit.
+ */
+export type UploadStatus = 'loaded' | 'registered' | 'rejected' | 'failed';
 
 export interface UploadReport {
   object: {
@@ -75,4 +79,38 @@ export function objectSummary(o: StorageObject, sha256: string | undefined): Upl
 
 export function listed(issues: RowIssue[]): { list: RowIssue[]; count: number } {
   return { list: issues.slice(0, MAX_LISTED_ISSUES), count: issues.length };
+}
+
+/** The report of an upload given up after its attempt limit: nothing about its content is known for sure. */
+export function failedReport(
+  o: StorageObject,
+  attempt: number,
+  lastError: string,
+  nowMs: number,
+): UploadReport {
+  const at = new Date(nowMs).toISOString();
+  return {
+    object: objectSummary(o, undefined),
+    status: 'failed',
+    kind: null,
+    gzip: false,
+    reason:
+      `gave up after ${attempt} failed attempts; the last one failed with: ${lastError.slice(0, 1000)}. ` +
+      'Upload the file again to retry.',
+    offset: null,
+    lines: null,
+    rows: null,
+    images: null,
+    cohortRows: null,
+    rejected: [],
+    rejectedTotal: 0,
+    warnings: [],
+    warningsTotal: 0,
+    image: null,
+    quarantine: null,
+    attempt,
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 0,
+  };
 }

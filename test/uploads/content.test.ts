@@ -221,12 +221,13 @@ describe('StorageObjectSchema', () => {
 });
 
 describe('UploadsConfigSchema', () => {
-  test('defaults: the local uploads bucket, DuckDB, a 600 s lease, throttled writes', () => {
+  test('defaults: the local uploads bucket, DuckDB, a 600 s lease, 20 attempts, throttled writes', () => {
     const c = loadConfig(UploadsConfigSchema, {});
     assert.deepEqual(
-      [c.uploadsBucket, c.cohorts.store, c.leaseMs, c.throttle],
-      ['nih-cxr-uploads', 'duckdb', 600_000, true],
+      [c.uploadsBucket, c.cohorts.store, c.leaseMs, c.maxAttempts, c.throttle],
+      ['nih-cxr-uploads', 'duckdb', 600_000, 20, true],
     );
+    assert.throws(() => loadConfig(UploadsConfigSchema, { UPLOAD_MAX_ATTEMPTS: '0' }), /UPLOAD_MAX_ATTEMPTS/);
   });
   test('the emulator turns throttling off; BigQuery needs its dataset', () => {
     assert.equal(loadConfig(UploadsConfigSchema, { FIRESTORE_EMULATOR_HOST: '127.0.0.1:1' }).throttle, false);

@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { mergeRecords } from '../../shared/dataset/index.ts';
+import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { parseFile } from '../../shared/parsers/index.ts';
 import type { ParsedFile } from '../../shared/parsers/types.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
 import {
   createFirestoreLedger,
+  createUploadProcessor,
   IMAGES_REGISTRY_COLLECTION,
   registryDocId,
 } from '../../shared/uploads/index.ts';
@@ -229,6 +231,54 @@ describe('exactly once', () => {
     );
     assert.ok(own.length > 0);
     for (const d of own) assert.equal(d.outcome?.status, 'ignored');
+  });
+});
+
+describe('an upload that keeps failing', () => {
+  test('is retried until the attempt limit, then given up with a failed report and acknowledged', async () => {
+    const name = 'incoming/giveup/test_labels.csv';
+    await rig.upload(name, await readFile(join(data, 'all_findings_expert_labels/test_labels.csv')));
+    const first = rig.userDeliveries().find((x) => (x.event.data as { name: string }).name === name)!;
+    const [meta] = await rig.storage.bucket(BUCKET).file(name).getMetadata();
+    // A generation no processor has seen (the emulator serves the object's bytes for any generation).
+    const event = {
+      ...first.event,
+      data: { ...(first.event.data as object), generation: `${meta.generation}3` },
+    };
+    let opened = 0;
+    const failing = createUploadProcessor({
+      storage: rig.storage,
+      firestore: () => rig.db,
+      labels: createFirestoreLabelRepo({ firestore: rig.db }),
+      cohorts: () => {
+        opened++;
+        throw new Error('BigQuery is unavailable');
+      },
+      uploadsBucket: BUCKET,
+      throttle: false,
+      leaseMs: 60_000,
+      maxAttempts: 3,
+    });
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await assert.rejects(
+        failing.process(event),
+        /BigQuery is unavailable/,
+        `attempt ${attempt} asks for a retry`,
+      );
+    }
+    const last = await failing.process(event);
+    assert.equal(last.status, 'failed');
+    assert.equal(opened, 3);
+    const report = (await readJson(rig.storage, `reports/${name}.json`)) as Record<string, unknown>;
+    assert.equal(report.status, 'failed');
+    assert.equal(report.attempt, 3);
+    assert.match(
+      String(report.reason),
+      /gave up after 3 failed attempts.*BigQuery is unavailable.*Upload the file again/,
+    );
+    assert.equal(report.quarantine, null, 'the input was not at fault: no quarantine copy');
+    assert.equal((await failing.process(event)).status, 'duplicate', 'a later redelivery is a no-op');
+    assert.equal(opened, 3);
   });
 });
 
