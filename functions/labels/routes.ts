@@ -45,9 +45,10 @@ export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
       return await work();
     } catch (err) {
       if (isStoreUnavailable(err)) {
+        const known = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
         throw new ServiceUnavailableError('The label store is unavailable; retry shortly.', {
           cause: err,
-          retryAfterSeconds: deps.retryAfterSeconds ?? 5,
+          retryAfterSeconds: typeof known === 'number' ? known : (deps.retryAfterSeconds ?? 5),
         });
       }
       throw err;

@@ -17,7 +17,9 @@ import {
   createFirestoreLabelRepo,
   loadRecords,
   progressReporter,
+  withCircuitBreaker,
 } from '../../shared/labels/index.ts';
+import type { LabelRepo } from '../../shared/labels/repo.ts';
 import type { Logger } from '../../shared/log.ts';
 import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
@@ -45,7 +47,7 @@ async function deliver(url: string, event: StorageCloudEvent): Promise<void> {
  */
 async function startUploadFunction(o: {
   db: ReturnType<typeof createFirestore>;
-  repo: ReturnType<typeof createFirestoreLabelRepo>;
+  repo: LabelRepo;
   cohortStore: Awaited<ReturnType<typeof createDuckDbCohortStore>>;
   storageHost: () => string | undefined;
   config: LocalConfig;
@@ -117,7 +119,9 @@ export async function startLocalServer(
     }
     const db = createFirestore({ projectId: config.projectId, emulatorHost: firestoreHost });
     stops.push(() => db.terminate());
-    const repo = createFirestoreLabelRepo({ firestore: () => db, collection: 'images', timeoutMs: 10_000 });
+    const repo = withCircuitBreaker(
+      createFirestoreLabelRepo({ firestore: () => db, collection: 'images', timeoutMs: 10_000 }),
+    );
 
     let ready = false;
     let dataset: 'nih' | 'synthetic' | undefined;

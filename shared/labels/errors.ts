@@ -8,6 +8,12 @@ const RETRYABLE_CODES: ReadonlySet<number> = new Set([
 /** Firestore did not answer in time or said it is unavailable; nothing is wrong with the request. */
 export class LabelStoreUnavailableError extends Error {
   override readonly name = 'LabelStoreUnavailableError';
+  /** When to try again, if known (e.g. the rest of a circuit breaker's open window). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, opts: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
 }
 
 /** True for errors that mean "Firestore is unavailable right now" rather than a bug or bad data. */

@@ -1,3 +1,4 @@
+export * from './circuit-breaker.ts';
 export * from './client.ts';
 export * from './config.ts';
 export * from './doc.ts';

@@ -31,6 +31,7 @@ import {
   LabelsConfigSchema,
   lazyFirestore,
   loadRecords,
+  withCircuitBreaker,
 } from '../../shared/labels/index.ts';
 import { createLogger } from '../../shared/log.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
@@ -38,6 +39,7 @@ import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 const TIMEOUT_MS = 2000;
+const BREAKER_MS = 3000;
 let port: number;
 let emulator: FirestoreEmulator | undefined;
 let records: ImageRecord[];
@@ -80,11 +82,10 @@ before(async () => {
     client = lazy();
     return client;
   };
-  const repo = createFirestoreLabelRepo({
-    firestore,
-    collection: config.collection,
-    timeoutMs: config.timeoutMs,
-  });
+  const repo = withCircuitBreaker(
+    createFirestoreLabelRepo({ firestore, collection: config.collection, timeoutMs: config.timeoutMs }),
+    { openMs: BREAKER_MS },
+  );
   http(
     'labels-outage',
     createRouter(createLabelsRoutes({ repo, cacheMaxAgeSeconds: config.cacheMaxAgeSeconds }), {
@@ -135,6 +136,10 @@ describe('Firestore emulator stopped while the labels function serves', { timeou
     // Each 503 is logged once, as an ERROR naming the request.
     const errors = logged.map((l) => JSON.parse(l)).filter((e) => e.severity === 'ERROR');
     assert.equal(errors.length, 9);
+    // The first read waited for its deadline; reads right after it were answered by the breaker, untried.
+    const causes = errors.map((e) => String(e.err?.cause?.message));
+    assert.match(causes[0]!, /took longer than|unavailable/);
+    assert.match(causes[1]!, /this read was not tried/);
   });
 
   it('recovers without a restart once a new emulator listens on the same port and the data is back', async () => {

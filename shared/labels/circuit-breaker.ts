@@ -1,0 +1,52 @@
+/**
+ * Fail fast while Firestore is known to be down. Without this, every request during an outage holds its
+ * connection (and, under load, makes the platform start more instances) for the full read deadline before
+ * its 503. After a read fails with "unavailable", reads fail at once for `openMs`; then one read goes through
+ * as a probe (the others still fail fast) and its outcome closes or reopens the breaker.
+ */
+import { isStoreUnavailable, LabelStoreUnavailableError } from './errors.ts';
+import type { LabelRepo } from './repo.ts';
+
+export interface CircuitBreakerOptions {
+  /** How long reads fail fast after Firestore was found unavailable; default 5 s (the 503's Retry-After). */
+  openMs?: number;
+  now?: () => number;
+}
+
+export function withCircuitBreaker(repo: LabelRepo, opts: CircuitBreakerOptions = {}): LabelRepo {
+  const openMs = opts.openMs ?? 5000;
+  const now = opts.now ?? Date.now;
+  /** 0: closed. Otherwise open until then, and half-open (one probe at a time) after. */
+  let openUntil = 0;
+  let probing = false;
+
+  const read = async <T>(work: () => Promise<T>): Promise<T> => {
+    const t = now();
+    if (openUntil !== 0 && (t < openUntil || probing)) {
+      const wait = Math.max(openUntil - t, 1000);
+      throw new LabelStoreUnavailableError('Firestore was unavailable moments ago; this read was not tried', {
+        retryAfterSeconds: Math.ceil(wait / 1000),
+      });
+    }
+    const probe = openUntil !== 0;
+    if (probe) probing = true;
+    try {
+      const result = await work();
+      openUntil = 0;
+      return result;
+    } catch (err) {
+      if (isStoreUnavailable(err)) openUntil = now() + openMs;
+      throw err;
+    } finally {
+      if (probe) probing = false;
+    }
+  };
+
+  return {
+    getImage: (id) => read(() => repo.getImage(id)),
+    getImages: (ids) => read(() => repo.getImages(ids)),
+    getPatientImages: (patientId) => read(() => repo.getPatientImages(patientId)),
+    // Loads have their own retries (BulkWriter) and report what failed; they are not short-circuited.
+    upsertRecords: (records, loadOpts) => repo.upsertRecords(records, loadOpts),
+  };
+}
