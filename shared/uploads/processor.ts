@@ -215,13 +215,21 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
     return { status, report, reportObject: name };
   }
 
-  /** Writes the report of an upload given up after maxAttempts failures. */
+  /** Gives the upload up after maxAttempts: a `failed` report, the ledger marked done, the event acknowledged. */
   async function giveUp(o: StorageObject, attempt: number, err: unknown): Promise<ReportedOutcome> {
     const report = failedReport(o, attempt, String((err as Error)?.message ?? err), now());
     const name = reportName(o.name);
     const body = `${JSON.stringify(report, null, 2)}\n`;
     const bucket = deps.storage.bucket(o.bucket);
     await retried(() => bucket.file(name).save(body, { resumable: false, contentType: 'application/json' }));
+    const key = { bucket: o.bucket, name: o.name, generation: o.generation };
+    await ledger.complete(key, attempt, { status: 'failed', report: name });
+    log?.error('upload given up after repeated failures', {
+      object: o.name,
+      generation: o.generation,
+      attempts: attempt,
+      err,
+    });
     return { status: 'failed', report, reportObject: name };
   }
 
@@ -247,6 +255,13 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       if (claim.status === 'done') {
         log?.info('duplicate delivery ignored', { object: o.name, generation: o.generation });
         return { status: 'duplicate', object: o.name, generation: o.generation };
+      }
+      if (claim.attempt > maxAttempts) {
+        // The attempts so far ended without a word (a crash, a timeout, running out of memory): stop here.
+        const crashed = new Error(
+          `the previous ${claim.attempt - 1} attempts did not finish (crashed or timed out)`,
+        );
+        return giveUp(o, claim.attempt - 1, crashed);
       }
       try {
         const outcome = await handle(o, claim.attempt);
@@ -274,18 +289,8 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
           await ledger.complete(key, claim.attempt, { status: 'gone' });
           return { status: 'ignored', reason: 'the object generation no longer exists' };
         }
-        if (claim.attempt >= maxAttempts) {
-          // Rows a failed attempt wrote stay (every write is an idempotent upsert); the report says what to do.
-          const outcome = await giveUp(o, claim.attempt, err);
-          await ledger.complete(key, claim.attempt, { status: 'failed', report: outcome.reportObject });
-          log?.error('upload given up after repeated failures', {
-            object: o.name,
-            generation: o.generation,
-            attempts: claim.attempt,
-            err,
-          });
-          return outcome;
-        }
+        // Rows a failed attempt wrote stay (every write is an idempotent upsert); the report says what to do.
+        if (claim.attempt >= maxAttempts) return await giveUp(o, claim.attempt, err);
         log?.warn('upload processing failed; the event will be retried', { object: o.name, error: err });
         const release = ledger.release(key, claim.attempt, String((err as Error)?.message ?? err));
         // Best effort: with Firestore down the lease simply runs out.

@@ -280,6 +280,40 @@ describe('an upload that keeps failing', () => {
     assert.equal((await failing.process(event)).status, 'duplicate', 'a later redelivery is a no-op');
     assert.equal(opened, 3);
   });
+
+  test('attempts that crashed without a word (timeout, out of memory) also count: the next delivery gives up', async () => {
+    const name = 'incoming/giveup/crashing.csv';
+    await rig.upload(name, await readFile(join(data, 'all_findings_expert_labels/test_labels.csv')));
+    const first = rig.userDeliveries().find((x) => (x.event.data as { name: string }).name === name)!;
+    const [meta] = await rig.storage.bucket(BUCKET).file(name).getMetadata();
+    const generation = `${meta.generation}5`;
+    const event = { ...first.event, data: { ...(first.event.data as object), generation } };
+    // Two attempts claimed the upload and vanished: their leases simply ran out.
+    const ledger = createFirestoreLedger(() => rig.db, { leaseMs: 1 });
+    const key = { bucket: BUCKET, name, generation };
+    for (const attempt of [1, 2]) {
+      assert.deepEqual(await ledger.claim(key), { status: 'claimed', attempt });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const processor = createUploadProcessor({
+      storage: rig.storage,
+      firestore: () => rig.db,
+      labels: createFirestoreLabelRepo({ firestore: rig.db }),
+      cohorts: () => {
+        throw new Error('must not be reached: the upload is given up before any work');
+      },
+      uploadsBucket: BUCKET,
+      throttle: false,
+      leaseMs: 60_000,
+      maxAttempts: 2,
+    });
+    const outcome = await processor.process(event);
+    assert.equal(outcome.status, 'failed');
+    const report = (await readJson(rig.storage, `reports/${name}.json`)) as Record<string, unknown>;
+    assert.equal(report.status, 'failed');
+    assert.match(String(report.reason), /gave up after 2 failed attempts.*did not finish/);
+    assert.equal((await processor.process(event)).status, 'duplicate');
+  });
 });
 
 describe('images', () => {
