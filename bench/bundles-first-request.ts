@@ -12,6 +12,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FirestoreEmulator, freePort, startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
 import {
+  cloudEventRequest,
   type StorageCloudEvent,
   type StorageEmulator,
   startStorageEmulator,
@@ -258,21 +259,7 @@ export function scenarios(b: Backends): Scenario[] {
       },
       request: async (u) => {
         if (!event) throw new Error('prepare() did not run');
-        return statusOf(
-          fetch(u, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'ce-specversion': event.specversion,
-              'ce-id': event.id,
-              'ce-type': event.type,
-              'ce-source': event.source,
-              'ce-subject': event.subject,
-              'ce-time': event.time,
-            },
-            body: JSON.stringify(event.data),
-          }),
-        );
+        return statusOf(fetch(u, cloudEventRequest(event)));
       },
       expect: [200, 204],
     });

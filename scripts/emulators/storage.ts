@@ -182,22 +182,27 @@ export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): P
   return { host: `http://127.0.0.1:${port}`, projectId, settled, reset, stop };
 }
 
+/** The POST that delivers `event` to a functions-framework URL in binary content mode, as Eventarc does. */
+export function cloudEventRequest(event: StorageCloudEvent): RequestInit {
+  return {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'ce-specversion': event.specversion,
+      'ce-id': event.id,
+      'ce-type': event.type,
+      'ce-source': event.source,
+      'ce-subject': event.subject,
+      'ce-time': event.time,
+    },
+    body: JSON.stringify(event.data),
+  };
+}
+
 /** An onFinalize handler that POSTs the event (binary content mode) to a functions-framework URL. */
 export function postCloudEvent(url: string): FinalizeHandler {
   return async (event) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'ce-specversion': event.specversion,
-        'ce-id': event.id,
-        'ce-type': event.type,
-        'ce-source': event.source,
-        'ce-subject': event.subject,
-        'ce-time': event.time,
-      },
-      body: JSON.stringify(event.data),
-    });
+    const res = await fetch(url, cloudEventRequest(event));
     if (!res.ok) throw new Error(`CloudEvent delivery to ${url} failed: ${res.status} ${await res.text()}`);
   };
 }

@@ -4,7 +4,7 @@ import { BatchGetBodySchema, MAX_BATCH_IDS } from '../../functions/labels/schema
 import { ImageRecordSchema } from '../../shared/model/index.ts';
 import { imageIdBatches } from './arbitraries.ts';
 import { decodeSegment, type FuzzRequest, invalid, modelJsonBody, type Outcome, valid } from './check.ts';
-import { imageIdSegment, patientIdSegment } from './paths.ts';
+import { IMAGE_ID_SEGMENT, imageIdOf, imageIdSegment, patientIdSegment } from './paths.ts';
 import {
   type FuzzCase,
   getParts,
@@ -14,9 +14,6 @@ import {
   routed,
   toRequest,
 } from './route-fuzz.ts';
-
-const IMAGE_ID = /^\d{8}_\d{3}(\.png)?$/;
-const normal = (id: string) => id.replace(/\.png$/, '');
 
 /** 200, or 304 when If-None-Match is `*` (the labels routes answer conditional requests). */
 const found = (req: FuzzRequest): Outcome => valid(req.headers['if-none-match'] === '*' ? 304 : 200);
@@ -37,17 +34,17 @@ export const getImageFuzz: RouteFuzz = {
           shortLength: undefined,
         };
         const id = decodeSegment(p.segments);
-        const ok = id !== undefined && IMAGE_ID.test(id);
+        const ok = id !== undefined && IMAGE_ID_SEGMENT.test(id);
         const expect =
           routed(p.method, 'GET', p.segments === '' ? 'other' : 'exact', p.segments) ??
-          (!ok ? invalid(400, 404) : known.has(normal(id)) ? found(req) : invalid(404));
+          (!ok ? invalid(400, 404) : known.has(imageIdOf(id)) ? found(req) : invalid(404));
         return {
           req,
           expect,
           verify: (res) => {
             if (res.status !== 200 || p.method !== 'GET') return;
             const record = ImageRecordSchema.parse(jsonOf(res));
-            assert.equal(record.imageId, normal(id!));
+            assert.equal(record.imageId, imageIdOf(id!));
             assert.ok(res.headers.etag);
           },
         };

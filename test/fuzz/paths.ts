@@ -34,6 +34,10 @@ const TRAVERSAL = [
   '%C0%AE%C0%AE',
 ];
 
+/** What the image routes accept as an id segment (the decoded path), and the id it names. */
+export const IMAGE_ID_SEGMENT = /^\d{8}_\d{3}(\.png)?$/;
+export const imageIdOf = (segment: string): string => segment.replace(/\.png$/, '');
+
 /** Image id segments: real ids, unknown but well-formed ids, near misses, traversal and other buckets. */
 export function imageIdSegment(realIds: readonly string[]): fc.Arbitrary<string> {
   const real = fc.constantFrom(...realIds);

@@ -6,7 +6,7 @@ import { CONTENT_EXPIRES_SECONDS, MAX_IDS, SignUrlsBodySchema } from '../../func
 import { AttributionSchema, HealthSchema } from '../../shared/http/meta-routes.ts';
 import { headerTricks, imageIdBatches, queryString } from './arbitraries.ts';
 import { decodeSegment, type FuzzRequest, invalid, modelJsonBody, type Outcome, valid } from './check.ts';
-import { imageIdSegment, methodFor, pathVariant } from './paths.ts';
+import { IMAGE_ID_SEGMENT, imageIdOf, imageIdSegment, methodFor, pathVariant } from './paths.ts';
 import { BILLING_PROJECT } from './rig.ts';
 import {
   type FuzzCase,
@@ -18,9 +18,6 @@ import {
   toRequest,
 } from './route-fuzz.ts';
 import { assertDatasetUrl } from './signed-urls.ts';
-
-const IMAGE_ID = /^\d{8}_\d{3}(\.png)?$/;
-const normal = (id: string) => id.replace(/\.png$/, '');
 
 export const signUrlsFuzz: RouteFuzz = {
   route: 'POST /v1/images:signUrls',
@@ -91,7 +88,7 @@ export const contentFuzz: RouteFuzz = {
         const id = decodeSegment(p.segments);
         // Express parses the query string with node:querystring ('simple'); repeated keys become arrays.
         const format = parseQuery(p.query.slice(1)).format ?? 'png';
-        const ok = id !== undefined && IMAGE_ID.test(id) && (format === 'png' || format === 'dicom');
+        const ok = id !== undefined && IMAGE_ID_SEGMENT.test(id) && (format === 'png' || format === 'dicom');
         const expect = routed(p.method, 'GET', 'exact', p.segments) ?? (ok ? valid(302) : invalid(400, 404));
         return {
           req,
@@ -101,7 +98,7 @@ export const contentFuzz: RouteFuzz = {
             assert.equal(res.headers['cache-control'], 'no-store');
             assertDatasetUrl(
               res.headers.location ?? '',
-              normal(id!),
+              imageIdOf(id!),
               format as 'png' | 'dicom',
               CONTENT_EXPIRES_SECONDS,
             );
