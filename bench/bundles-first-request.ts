@@ -6,7 +6,6 @@
  * Storage, so their network round trips are loopback ones; BigQuery and IAM signBlob have no emulator (each
  * scenario says what it can and cannot show).
  */
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import {
   startStorageEmulator,
 } from '../scripts/emulators/storage.ts';
 import { REPO_ROOT } from '../scripts/function-folders.ts';
+import { serveFolder } from '../test/terraform/bundles.ts';
 import { makePng } from '../test/uploads/fixtures.ts';
 
 export interface Scenario {
@@ -80,39 +80,14 @@ export async function coldStart(
   request: (url: string) => Promise<number>,
 ): Promise<ColdStart> {
   const port = await freePort();
-  const cli = join(dir, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
   const t0 = performance.now();
-  const child = spawn(process.execPath, [cli, `--target=${target}`, `--source=${dir}`, `--port=${port}`], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let out = '';
+  const served = await serveFolder(dir, target, env, { port, timeoutMs: 60_000 });
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${target} did not start:\n${out}`)), 60_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        // The framework prints this line once it listens.
-        if (/^URL: http/m.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${target} exited with ${code}:\n${out}`));
-      });
-    });
     const readyMs = performance.now() - t0;
-    const status = await request(`http://127.0.0.1:${port}`);
+    const status = await request(served.url);
     return { readyMs, firstMs: performance.now() - t0, status };
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await served.stop();
   }
 }
 

@@ -106,57 +106,59 @@ export interface Served {
  * Starts the sealed bundle the way Cloud Run functions does: the functions-framework CLI from the bundle's
  * own node_modules, with --target set to the entry point. Resolves once it serves.
  */
-export async function serveBundle(
-  b: SealedBundle,
+export function serveBundle(b: SealedBundle, target: string, env: Record<string, string>): Promise<Served> {
+  return serveFolder(b.sealedDir, target, env);
+}
+
+/**
+ * Starts the functions-framework CLI of a bundle-shaped folder (its own node_modules) on `target`; resolves
+ * once the framework listens, and stops the child if it does not within `timeoutMs`.
+ */
+export async function serveFolder(
+  dir: string,
   target: string,
   env: Record<string, string>,
+  opts: { port?: number; timeoutMs?: number } = {},
 ): Promise<Served> {
-  const port = await freePort();
-  const cli = join(
-    b.sealedDir,
-    'node_modules',
-    '@google-cloud',
-    'functions-framework',
-    'build',
-    'src',
-    'main.js',
-  );
-  const child = spawn(
-    process.execPath,
-    [cli, `--target=${target}`, `--source=${b.sealedDir}`, `--port=${port}`],
-    {
-      cwd: b.sealedDir,
-      env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const port = opts.port ?? (await freePort());
+  const cli = join(dir, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+  const child = spawn(process.execPath, [cli, `--target=${target}`, `--source=${dir}`, `--port=${port}`], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`functions-framework did not start:\n${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      // The framework's last start-up line (it prints the URL after the signature type).
-      if (/^URL: http/m.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`functions-framework exited with ${code}:\n${out}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    output: () => out,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
   };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`functions-framework (${target}) did not start:\n${out}`)),
+        opts.timeoutMs ?? 30_000,
+      );
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        // The framework's last start-up line (it prints the URL after the signature type).
+        if (/^URL: http/m.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`functions-framework (${target}) exited with ${code}:\n${out}`));
+      });
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, output: () => out, stop };
 }
 
 export interface RecordingProxy {
