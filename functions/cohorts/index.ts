@@ -2,10 +2,10 @@
 import { http } from '@google-cloud/functions-framework';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
 import { createCohortStore } from '../../shared/cohorts/create-store.ts';
-import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { loadHttpConfig } from '../../shared/http/http-config.ts';
 import { createRouter } from '../../shared/http/router.ts';
+import { lazy } from '../../shared/lazy.ts';
 import { logger } from '../../shared/log.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
 import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
@@ -16,22 +16,16 @@ const config = loadConfig(CohortsConfigSchema);
 const signing = createUrlSigner(loadSignerConfig());
 if (!signing.signer) log.info('signed export URLs are off', { detail: signing.problem });
 
-let store: Promise<CohortStore> | undefined;
 /** Created once per instance on first use; a failed start is retried by the next request. */
-const getStore = () => {
-  store ??= createCohortStore(config, log).catch((err: unknown) => {
-    store = undefined;
-    throw err;
-  });
-  return store;
-};
+const getStore = lazy(() => createCohortStore(config, log));
 
 /** A store that failed after it opened is dropped (and closed), so the next request opens a fresh one. */
 const dropStore = (err: unknown) => {
-  const broken = store;
-  store = undefined;
   log.error('cohort store failed; it will be reopened', { err });
-  void broken?.then((s) => s.close()).catch(() => undefined);
+  void getStore
+    .reset()
+    ?.then((s) => s.close())
+    .catch(() => undefined);
 };
 
 export const cohorts = createRouter(

@@ -8,6 +8,7 @@
 import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { lazy } from '../../shared/lazy.ts';
 import { logger } from '../../shared/log.ts';
 import { type UploadsConfig, UploadsConfigSchema } from '../../shared/uploads/config.ts';
 import type { UploadProcessor } from '../../shared/uploads/processor.ts';
@@ -16,18 +17,6 @@ export type { UploadProcessorDeps } from '../../shared/uploads/processor.ts';
 
 const config = loadConfig(UploadsConfigSchema);
 const log = logger.child({ function: 'processUpload' });
-
-/** Retries a failed first use on the next call instead of caching the failure. */
-function once<T>(create: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => {
-    value ??= create().catch((err: unknown) => {
-      value = undefined;
-      throw err;
-    });
-    return value;
-  };
-}
 
 async function createProcessor(c: UploadsConfig): Promise<UploadProcessor> {
   const [{ Storage }, { lazyFirestore }, { createFirestoreLabelRepo }, { createUploadProcessor }] =
@@ -47,7 +36,7 @@ async function createProcessor(c: UploadsConfig): Promise<UploadProcessor> {
     ...(c.storageEmulatorHost ? { apiEndpoint: c.storageEmulatorHost } : {}),
   });
   // Image uploads never open the cohort store, so its module and client wait for the first label file.
-  const cohorts = once<CohortStore>(async () => {
+  const cohorts = lazy<CohortStore>(async () => {
     const { createCohortStore } = await import('../../shared/cohorts/create-store.ts');
     return createCohortStore(c.cohorts, log);
   });
@@ -65,7 +54,7 @@ async function createProcessor(c: UploadsConfig): Promise<UploadProcessor> {
   });
 }
 
-const processor = once(() => createProcessor(config));
+const processor = lazy(() => createProcessor(config));
 
 cloudEvent('processUpload', async (event: CloudEvent<unknown>) => {
   await (await processor()).process(event);

@@ -9,8 +9,8 @@ export interface BigQueryClientOptions {
 
 /**
  * The @google-cloud/bigquery client (auth, retries, user agent) that clientTransport wraps, and its project.
- * createCohortStore imports this module with import() when the store is BigQuery; a module of ours, because
- * import() of the CommonJS package itself would lose its named exports in a split bundle.
+ * createCohortStore imports this module with import() when the store is BigQuery, so that the SDK is a chunk
+ * of its own in the bundle.
  */
 export async function createBigQueryClient(
   opts: BigQueryClientOptions,

@@ -1,4 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
+import { lazy } from '../lazy.ts';
 import type { FirestoreClientOptions } from './client.ts';
 
 /**
@@ -7,14 +8,5 @@ import type { FirestoreClientOptions } from './client.ts';
  * A cold start whose requests never read Firestore never loads it. A failed load is retried by the next call.
  */
 export function lazyFirestoreAsync(opts: FirestoreClientOptions = {}): () => Promise<Firestore> {
-  let client: Promise<Firestore> | undefined;
-  return () => {
-    client ??= import('./client.ts')
-      .then(({ createFirestore }) => createFirestore(opts))
-      .catch((err: unknown) => {
-        client = undefined;
-        throw err;
-      });
-    return client;
-  };
+  return lazy(async () => (await import('./client.ts')).createFirestore(opts));
 }

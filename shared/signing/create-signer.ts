@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { lazy } from '../lazy.ts';
 import { createHmacSigner } from './hmac-signer.ts';
 import { type BlobSigner, createIamSigner } from './iam-signer.ts';
 import { createKeySigner, type ServiceAccountKey, ServiceAccountKeySchema } from './key-signer.ts';
@@ -28,16 +29,7 @@ const OPTIONS =
  * cold start does not pay, and HMAC or key-file signers never load it). A failed load is retried next time.
  */
 export function lazyGoogleAuth(): BlobSigner {
-  let auth: Promise<BlobSigner> | undefined;
-  const get = () => {
-    auth ??= import('./google-auth.ts')
-      .then(({ createGoogleAuth }) => createGoogleAuth())
-      .catch((err: unknown) => {
-        auth = undefined;
-        throw err;
-      });
-    return auth;
-  };
+  const get = lazy(async () => (await import('./google-auth.ts')).createGoogleAuth());
   return {
     sign: async (data) => (await get()).sign(data),
     getCredentials: async () => (await get()).getCredentials(),
