@@ -209,19 +209,22 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       finishedAt: new Date(finished).toISOString(),
       durationMs: finished - started,
     };
+    return { status, report, reportObject: await saveReport(o, report) };
+  }
+
+  /** Writes `reports/<object>.json` (an overwrite with the same content if repeated); returns its name. */
+  async function saveReport(o: StorageObject, report: UploadReport): Promise<string> {
     const name = reportName(o.name);
     const body = `${JSON.stringify(report, null, 2)}\n`;
-    await retried(() => bucket.file(name).save(body, { resumable: false, contentType: 'application/json' }));
-    return { status, report, reportObject: name };
+    const file = deps.storage.bucket(o.bucket).file(name);
+    await retried(() => file.save(body, { resumable: false, contentType: 'application/json' }));
+    return name;
   }
 
   /** Gives the upload up after maxAttempts: a `failed` report, the ledger marked done, the event acknowledged. */
   async function giveUp(o: StorageObject, attempt: number, err: unknown): Promise<ReportedOutcome> {
     const report = failedReport(o, attempt, String((err as Error)?.message ?? err), now());
-    const name = reportName(o.name);
-    const body = `${JSON.stringify(report, null, 2)}\n`;
-    const bucket = deps.storage.bucket(o.bucket);
-    await retried(() => bucket.file(name).save(body, { resumable: false, contentType: 'application/json' }));
+    const name = await saveReport(o, report);
     const key = { bucket: o.bucket, name: o.name, generation: o.generation };
     await ledger.complete(key, attempt, { status: 'failed', report: name });
     log?.error('upload given up after repeated failures', {
