@@ -1,13 +1,20 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { EXPORT_CONTENT_TYPES, exportChunks } from '../../shared/cohorts/export-writer.ts';
+import {
+  assertSignedExportFits,
+  EXPORT_CONTENT_TYPES,
+  exportChunks,
+} from '../../shared/cohorts/export-writer.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { AppError, ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
-import type { UrlSigner } from '../../shared/signing/url-signer.ts';
+import type { SigningLimits } from '../../shared/signing/create-signer.ts';
+import { urlLifetime } from '../../shared/signing/lifetime.ts';
+import { DEFAULT_IAM_EXPORT_MAX_ROWS, DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/signer-config.ts';
+import type { SignerKind, UrlSigner } from '../../shared/signing/url-signer.ts';
 import {
   ExportRequestSchema,
   QueryRequestSchema,
@@ -19,8 +26,12 @@ import {
 export interface CohortsDeps {
   /** The store, or a function resolving it (created lazily once; a rejection is a 503 and is retried). */
   store: CohortStore | (() => Promise<CohortStore>);
-  /** Needed for exports with `urls: "signed"`; without it they answer 503. */
+  /** Needed for exports with `urls: "signed"`; without it they answer 503 (createExportSigner builds it). */
   signer?: UrlSigner | undefined;
+  /** Which signer that is: on the IAM path a signed export is capped (limits.iamExportMaxRows). */
+  signerKind?: SignerKind | undefined;
+  /** From the signer configuration; default: DEFAULT_MAX_URL_SECONDS and DEFAULT_IAM_EXPORT_MAX_ROWS. */
+  limits?: SigningLimits;
   logger?: Logger;
   /** Called when the store fails after opening, so a cached store can be dropped and reopened. */
   onStoreFailure?: (err: unknown) => void;
@@ -29,6 +40,10 @@ export interface CohortsDeps {
 /** The routes of the cohorts function: POST /v1/cohorts:query, :summary and :export. */
 export function createCohortsRoutes(deps: CohortsDeps): Route[] {
   const log = deps.logger ?? defaultLogger;
+  const limits = deps.limits ?? {
+    maxExpiresInSeconds: DEFAULT_MAX_URL_SECONDS,
+    iamExportMaxRows: DEFAULT_IAM_EXPORT_MAX_ROWS,
+  };
   const store = async (): Promise<CohortStore> => {
     if (typeof deps.store !== 'function') return deps.store;
     try {
@@ -104,20 +119,34 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
               'text/csv (format csv) or application/x-ndjson (format ndjson), streamed; memory stays flat in the cohort size',
             contentType: 'text/csv',
           },
-          400: problemResponse('Malformed filter or options (errors name the field)'),
+          400: problemResponse(
+            'Malformed filter or options, or expiresInSeconds past SIGNED_URL_MAX_SECONDS (errors name the field)',
+          ),
+          422: problemResponse(
+            'urls: "signed" on the IAM signBlob path for a cohort over SIGNED_EXPORT_IAM_MAX_ROWS images: use urls: "gs" or HMAC signing',
+          ),
           503: problemResponse('Cohort store unavailable, or urls: "signed" without signing configured'),
         },
       },
       handler: async (req) => {
         const b = parseInput(ExportRequestSchema, jsonBody(req), 'body');
-        if (b.urls === 'signed' && !deps.signer) {
+        const signed = b.urls === 'signed';
+        const expiresInSeconds = signed
+          ? urlLifetime(b.expiresInSeconds, limits.maxExpiresInSeconds, 'body.expiresInSeconds')
+          : 0;
+        if (signed && !deps.signer) {
           throw new ServiceUnavailableError(
             'Signed URLs are not configured on this deployment; export with urls: "gs", or configure URL signing.',
           );
         }
+        if (signed && deps.signerKind === 'iam') {
+          // Decided before streaming starts, from the cohort's total: a 422 now, not a cut-off manifest later.
+          const { totalImages } = await guarded((st) => st.query(b.filter, 1));
+          assertSignedExportFits(totalImages, deps.signerKind, limits.iamExportMaxRows);
+        }
         // Pull the first chunk before any header goes out: a store failure is still a problem+json.
         const { chunks, first } = await guarded(async (st) => {
-          const chunks = exportChunks(st.export(b.filter), { ...b, signer: deps.signer });
+          const chunks = exportChunks(st.export(b.filter), { ...b, expiresInSeconds, signer: deps.signer });
           return { chunks, first: await chunks.next() };
         });
         return {

@@ -1,10 +1,14 @@
 import type { Request } from '@google-cloud/functions-framework';
 import * as z from 'zod';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
+import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';
 import { IMAGE_FORMATS } from '../../shared/model/gcs.ts';
 import { ImageIdSchema } from '../../shared/model/ids.ts';
+import type { SigningLimits } from '../../shared/signing/create-signer.ts';
+import { urlLifetime } from '../../shared/signing/lifetime.ts';
+import { DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/signer-config.ts';
 import type { UrlSigner } from '../../shared/signing/url-signer.ts';
 import { MAX_EXPIRES_SECONDS } from '../../shared/signing/v4.ts';
 
@@ -25,7 +29,10 @@ export const SignUrlsBodySchema = z.strictObject({
     .int('must be a whole number of seconds')
     .min(1, 'must be at least 1 second')
     .max(MAX_EXPIRES_SECONDS, `must be at most ${MAX_EXPIRES_SECONDS} seconds (7 days)`)
-    .default(3600),
+    .optional()
+    .describe(
+      `Lifetime of the URLs; default 3600, or the deployment's maximum (SIGNED_URL_MAX_SECONDS, default ${DEFAULT_MAX_URL_SECONDS}) when that is shorter. More than that maximum is a 400.`,
+    ),
 });
 
 const SignedUrlSchema = z.object({
@@ -46,6 +53,8 @@ export interface SignerRouteDeps {
   signer: UrlSigner | undefined;
   /** What to set to configure signing (from createUrlSigner). */
   problem?: string | undefined;
+  /** From the configuration; default: URLs live at most DEFAULT_MAX_URL_SECONDS. */
+  limits?: Pick<SigningLimits, 'maxExpiresInSeconds'>;
 }
 
 function requireSigner(deps: SignerRouteDeps): UrlSigner {
@@ -54,6 +63,7 @@ function requireSigner(deps: SignerRouteDeps): UrlSigner {
 }
 
 export function createSignerRoutes(deps: SignerRouteDeps): Route[] {
+  const maxSeconds = deps.limits?.maxExpiresInSeconds ?? DEFAULT_MAX_URL_SECONDS;
   return [
     {
       method: 'POST',
@@ -62,14 +72,21 @@ export function createSignerRoutes(deps: SignerRouteDeps): Route[] {
         operationId: 'signImageUrls',
         summary: 'V4 signed GET URLs for up to 1,000 images of the requester-pays dataset bucket',
         body: SignUrlsBodySchema,
-        responses: { 200: { description: 'One signed URL per id', schema: SignUrlsResponseSchema } },
+        responses: {
+          200: { description: 'One signed URL per id', schema: SignUrlsResponseSchema },
+          400: problemResponse(
+            'Malformed ids, format or expiresInSeconds, or a lifetime past SIGNED_URL_MAX_SECONDS (errors name the field)',
+          ),
+          503: problemResponse('URL signing is not configured, or IAM signBlob failed'),
+        },
       },
       handler: async (req: Request) => {
         const raw = jsonBody(req);
         rejectOversizedArray(raw, 'imageIds', MAX_IDS, 'image ids');
         const input = parseInput(SignUrlsBodySchema, raw, 'body');
+        const expires = urlLifetime(input.expiresInSeconds, maxSeconds, 'body.expiresInSeconds');
         const signer = requireSigner(deps);
-        const urls = await signer.signMany(input.imageIds, input.format, input.expiresInSeconds);
+        const urls = await signer.signMany(input.imageIds, input.format, expires);
         return { body: { urls, billingProject: signer.billingProject } };
       },
     },
@@ -87,7 +104,11 @@ export function createSignerRoutes(deps: SignerRouteDeps): Route[] {
         const { imageId } = parseInput(ContentParamsSchema, params, 'path');
         const { format } = parseInput(ContentQuerySchema, req.query, 'query');
         const signer = requireSigner(deps);
-        const [signed] = await signer.signMany([imageId], format, CONTENT_EXPIRES_SECONDS);
+        const [signed] = await signer.signMany(
+          [imageId],
+          format,
+          Math.min(CONTENT_EXPIRES_SECONDS, maxSeconds),
+        );
         const location = signed!.url;
         return {
           write: (res) => {

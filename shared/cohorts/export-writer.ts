@@ -1,3 +1,4 @@
+import { AppError } from '../http/errors.ts';
 import { attribution, attributionLines, gsUri, type ImageFormat, type ImageId } from '../model/index.ts';
 import type { UrlSigner } from '../signing/url-signer.ts';
 import type { CohortExportRow } from './results.ts';
@@ -68,6 +69,35 @@ function csvLine(x: Located): string {
 
 function ndjsonLine(x: Located): string {
   return JSON.stringify({ ...x.row, url: x.url, ...(x.expiresAt ? { urlExpiresAt: x.expiresAt } : {}) });
+}
+
+/**
+ * Refuses, before anything is streamed, a signed export that would sign more rows than the signer can in the
+ * function's time: on the IAM path each URL is a signBlob round trip (SIGNED_EXPORT_IAM_MAX_ROWS). HMAC and
+ * key-file signers sign locally and have no cap. A 422 whose detail says what works instead.
+ */
+export function assertSignedExportFits(
+  totalImages: number,
+  signer: 'iam' | 'key' | 'hmac' | undefined,
+  iamMaxRows: number,
+): void {
+  if (signer !== 'iam' || totalImages <= iamMaxRows) return;
+  throw new AppError(
+    422,
+    'Unprocessable Content',
+    `This cohort has ${totalImages} images; a signed export on this deployment signs at most ${iamMaxRows} ` +
+      '(each URL is one IAM signBlob call, and the export must end inside the function timeout). ' +
+      'Export with urls: "gs" (gs:// URIs, then sign in batches with POST /v1/images:signUrls), narrow the ' +
+      'filter, or configure an HMAC key (HMAC_ACCESS_ID, HMAC_SECRET), which has no such cap.',
+    {
+      errors: [
+        {
+          path: 'body.urls',
+          message: `signed export of ${totalImages} images is over the cap of ${iamMaxRows} on the IAM path (SIGNED_EXPORT_IAM_MAX_ROWS); use urls: "gs" or HMAC signing`,
+        },
+      ],
+    },
+  );
 }
 
 /** Adds each row's URL: gs:// directly, or V4 signed URLs in batches (so memory stays bounded). */

@@ -6,10 +6,19 @@ import { createKeySigner, type ServiceAccountKey, ServiceAccountKeySchema } from
 import type { SignerConfig } from './signer-config.ts';
 import type { SignerKind, UrlSigner } from './url-signer.ts';
 
+/** What the routes allow of a signer, from the configuration (SIGNED_URL_MAX_SECONDS, SIGNED_EXPORT_IAM_MAX_ROWS). */
+export interface SigningLimits {
+  /** Longest lifetime a request may ask for; a longer one is a 400. */
+  maxExpiresInSeconds: number;
+  /** Most rows of a signed export on the IAM path (one signBlob call each); more is a 422. */
+  iamExportMaxRows: number;
+}
+
 /** A working signer, or why there is none, phrased as what to set (the routes answer 503 with it). */
-export type SignerSetup =
+export type SignerSetup = (
   | { signer: UrlSigner; kind: SignerKind; problem?: undefined }
-  | { signer: undefined; kind?: undefined; problem: string };
+  | { signer: undefined; kind?: undefined; problem: string }
+) & { limits: SigningLimits };
 
 export interface SignerDeps {
   now?: () => Date;
@@ -93,6 +102,28 @@ function choose(c: SignerConfig, readFile: (p: string) => string): Choice {
 
 /** Builds the configured signer once per instance (SIGNER=auto: HMAC, else key file, else IAM on Google Cloud). */
 export function createUrlSigner(config: SignerConfig, deps: SignerDeps = {}): SignerSetup {
+  const limits: SigningLimits = {
+    maxExpiresInSeconds: config.SIGNED_URL_MAX_SECONDS,
+    iamExportMaxRows: config.SIGNED_EXPORT_IAM_MAX_ROWS,
+  };
+  return { ...chooseSigner(config, deps), limits };
+}
+
+/**
+ * The signer of cohort exports: HMAC whenever both HMAC variables are set, whatever SIGNER says, because an
+ * export signs up to the whole dataset and HMAC signs locally in microseconds, where IAM makes one signBlob
+ * call per URL; otherwise the configured signer.
+ */
+export function createExportSigner(config: SignerConfig, deps: SignerDeps = {}): SignerSetup {
+  const hmac = config.HMAC_ACCESS_ID !== undefined && config.HMAC_SECRET !== undefined;
+  return createUrlSigner(hmac ? { ...config, SIGNER: 'hmac' } : config, deps);
+}
+
+type Chosen =
+  | { signer: UrlSigner; kind: SignerKind; problem?: undefined }
+  | { signer: undefined; kind?: undefined; problem: string };
+
+function chooseSigner(config: SignerConfig, deps: SignerDeps): Chosen {
   const choice = choose(config, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
   const billing = config.BILLING_PROJECT;
   if (billing === undefined) {

@@ -27,6 +27,7 @@ import type { ImageRecord } from '../../shared/model/index.ts';
 import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
 import { createHmacSigner } from '../../shared/signing/hmac-signer.ts';
+import { MAX_EXPIRES_SECONDS } from '../../shared/signing/v4.ts';
 import { startTestFirestore } from '../harness/firestore.ts';
 
 /** The HMAC key's id: public, it is in every signed URL (X-Goog-Credential). */
@@ -100,10 +101,18 @@ export async function startFuzzRig(opts: { images?: number } = {}): Promise<Fuzz
       secret: SECRETS.hmacSecret,
       billingProject: BILLING_PROJECT,
     });
+    // A deployment that allows the longest lifetime Cloud Storage does (SIGNED_URL_MAX_SECONDS=604800).
+    const limits = { maxExpiresInSeconds: MAX_EXPIRES_SECONDS, iamExportMaxRows: 0 };
     const dataRoutes: Route[] = [
       ...createLabelsRoutes({ repo: createFirestoreLabelRepo({ firestore: fs.db, timeoutMs: 10_000 }) }),
-      ...createCohortsRoutes({ store: recording(store, storeFilters), signer, logger: log }),
-      ...createSignerRoutes({ signer }),
+      ...createCohortsRoutes({
+        store: recording(store, storeFilters),
+        signer,
+        signerKind: 'hmac',
+        limits,
+        logger: log,
+      }),
+      ...createSignerRoutes({ signer, limits }),
     ];
     let openapi: unknown;
     const routes = [
