@@ -2,9 +2,13 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import type * as z from 'zod';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { NIH_DOWNLOAD_URL } from '../model/attribution.ts';
-import { type BodyParseFailure, captureBodyParserErrors } from './body-errors.ts';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
-import { captureFrameworkErrors, hasUndecodablePath } from './framework-errors.ts';
+import {
+  adaptFramework,
+  assertFrameworkAdapted,
+  bodyParseFailure,
+  hasUndecodablePath,
+} from './framework-adapter.ts';
 import { loggableUrl } from './log-fields.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
 
@@ -98,8 +102,7 @@ export function sendError(res: Response, err: unknown, log: Logger, req?: Reques
 export function createRouter(routes: readonly Route[], opts: RouterOptions = {}) {
   const log = opts.logger ?? defaultLogger;
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
-  captureBodyParserErrors(maxBody);
-  captureFrameworkErrors(log);
+  adaptFramework({ maxBodyBytes: maxBody, logger: log, routerAnswersBodyFailures: true });
   const compiled = routes.map(compile);
   const cors = opts.corsOrigins ?? [];
 
@@ -116,6 +119,8 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
       res.setHeader('Access-Control-Expose-Headers', 'ETag, Location');
     }
     try {
+      // A flag test once the framework passed the adapter's start-up check; a 500, logged, if it never did.
+      assertFrameworkAdapted();
       if (hasUndecodablePath(req)) {
         const message = 'is not valid percent-encoded UTF-8';
         throw new BadRequestError(`The request path ${message}.`, [{ path: 'path', message }]);
@@ -139,7 +144,7 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
         const allow = [...new Set(matches.map((x) => x.r.method))];
         throw new MethodNotAllowedError(`${req.method} is not allowed on ${path}`, allow);
       }
-      const failure = (req as { bodyParseFailure?: BodyParseFailure }).bodyParseFailure;
+      const failure = bodyParseFailure(req);
       // Size first: a body over the limit is 413 whether or not it would parse.
       const size = req.rawBody?.length ?? Number(req.headers['content-length'] ?? 0);
       if (size > maxBody || failure?.status === 413) {
