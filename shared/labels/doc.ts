@@ -16,6 +16,17 @@ import { FINDINGS, FOUR_FINDINGS, type ImageRecord, type ReaderLabels } from '..
 export const SCHEMA_VERSION = 1;
 export const IMAGES_COLLECTION = 'images';
 
+/**
+ * Document caps (Firestore refuses a document over 1 MiB, 1,048,576 bytes, with INVALID_ARGUMENT). The NIH
+ * and Google files have at most 4 boxes and 10 reader rows per image; an upload's rows past these caps are
+ * rejected by line, and a merged record is checked against them (and against MAX_RECORD_BYTES, which leaves
+ * room for the document name and the other fields) before it is written.
+ */
+export const MAX_BOXES_PER_IMAGE = 100;
+export const MAX_READERS_PER_IMAGE = 50;
+/** UTF-8 bytes of the `record` string of one document. */
+export const MAX_RECORD_BYTES = 1_000_000;
+
 export interface ImageDoc {
   patientId: number;
   followUp: number;

@@ -17,7 +17,15 @@ import {
   type ReaderLabels,
   type Split,
 } from '../model/index.ts';
-import { fromImageDoc, IMAGES_COLLECTION, type ImageDoc, toImageDoc } from './doc.ts';
+import {
+  fromImageDoc,
+  IMAGES_COLLECTION,
+  type ImageDoc,
+  MAX_BOXES_PER_IMAGE,
+  MAX_READERS_PER_IMAGE,
+  MAX_RECORD_BYTES,
+  toImageDoc,
+} from './doc.ts';
 import { createBulkWriter } from './loader.ts';
 
 export interface RecordPatch {
@@ -43,9 +51,12 @@ export interface PatchSummary {
   created: number;
   updated: number;
   unchanged: number;
-  /** Patches that cannot apply (e.g. labels for an image with no document and no metadata). */
+  /**
+   * Patches that cannot apply (e.g. labels for an image with no document and no metadata, a record past
+   * the document caps) and writes Firestore refused as invalid (INVALID_ARGUMENT): the input's fault.
+   */
   rejected: PatchRejection[];
-  /** Writes that still failed after the retries (Firestore errors, persistent contention). */
+  /** Writes that still failed after the retries (Firestore errors, persistent contention): worth a retry. */
   failed: PatchRejection[];
 }
 
@@ -98,6 +109,16 @@ export function applyRecordPatches(
     };
   }
   if (!rec) return { reason: 'empty patch for an image with no document' };
+  if (rec.boundingBoxes.length > MAX_BOXES_PER_IMAGE) {
+    return {
+      reason: `${rec.boundingBoxes.length} bounding boxes, more than ${MAX_BOXES_PER_IMAGE} per image`,
+    };
+  }
+  if (rec.expert.readers.length > MAX_READERS_PER_IMAGE) {
+    return {
+      reason: `${rec.expert.readers.length} reader rows, more than ${MAX_READERS_PER_IMAGE} per image`,
+    };
+  }
   const checked = ImageRecordSchema.safeParse(rec);
   if (!checked.success) {
     const i = checked.error.issues[0];
@@ -108,6 +129,21 @@ export function applyRecordPatches(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONFLICT_CODES = new Set([5 /* NOT_FOUND */, 6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */]);
+/** gRPC INVALID_ARGUMENT: Firestore refused the document itself (too large, bad value); no retry helps. */
+const INVALID_ARGUMENT = 3;
+const READ_CHUNK = 250;
+/** Chunks whose writes may be pending at once: memory stays bounded whatever the number of patches. */
+const CHUNKS_IN_FLIGHT = 4;
+
+/** The document to write, or why not: over MAX_RECORD_BYTES it would come close to Firestore's 1 MiB. */
+export function checkedImageDoc(r: ImageRecord): ImageDoc | { reason: string } {
+  const doc = toImageDoc(r);
+  const bytes = Buffer.byteLength(doc.record, 'utf8');
+  if (bytes > MAX_RECORD_BYTES) {
+    return { reason: `the record would take ${bytes} bytes, more than ${MAX_RECORD_BYTES} per document` };
+  }
+  return doc;
+}
 
 /** Merges patches into the stored documents; see RecordPatch for the semantics of each part. */
 export async function patchRecords(
@@ -117,7 +153,11 @@ export async function patchRecords(
 ): Promise<PatchSummary> {
   const col = db.collection(opts.collection ?? IMAGES_COLLECTION);
   const byId = new Map<string, RecordPatch[]>();
-  for (const p of patches) byId.set(p.imageId, [...(byId.get(p.imageId) ?? []), p]);
+  for (const p of patches) {
+    const list = byId.get(p.imageId);
+    if (list) list.push(p);
+    else byId.set(p.imageId, [p]);
+  }
   const summary: PatchSummary = { created: 0, updated: 0, unchanged: 0, rejected: [], failed: [] };
   let pending = [...byId.keys()];
 
@@ -127,9 +167,10 @@ export async function patchRecords(
     const retry: string[] = [];
     const lastErrors = new Map<string, string>();
     const bw = createBulkWriter(db, opts.throttle ?? true);
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < pending.length; i += 250) {
-      const ids = pending.slice(i, i + 250);
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < pending.length; i += READ_CHUNK) {
+      const ids = pending.slice(i, i + READ_CHUNK);
+      const writes: Promise<void>[] = [];
       const snaps: DocumentSnapshot[] = await db.getAll(...ids.map((id) => col.doc(id)));
       for (const snap of snaps) {
         const current = snap.exists ? fromImageDoc(snap.id, snap.data()) : undefined;
@@ -138,7 +179,11 @@ export async function patchRecords(
           summary.rejected.push({ imageId: snap.id, reason: next.reason });
           continue;
         }
-        const doc = toImageDoc(next);
+        const doc = checkedImageDoc(next);
+        if ('reason' in doc) {
+          summary.rejected.push({ imageId: snap.id, reason: doc.reason });
+          continue;
+        }
         if (current?.version === doc.contentHash) {
           summary.unchanged++;
           continue;
@@ -155,14 +200,25 @@ export async function patchRecords(
             },
             (err: { code?: number; message?: string }) => {
               if (typeof err.code === 'number' && CONFLICT_CODES.has(err.code)) retry.push(snap.id);
-              else lastErrors.set(snap.id, String(err.message ?? err));
+              else if (err.code === INVALID_ARGUMENT) {
+                summary.rejected.push({
+                  imageId: snap.id,
+                  reason: `Firestore refused the document: ${String(err.message ?? err)}`,
+                });
+              } else lastErrors.set(snap.id, String(err.message ?? err));
             },
           ),
         );
       }
+      inFlight.push(Promise.all(writes));
+      if (inFlight.length >= CHUNKS_IN_FLIGHT) {
+        // flush() sends a partly filled batch, which BulkWriter would otherwise hold back.
+        void bw.flush();
+        await inFlight.shift();
+      }
     }
     await bw.close();
-    await Promise.all(writes);
+    await Promise.all(inFlight);
     for (const [imageId, reason] of lastErrors) summary.failed.push({ imageId, reason });
     pending = retry;
   }

@@ -1,3 +1,3 @@
 export { detectKind } from './header.ts';
-export { parseBatches, parseFile, parseStream } from './parse.ts';
+export { BLANK_LINE_SKIPPED, parseBatches, parseFile, parseStream } from './parse.ts';
 export * from './types.ts';

@@ -15,6 +15,9 @@ import {
   type RowIssueEvent,
 } from './types.ts';
 
+/** The warning of a skipped blank line (upload processing counts these instead of listing each). */
+export const BLANK_LINE_SKIPPED = 'blank line skipped';
+
 /** Blank or whitespace only; the common case (a row starting with a digit or letter) costs one char read. */
 function isBlank(line: string): boolean {
   return line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
@@ -92,7 +95,7 @@ export async function* parseBatches(
         if (csv) continue;
       }
       if (isBlank(line)) {
-        out.push(issue(lineNo, 'blank line skipped', 'warning'));
+        out.push(issue(lineNo, BLANK_LINE_SKIPPED, 'warning'));
         continue;
       }
       const f = csv ? splitCsv(line) : [line];

@@ -113,3 +113,20 @@ export async function* gunzipped(source: ByteSource): AsyncGenerator<Buffer> {
     gunzip.destroy();
   }
 }
+
+/** Content (after gunzip) one upload may have: 28 times the largest NIH file (9 MB uncompressed). */
+export const MAX_CONTENT_BYTES = 256 * 1024 * 1024;
+
+/** Passes `source` through and rejects the upload once more than `max` bytes came out of it. */
+export async function* capped(
+  source: AsyncIterable<Buffer>,
+  max: number,
+  what: string,
+): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    if (n > max) throw new UploadRejection(`${what} is larger than ${max} bytes`, max);
+    yield chunk;
+  }
+}

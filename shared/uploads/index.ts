@@ -4,6 +4,7 @@ export * from './dicom.ts';
 export * from './errors.ts';
 export * from './event.ts';
 export * from './images.ts';
+export * from './issues.ts';
 export * from './label-load.ts';
 export * from './label-rows.ts';
 export * from './ledger.ts';

@@ -2,8 +2,10 @@
  * Loads one uploaded label file: streams it through the parsers, merges each image's rows into its
  * Firestore document (patchRecords: only the fields this file carries; other images untouched), then
  * upserts the cohort rows of the images it changed, read back from Firestore so both stores agree.
- * A file-level error (unknown header, truncated gzip) throws before anything is written: nothing of a
- * broken file is loaded. Row-level problems are reported by line and the good rows are loaded.
+ * A file-level error (unknown header, truncated gzip, more rows than MAX_UPLOAD_ROWS) throws before anything
+ * is written: nothing of a broken file is loaded. Row-level problems are reported by line and the good rows
+ * are loaded. Memory: the patches of at most MAX_UPLOAD_ROWS rows, and a bounded list of issues (blank lines
+ * are counted, not listed one by one).
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { toCohortRows } from '../cohorts/rows.ts';
@@ -11,10 +13,15 @@ import type { CohortStore } from '../cohorts/store.ts';
 import type { LabelRepo } from '../labels/index.ts';
 import { patchRecords } from '../labels/index.ts';
 import type { ImageId, Split } from '../model/index.ts';
-import { parseBatches } from '../parsers/index.ts';
-import { type FileKind, isRowIssue, type RowIssue } from '../parsers/types.ts';
+import { BLANK_LINE_SKIPPED, parseBatches } from '../parsers/index.ts';
+import { type FileKind, isRowIssue } from '../parsers/types.ts';
+import { contentFault, UploadRejection } from './errors.ts';
+import { IssueList } from './issues.ts';
 import { PatchCollector } from './label-rows.ts';
 import type { SplitTable } from './splits.ts';
+
+/** Data rows (blank lines aside) one label file may have: the largest NIH file has 112,120. */
+export const MAX_UPLOAD_ROWS = 250_000;
 
 export interface LabelLoadDeps {
   firestore: () => Firestore;
@@ -26,23 +33,31 @@ export interface LabelLoadDeps {
   collection?: string;
 }
 
+export interface LabelLoadOptions {
+  split?: Split | undefined;
+  /** Default MAX_UPLOAD_ROWS. */
+  maxRows?: number;
+}
+
 export interface LabelLoadResult {
   kind: FileKind;
   /** Physical lines, header included. */
   lines: number;
   /**
    * parsed: data rows the parser accepted; loaded: rows now in Firestore and the cohort store; rejected:
-   * rows refused by the parser, conflicting duplicates and rows of images that cannot be patched (each
-   * listed in `rejected` by line); staged: image-list rows of images not in the dataset yet.
+   * rows refused by the parser, conflicting duplicates, rows past a document cap and rows of images that
+   * could not be written (each listed in `rejected` by line); staged: image-list rows of images not in the
+   * dataset yet.
    */
   rows: { parsed: number; loaded: number; rejected: number; staged: number };
   images: { created: number; updated: number; unchanged: number; staged: number };
-  rejected: RowIssue[];
-  warnings: RowIssue[];
+  /** The first issues by line, and how many there are in all. */
+  rejected: IssueList;
+  warnings: IssueList;
   cohortRows: number;
 }
 
-/** Thrown when Firestore writes still fail after retries: the event is retried as a whole. */
+/** Thrown when Firestore writes still fail after retries (not for the input's sake): the event is retried. */
 export class LabelWriteError extends Error {
   override readonly name = 'LabelWriteError';
 }
@@ -51,35 +66,59 @@ const COHORT_CHUNK = 2000;
 
 export async function loadLabelFile(
   content: AsyncIterable<Buffer>,
-  opts: { split?: Split | undefined },
+  opts: LabelLoadOptions,
   deps: LabelLoadDeps,
 ): Promise<LabelLoadResult> {
-  const collector = new PatchCollector();
-  const rejected: RowIssue[] = [];
-  const warnings: RowIssue[] = [];
+  const maxRows = opts.maxRows ?? MAX_UPLOAD_ROWS;
+  const rowIssues = new IssueList();
+  const warnings = new IssueList();
+  const collector = new PatchCollector((issue) => rowIssues.add(issue));
   const rowsOf = new Map<ImageId, number>();
+  let blank = 0;
+  let firstBlank = 0;
+  let dataRows = 0;
   const gen = parseBatches(content, opts.split ? { split: opts.split } : {});
   let summary: { kind: FileKind; lines: number };
-  for (;;) {
-    const r = await gen.next();
-    if (r.done) {
-      summary = r.value;
-      break;
-    }
-    for (const e of r.value) {
-      if (isRowIssue(e)) (e.severity === 'rejected' ? rejected : warnings).push(e.issue);
-      else {
-        const before = collector.conflicts.length;
-        collector.add(e);
-        if (collector.conflicts.length === before) {
+  try {
+    summary = await collect();
+  } catch (err) {
+    throw contentFault(err);
+  }
+
+  async function collect(): Promise<{ kind: FileKind; lines: number }> {
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) return r.value;
+      for (const e of r.value) {
+        if (isRowIssue(e)) {
+          if (e.severity === 'warning') {
+            if (e.issue.reason === BLANK_LINE_SKIPPED) {
+              if (blank++ === 0) firstBlank = e.issue.line;
+            } else warnings.add(e.issue);
+            continue;
+          }
+          rowIssues.add(e.issue);
+        } else if (collector.add(e)) {
           const id = 'metadata' in e ? e.metadata.imageId : e.imageId;
           rowsOf.set(id, (rowsOf.get(id) ?? 0) + 1);
+        }
+        if (++dataRows > maxRows) {
+          await gen.return(undefined as never);
+          const line = isRowIssue(e) ? e.issue.line : e.line;
+          throw new UploadRejection(
+            `more than ${maxRows} data rows (the first past the limit at line ${line}): split the file into smaller ones`,
+          );
         }
       }
     }
   }
-  rejected.push(...collector.conflicts);
-  const rowsRefusedByParser = rejected.length;
+  if (blank > 0) {
+    warnings.add({
+      line: firstBlank,
+      reason: `${blank} blank lines skipped (the first at line ${firstBlank})`,
+    });
+  }
+  const rowsRefusedByParser = rowIssues.count;
 
   const patches = collector.patches();
   const patchOpts = { throttle: deps.throttle, ...(deps.collection ? { collection: deps.collection } : {}) };
@@ -105,7 +144,9 @@ export async function loadLabelFile(
 
   let staged = 0;
   let stagedRows = 0;
+  let refusedRows = 0;
   const refused = new Set<string>();
+  const imageIssues = new IssueList();
   for (const r of result.rejected) {
     refused.add(r.imageId);
     const rows = rowsOf.get(r.imageId as ImageId) ?? 0;
@@ -113,30 +154,35 @@ export async function loadLabelFile(
       staged++;
       stagedRows += rows;
     } else {
+      refusedRows += rows;
       const line = collector.lineOf.get(r.imageId as ImageId) ?? 0;
-      rejected.push({ line, reason: `${r.imageId}: ${r.reason}` });
+      const which = rows === 1 ? 'its row' : `all ${rows} rows of this image, the first`;
+      imageIssues.add({ line, reason: `${r.imageId}: ${r.reason} (${which} at line ${line}, not loaded)` });
     }
   }
   if (staged > 0) {
-    warnings.push({
+    warnings.add({
       line: 0,
       reason: `${staged} listed images are not in the dataset yet; their split is kept and applied when their metadata is uploaded`,
     });
   }
-  rejected.sort((a, b) => a.line - b.line);
 
-  const touched = patches.map((p) => p.imageId).filter((id) => !refused.has(id));
+  const touched: ImageId[] = [];
+  for (const p of patches) if (!refused.has(p.imageId)) touched.push(p.imageId);
   const cohortRows = await upsertCohorts(touched, deps);
   let loaded = 0;
   for (const id of touched) loaded += rowsOf.get(id) ?? 0;
-  let refusedRows = 0;
-  if (summary.kind !== 'image_list') for (const id of refused) refusedRows += rowsOf.get(id as ImageId) ?? 0;
   return {
     kind: summary.kind,
     lines: summary.lines,
-    rows: { parsed: collector.rows, loaded, rejected: rowsRefusedByParser + refusedRows, staged: stagedRows },
+    rows: {
+      parsed: collector.rows + collector.refused,
+      loaded,
+      rejected: rowsRefusedByParser + refusedRows,
+      staged: stagedRows,
+    },
     images: { created: result.created, updated: result.updated, unchanged: result.unchanged, staged },
-    rejected,
+    rejected: IssueList.merged(rowIssues, imageIssues),
     warnings,
     cohortRows,
   };

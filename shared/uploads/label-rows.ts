@@ -1,8 +1,10 @@
 /**
  * Turns the parsed rows of one label file into per-image patches, with the bulk merger's rules for
  * duplicates inside one file: identical rows merge, a conflicting one keeps the first value and is reported.
+ * Linear in the rows: duplicates are found through hash sets and maps, never by scanning what came before.
+ * Rows past the document caps (MAX_BOXES_PER_IMAGE, MAX_READERS_PER_IMAGE) are refused by line.
  */
-import type { RecordPatch } from '../labels/index.ts';
+import { MAX_BOXES_PER_IMAGE, MAX_READERS_PER_IMAGE, type RecordPatch } from '../labels/index.ts';
 import type { BoundingBox, ImageId, ReaderLabels } from '../model/index.ts';
 import type { ParsedRow, RowIssue } from '../parsers/types.ts';
 
@@ -10,85 +12,129 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+function boxKey(b: BoundingBox): string {
+  return `${b.finding}\u0000${b.x}\u0000${b.y}\u0000${b.w}\u0000${b.h}`;
+}
+
+interface ImageState {
+  patch: RecordPatch;
+  boxKeys?: Set<string>;
+  readers?: Map<string, ReaderLabels>;
+}
+
 export class PatchCollector {
-  readonly #patches = new Map<ImageId, RecordPatch>();
+  readonly #images = new Map<ImageId, ImageState>();
   /** The first line of each image, to report image-level outcomes by line. */
   readonly lineOf = new Map<ImageId, number>();
-  /** Rows dropped as conflicting duplicates (also counted as rejected). */
-  readonly conflicts: RowIssue[] = [];
+  /** Called for each row refused here (conflicting duplicate, past a cap); such rows are not in a patch. */
+  readonly #refuse: (issue: RowIssue) => void;
+  /** Rows taken into a patch (identical duplicates included). */
   rows = 0;
+  /** Rows refused here. */
+  refused = 0;
 
-  #patch(id: ImageId, line: number): RecordPatch {
-    let p = this.#patches.get(id);
-    if (!p) {
-      p = { imageId: id };
-      this.#patches.set(id, p);
+  constructor(refuse: (issue: RowIssue) => void) {
+    this.#refuse = refuse;
+  }
+
+  #state(id: ImageId, line: number): ImageState {
+    let s = this.#images.get(id);
+    if (!s) {
+      s = { patch: { imageId: id } };
+      this.#images.set(id, s);
       this.lineOf.set(id, line);
     }
-    return p;
+    return s;
   }
 
-  #conflict(line: number, what: string, id: string): void {
-    this.conflicts.push({ line, reason: `conflicting duplicate ${what} for ${id}; kept the first` });
+  #no(line: number, reason: string): false {
+    this.refused++;
+    this.#refuse({ line, reason });
+    return false;
   }
 
-  add(row: ParsedRow): void {
-    this.rows++;
+  #conflict(line: number, what: string, id: string): false {
+    return this.#no(line, `conflicting duplicate ${what} for ${id}; kept the first`);
+  }
+
+  /** Takes one row; false when it was refused (and reported). */
+  add(row: ParsedRow): boolean {
+    const taken = this.#add(row);
+    if (taken) this.rows++;
+    return taken;
+  }
+
+  #add(row: ParsedRow): boolean {
     switch (row.kind) {
       case 'metadata_v2020':
       case 'metadata_2017': {
-        const p = this.#patch(row.metadata.imageId, row.line);
-        if (p.metadata) this.#conflict(row.line, 'metadata row', row.metadata.imageId);
-        else p.metadata = row.metadata;
-        return;
+        const { patch: p } = this.#state(row.metadata.imageId, row.line);
+        if (p.metadata) return this.#conflict(row.line, 'metadata row', row.metadata.imageId);
+        p.metadata = row.metadata;
+        return true;
       }
       case 'image_list': {
-        const p = this.#patch(row.imageId, row.line);
-        if (p.split && p.split !== row.split) this.#conflict(row.line, 'split', row.imageId);
-        else p.split = row.split;
-        return;
+        const { patch: p } = this.#state(row.imageId, row.line);
+        if (p.split && p.split !== row.split) return this.#conflict(row.line, 'split', row.imageId);
+        p.split = row.split;
+        return true;
       }
       case 'bounding_boxes': {
-        const p = this.#patch(row.imageId, row.line);
-        p.boundingBoxes ??= [];
-        const boxes: BoundingBox[] = p.boundingBoxes;
-        if (!boxes.some((b) => same(b, row.box))) boxes.push(row.box);
-        return;
+        const s = this.#state(row.imageId, row.line);
+        const boxes: BoundingBox[] = (s.patch.boundingBoxes ??= []);
+        const keys = (s.boxKeys ??= new Set());
+        const key = boxKey(row.box);
+        if (keys.has(key)) return true;
+        if (boxes.length >= MAX_BOXES_PER_IMAGE) {
+          return this.#no(row.line, `more than ${MAX_BOXES_PER_IMAGE} bounding boxes for ${row.imageId}`);
+        }
+        keys.add(key);
+        boxes.push(row.box);
+        return true;
       }
       case 'four_findings_labels': {
-        const p = this.#patch(row.metadata.imageId, row.line);
+        const { patch: p } = this.#state(row.metadata.imageId, row.line);
         if (p.fourFindings && !same(p.fourFindings, row.fourFindings)) {
-          this.#conflict(row.line, 'four-findings labels', row.metadata.imageId);
-        } else p.fourFindings = row.fourFindings;
-        return;
+          return this.#conflict(row.line, 'four-findings labels', row.metadata.imageId);
+        }
+        p.fourFindings = row.fourFindings;
+        return true;
       }
       case 'all_findings_labels': {
-        const p = this.#patch(row.imageId, row.line);
+        const { patch: p } = this.#state(row.imageId, row.line);
         if (p.allFindings && !same(p.allFindings, row.allFindings)) {
-          this.#conflict(row.line, 'all-findings labels', row.imageId);
-        } else p.allFindings = row.allFindings;
-        return;
+          return this.#conflict(row.line, 'all-findings labels', row.imageId);
+        }
+        p.allFindings = row.allFindings;
+        return true;
       }
       case 'four_findings_readers':
       case 'all_findings_readers': {
-        const p = this.#patch(row.imageId, row.line);
-        p.readers ??= [];
-        const readers: ReaderLabels[] = p.readers;
-        const prev = readers.find((r) => r.study === row.reader.study && r.readerId === row.reader.readerId);
-        if (!prev) readers.push(row.reader);
-        else if (!same(prev.labels, row.reader.labels)) {
-          this.#conflict(row.line, `labels of reader ${row.reader.readerId}`, row.imageId);
+        const s = this.#state(row.imageId, row.line);
+        const readers = (s.readers ??= new Map());
+        const key = `${row.reader.study}/${row.reader.readerId}`;
+        const prev = readers.get(key);
+        if (prev) {
+          if (same(prev.labels, row.reader.labels)) return true;
+          return this.#conflict(row.line, `labels of reader ${row.reader.readerId}`, row.imageId);
         }
-        return;
+        if (readers.size >= MAX_READERS_PER_IMAGE) {
+          return this.#no(row.line, `more than ${MAX_READERS_PER_IMAGE} reader rows for ${row.imageId}`);
+        }
+        readers.set(key, row.reader);
+        (s.patch.readers ??= []).push(row.reader);
+        return true;
       }
     }
   }
 
   get images(): number {
-    return this.#patches.size;
+    return this.#images.size;
   }
 
   patches(): RecordPatch[] {
-    return [...this.#patches.values()];
+    const out: RecordPatch[] = [];
+    for (const s of this.#images.values()) out.push(s.patch);
+    return out;
   }
 }

@@ -9,17 +9,15 @@ import { splitFromFileName } from '../dataset/load-dir.ts';
 import type { LabelRepo } from '../labels/index.ts';
 import type { Logger } from '../log.ts';
 import type { Split } from '../model/index.ts';
-import type { RowIssue } from '../parsers/types.ts';
-import { ByteTap } from './bytes.ts';
-import { isInputError, UploadRejection } from './errors.ts';
+import { ByteTap, capped, MAX_CONTENT_BYTES } from './bytes.ts';
+import { contentFault, isInputError, isTransient, UploadRejection } from './errors.ts';
 import { FINALIZED, StorageEventSchema, type StorageObject, StorageObjectSchema } from './event.ts';
 import { createImageRegistry, type ImageInspection, type ImageRegistry, inspectImage } from './images.ts';
-import { type LabelLoadResult, loadLabelFile } from './label-load.ts';
+import { type LabelLoadResult, loadLabelFile, MAX_UPLOAD_ROWS } from './label-load.ts';
 import { createFirestoreLedger, type Ledger } from './ledger.ts';
 import {
   failedReport,
   isOwnObject,
-  listed,
   objectSummary,
   quarantineName,
   reportName,
@@ -48,6 +46,15 @@ export interface UploadProcessorDeps {
   ledger?: Ledger;
   registry?: ImageRegistry;
   splits?: SplitTable;
+  limits?: Partial<UploadLimits>;
+}
+
+/** Per-upload limits; past either one the upload is rejected as a whole. */
+export interface UploadLimits {
+  /** Bytes of a label file's content, or of any gzip upload's content, after decompression. */
+  maxContentBytes: number;
+  /** Data rows of a label file. */
+  maxRows: number;
 }
 
 type ReportedOutcome = { status: UploadStatus; report: UploadReport; reportObject: string };
@@ -62,7 +69,6 @@ export interface UploadProcessor {
 }
 
 const RELEASE_WAIT_MS = 3000;
-const TRANSIENT_NET = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED']);
 
 /**
  * Retries a Cloud Storage write a few times on a connection reset or a 429/5xx: both writes here (the
@@ -73,11 +79,7 @@ async function retried<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      const e = err as { code?: unknown };
-      const transient =
-        TRANSIENT_NET.has(String(e.code)) ||
-        (typeof e.code === 'number' && (e.code === 429 || e.code >= 500));
-      if (!transient || i >= attempts) throw err;
+      if (!isTransient(err) || i >= attempts) throw err;
       await sleep(100 * i);
     }
   }
@@ -109,20 +111,30 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
   const splits = deps.splits ?? createSplitTable(deps.firestore);
   const log = deps.logger;
   const maxAttempts = deps.maxAttempts ?? Number.POSITIVE_INFINITY;
+  const limits: UploadLimits = {
+    maxContentBytes: deps.limits?.maxContentBytes ?? MAX_CONTENT_BYTES,
+    maxRows: deps.limits?.maxRows ?? MAX_UPLOAD_ROWS,
+  };
 
   async function work(o: StorageObject, tap: ByteTap): Promise<Work> {
     const w: Work = { sniffed: undefined, labels: undefined, image: undefined, rejection: undefined };
     const file = deps.storage.bucket(o.bucket).file(o.name, { generation: Number(o.generation) });
     const raw = file.createReadStream();
+    // Until the label loader takes over, every error but a transport fault is the content's doing.
+    let reading = true;
     try {
-      const { sniffed, content } = await sniffContent(tap.wrap(raw));
+      const { sniffed, content: whole } = await sniffContent(tap.wrap(raw));
       w.sniffed = sniffed;
+      const what = sniffed.gzip ? 'the decompressed content' : 'the object';
+      const content =
+        sniffed.kind === 'labels' || sniffed.gzip ? capped(whole, limits.maxContentBytes, what) : whole;
       if (sniffed.kind === 'labels') {
         const split = sniffed.fileKind === 'image_list' ? listSplit(o) : undefined;
+        reading = false;
         const cohorts = await deps.cohorts();
         w.labels = await loadLabelFile(
           content,
-          { split },
+          { split, maxRows: limits.maxRows },
           {
             firestore: deps.firestore,
             labels: deps.labels,
@@ -135,7 +147,8 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       } else {
         w.image = await inspectImage(sniffed.kind, content);
       }
-    } catch (err) {
+    } catch (caught) {
+      const err = reading ? contentFault(caught) : caught;
       if (!isInputError(err)) throw err;
       w.rejection =
         err instanceof UploadRejection ? err : new UploadRejection(err.message, undefined, { cause: err });
@@ -182,10 +195,6 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       const target = bucket.file(quarantine);
       await retried(() => source.copy(target));
     }
-    const rejected: RowIssue[] = w.labels?.rejected ?? [];
-    const warnings: RowIssue[] = w.labels?.warnings ?? [];
-    const r = listed(rejected);
-    const wl = listed(warnings);
     const finished = now();
     const report: UploadReport = {
       object: objectSummary(o, sha256),
@@ -198,10 +207,10 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       rows: w.labels?.rows ?? null,
       images: w.labels?.images ?? null,
       cohortRows: w.labels?.cohortRows ?? null,
-      rejected: r.list,
-      rejectedTotal: r.count,
-      warnings: wl.list,
-      warningsTotal: wl.count,
+      rejected: w.labels?.rejected.list ?? [],
+      rejectedTotal: w.labels?.rejected.count ?? 0,
+      warnings: w.labels?.warnings.list ?? [],
+      warningsTotal: w.labels?.warnings.count ?? 0,
       image: w.image ?? null,
       quarantine,
       attempt,

@@ -6,8 +6,6 @@ import type { LabelLoadResult } from './label-load.ts';
 
 export const REPORTS_PREFIX = 'reports/';
 export const QUARANTINE_PREFIX = 'quarantine/';
-/** Row issues listed in a report; the counts always cover all of them. */
-export const MAX_LISTED_ISSUES = 10_000;
 
 /**
  * loaded / registered: a label file or an image was taken in; rejected: bad input, nothing to retry;
@@ -75,10 +73,6 @@ export function objectSummary(o: StorageObject, sha256: string | undefined): Upl
     crc32c: o.crc32c ?? null,
     sha256: sha256 ?? null,
   };
-}
-
-export function listed(issues: RowIssue[]): { list: RowIssue[]; count: number } {
-  return { list: issues.slice(0, MAX_LISTED_ISSUES), count: issues.length };
 }
 
 /** The report of an upload given up after its attempt limit: nothing about its content is known for sure. */
