@@ -81,8 +81,10 @@ export class PatchCollector {
       }
       case 'bounding_boxes': {
         const s = this.#state(row.imageId, row.line);
-        const boxes: BoundingBox[] = (s.patch.boundingBoxes ??= []);
-        const keys = (s.boxKeys ??= new Set());
+        s.patch.boundingBoxes ??= [];
+        s.boxKeys ??= new Set();
+        const boxes: BoundingBox[] = s.patch.boundingBoxes;
+        const keys = s.boxKeys;
         const key = boxKey(row.box);
         if (keys.has(key)) return true;
         if (boxes.length >= MAX_BOXES_PER_IMAGE) {
@@ -111,7 +113,9 @@ export class PatchCollector {
       case 'four_findings_readers':
       case 'all_findings_readers': {
         const s = this.#state(row.imageId, row.line);
-        const readers = (s.readers ??= new Map());
+        s.readers ??= new Map();
+        s.patch.readers ??= [];
+        const readers = s.readers;
         const key = `${row.reader.study}/${row.reader.readerId}`;
         const prev = readers.get(key);
         if (prev) {
@@ -122,7 +126,7 @@ export class PatchCollector {
           return this.#no(row.line, `more than ${MAX_READERS_PER_IMAGE} reader rows for ${row.imageId}`);
         }
         readers.set(key, row.reader);
-        (s.patch.readers ??= []).push(row.reader);
+        s.patch.readers.push(row.reader);
         return true;
       }
     }
