@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Firestore } from '@google-cloud/firestore';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
+import { loadRecords } from '../../shared/labels/loader.ts';
+import { progressReporter } from '../../shared/labels/progress.ts';
+import { lazy } from '../../shared/lazy.ts';
+import type { Logger } from '../../shared/log.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
 
@@ -40,4 +45,49 @@ export async function loadLocalDataset(opts: {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+export interface LocalData {
+  /** The records, read once (on first call) and shared by every store. */
+  records: () => Promise<readonly ImageRecord[]>;
+  /** Reads the data set, fills the cohort store (by opening it) and Firestore, then marks the server ready. */
+  load(cohortStore: () => Promise<unknown>): Promise<void>;
+  ready(): boolean;
+  health(): { dataset?: LocalDataset['kind']; images: number };
+}
+
+/** The local data set and its loading into the stores, with what healthz reports about it. */
+export function loadLocalData(
+  config: { dataDir: string | undefined; metadata: 'v2020' | '2017'; syntheticImages: number },
+  o: { firestore: Firestore; collection: string; log: Logger },
+): LocalData {
+  let loaded: { kind: LocalDataset['kind']; images: number } | undefined;
+  const dataset = lazy(async () => {
+    const data = await loadLocalDataset(config);
+    if (data.kind === 'synthetic')
+      o.log.warn('No NIH_DATA_DIR: serving a small SYNTHETIC sample, not real NIH data', {
+        images: data.records.length,
+      });
+    return data;
+  });
+  const records = async () => (await dataset()).records;
+  return {
+    records,
+    ready: () => loaded !== undefined,
+    health: () => (loaded ? { dataset: loaded.kind, images: loaded.images } : { images: 0 }),
+    async load(cohortStore) {
+      const data = await dataset();
+      await cohortStore();
+      const progress = progressReporter(process.stderr);
+      const summary = await loadRecords(o.firestore, data.records, {
+        collection: o.collection,
+        throttle: false,
+        skipUnchanged: true,
+        onProgress: (p) => progress.update(p),
+      });
+      progress.done(summary);
+      o.log.info('Firestore loaded', { written: summary.written, skipped: summary.skipped });
+      loaded = { kind: data.kind, images: data.records.length };
+    },
+  };
 }

@@ -9,12 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { ApiError, type CohortSummaryRequest, NihCxrClient } from '../../client/index.ts';
 import { freePort } from '../../scripts/emulators/firestore.ts';
+import { createFirestore } from '../../shared/labels/client.ts';
 import { nihDataDir } from '../helpers/env.ts';
 
 const dataDir = nihDataDir();
 let child: ChildProcess;
 let client: NihCxrClient;
 let output = '';
+let baseUrl = '';
 
 async function waitReady(c: NihCxrClient, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -40,6 +42,9 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
       BILLING_PROJECT: 'nih-cxr-e2e-billing',
       HMAC_ACCESS_ID: 'GOOG1E2ETESTACCESSID',
       HMAC_SECRET: 'e2e-test-secret-not-real',
+      // Variables of the functions the local server must honour as their cloud entries do.
+      LABELS_COLLECTION: 'e2e-images',
+      LABELS_CACHE_MAX_AGE: '77',
       FIRESTORE_EMULATOR_HOST: undefined,
       STORAGE_EMULATOR_HOST: undefined,
     };
@@ -51,7 +56,8 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
     child.stderr?.on('data', (d: Buffer) => {
       output += d.toString();
     });
-    client = new NihCxrClient(`http://127.0.0.1:${port}`);
+    baseUrl = `http://127.0.0.1:${port}`;
+    client = new NihCxrClient(baseUrl);
     await waitReady(client, dataDir ? 300_000 : 90_000);
   });
 
@@ -91,6 +97,20 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
       followUps,
       [...followUps].sort((a, b) => a - b),
     );
+  });
+
+  it("honours the labels function's variables: collection and cache lifetime", async () => {
+    const res = await fetch(`${baseUrl}/v1/images/00000001_000`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('cache-control') ?? '', /max-age=77\b/);
+    const h = await client.health();
+    const db = createFirestore({ projectId: 'demo-nih-cxr', emulatorHost: h.emulators?.firestore ?? '' });
+    try {
+      assert.equal((await db.collection('e2e-images').doc('00000001_000').get()).exists, true);
+      assert.equal((await db.collection('images').limit(1).get()).size, 0);
+    } finally {
+      await db.terminate();
+    }
   });
 
   it('answers bad input with problem+json', async () => {

@@ -3,7 +3,8 @@
  * DUCKDB_PATH names a file that is not a DuckDB database, so the store cannot open. Every route answers 503
  * problem+json with Retry-After (never a 500, nothing internal in the body); once a valid database file is
  * put in its place the next request opens it and the answers are right, without a restart. A store that dies
- * after it opened (closed under the routes) is the second case: 503 too.
+ * after it opened (closed under the function built by app.ts) is the second case: 503 too, and the store is
+ * dropped and reopened by the next request.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -13,12 +14,11 @@ import { after, before, describe, it } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { createCohortsRoutes } from '../../functions/cohorts/routes.ts';
+import { createCohortsApp, loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
 import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
 import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
-import { createRouter } from '../../shared/http/router.ts';
 import { createLogger } from '../../shared/log.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
@@ -99,10 +99,21 @@ describe('cohort store that dies after it opened', () => {
     const store = await createDuckDbCohortStore({ tokens: createPageTokens(SECRET), threads: 1 });
     await store.load(records.map(toCohortRows));
     const quiet = createLogger({}, () => {});
-    http('cohorts-dies', createRouter(createCohortsRoutes({ store, logger: quiet }), { logger: quiet }));
+    let opened = 0;
+    const app = createCohortsApp({
+      config: loadCohortsAppConfig({ PAGE_TOKEN_SECRET: SECRET }),
+      openStore: async () => {
+        opened++;
+        return store;
+      },
+      logger: quiet,
+    });
+    http('cohorts-dies', app.handler);
     const server = getTestServer('cohorts-dies');
     assert.equal((await request(server).post(CALLS[1]![0]).send(CALLS[1]![1])).status, 200);
     await store.close();
     for (const [path, body] of CALLS) assert503(await request(server).post(path).send(body));
+    // Each failure dropped the store, so each later request opened it again (here: the same, closed one).
+    assert.equal(opened, 1 + (CALLS.length - 1));
   });
 });

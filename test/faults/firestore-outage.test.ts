@@ -13,26 +13,20 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Firestore } from '@google-cloud/firestore';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { createLabelsRoutes } from '../../functions/labels/routes.ts';
+import { createLabelsApp, loadLabelsAppConfig } from '../../functions/labels/app.ts';
 import {
   type FirestoreEmulator,
   freePort,
   startFirestoreEmulator,
 } from '../../scripts/emulators/firestore.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
-import { createRouter } from '../../shared/http/router.ts';
-import {
-  createFirestore,
-  createFirestoreLabelRepo,
-  LabelsConfigSchema,
-  lazyFirestore,
-  loadRecords,
-  withCircuitBreaker,
-} from '../../shared/labels/index.ts';
+import { createFirestore } from '../../shared/labels/client.ts';
+import { lazyFirestoreAsync } from '../../shared/labels/lazy-client.ts';
+import { loadRecords } from '../../shared/labels/loader.ts';
 import { createLogger } from '../../shared/log.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
@@ -45,7 +39,7 @@ let emulator: FirestoreEmulator | undefined;
 let records: ImageRecord[];
 let server: Server;
 let dir: string;
-let client: ReturnType<ReturnType<typeof lazyFirestore>> | undefined;
+let client: Firestore | undefined;
 const logged: string[] = [];
 
 /** Loads the records through a client of its own (an operator's reload), then lets it go. */
@@ -72,26 +66,22 @@ before(async () => {
   port = await freePort();
   emulator = await startFirestoreEmulator({ port });
   await load();
-  const config = loadConfig(LabelsConfigSchema, {
+  const config = loadLabelsAppConfig({
     FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`,
     GOOGLE_CLOUD_PROJECT: 'demo-nih-cxr',
     FIRESTORE_TIMEOUT_MS: String(TIMEOUT_MS),
   });
-  const lazy = lazyFirestore(config);
-  const firestore = () => {
-    client = lazy();
-    return client;
-  };
-  const repo = withCircuitBreaker(
-    createFirestoreLabelRepo({ firestore, collection: config.collection, timeoutMs: config.timeoutMs }),
-    { openMs: BREAKER_MS },
-  );
-  http(
-    'labels-outage',
-    createRouter(createLabelsRoutes({ repo, cacheMaxAgeSeconds: config.cacheMaxAgeSeconds }), {
-      logger: createLogger({ function: 'labels' }, (l) => logged.push(l)),
-    }),
-  );
+  const lazyClient = lazyFirestoreAsync(config.labels);
+  const app = createLabelsApp({
+    config,
+    firestore: async () => {
+      client = await lazyClient();
+      return client;
+    },
+    breaker: { openMs: BREAKER_MS },
+    logger: createLogger({ function: 'labels' }, (l) => logged.push(l)),
+  });
+  http('labels-outage', app.handler);
   server = getTestServer('labels-outage');
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
 });

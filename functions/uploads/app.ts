@@ -1,0 +1,91 @@
+/**
+ * The processUpload function, assembled in one place from its validated configuration: the cloud entry
+ * (index.ts), the local server and the tests all build it here. The use case and its clients (Storage,
+ * Firestore, the cohort store) are loaded and created on the first event, once per instance, so that a cold
+ * start imports only the framework and the configuration; their SDKs are separate chunks of the bundle.
+ */
+import type { Firestore } from '@google-cloud/firestore';
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import type { Storage } from '@google-cloud/storage';
+import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
+import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { type Lazy, lazy } from '../../shared/lazy.ts';
+import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
+import { type UploadsConfig, UploadsConfigSchema } from '../../shared/uploads/config.ts';
+import type { UploadProcessor } from '../../shared/uploads/processor.ts';
+
+/** Everything the upload function reads from the environment. */
+export interface UploadsAppConfig {
+  uploads: UploadsConfig;
+}
+
+export function loadUploadsAppConfig(
+  env: Record<string, string | undefined> = process.env,
+): UploadsAppConfig {
+  return { uploads: loadConfig(UploadsConfigSchema, env) };
+}
+
+export interface UploadsAppDeps {
+  config: UploadsAppConfig;
+  /** Opens the cohort store the configuration names, on the first label file. */
+  openStore: (config: CohortStoreConfig, log: Logger) => Promise<CohortStore>;
+  /** An already shared store instead (the local server shares the cohorts function's). */
+  cohorts?: () => Promise<CohortStore>;
+  /** The instance's Firestore client; default: created from the configuration on the first event. */
+  firestore?: () => Firestore | Promise<Firestore>;
+  logger?: Logger;
+}
+
+export interface UploadsApp {
+  /** The CloudEvent function: resolves when the event is handled, rejects when a redelivery can help. */
+  handler: (event: CloudEvent<unknown>) => Promise<void>;
+  processor: Lazy<UploadProcessor>;
+}
+
+async function defaultFirestore(c: UploadsConfig): Promise<Firestore> {
+  const { createFirestore } = await import('../../shared/labels/client.ts');
+  return createFirestore({
+    projectId: c.projectId,
+    databaseId: c.databaseId,
+    emulatorHost: c.firestoreEmulatorHost,
+  });
+}
+
+async function createStorage(c: UploadsConfig): Promise<Storage> {
+  const { Storage } = await import('@google-cloud/storage');
+  return new Storage({
+    ...(c.projectId ? { projectId: c.projectId } : {}),
+    ...(c.storageEmulatorHost ? { apiEndpoint: c.storageEmulatorHost } : {}),
+  });
+}
+
+async function createProcessor(deps: UploadsAppDeps, log: Logger): Promise<UploadProcessor> {
+  const c = deps.config.uploads;
+  const [storage, firestore, { createFirestoreLabelRepo }, { createUploadProcessor }] = await Promise.all([
+    createStorage(c),
+    (deps.firestore ?? (() => defaultFirestore(c)))(),
+    import('../../shared/labels/firestore-repo.ts'),
+    import('../../shared/uploads/processor.ts'),
+  ]);
+  // Image uploads never open the cohort store, so its module and client wait for the first label file.
+  const cohorts = deps.cohorts ?? lazy(() => deps.openStore(c.cohorts, log));
+  return createUploadProcessor({
+    storage,
+    firestore: () => firestore,
+    labels: createFirestoreLabelRepo({ firestore, collection: c.labelsCollection }),
+    cohorts,
+    uploadsBucket: c.uploadsBucket,
+    throttle: c.throttle,
+    leaseMs: c.leaseMs,
+    maxAttempts: c.maxAttempts,
+    labelsCollection: c.labelsCollection,
+    logger: log,
+  });
+}
+
+export function createUploadsApp(deps: UploadsAppDeps): UploadsApp {
+  const log = deps.logger ?? defaultLogger.child({ function: 'processUpload' });
+  const processor = lazy(() => createProcessor(deps, log));
+  return { handler: async (event) => (await processor()).process(event).then(() => undefined), processor };
+}
