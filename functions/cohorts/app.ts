@@ -11,7 +11,7 @@ import { type HttpConfig, loadHttpConfig } from '../../shared/http/http-config.t
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
-import { createUrlSigner, type SignerDeps } from '../../shared/signing/create-signer.ts';
+import { createExportSigner, type SignerDeps } from '../../shared/signing/create-signer.ts';
 import { loadSignerConfig, type SignerConfig } from '../../shared/signing/signer-config.ts';
 import { createCohortsRoutes } from './routes.ts';
 
@@ -52,7 +52,7 @@ export interface CohortsApp {
 export function createCohortsApp(deps: CohortsAppDeps): CohortsApp {
   const { cohorts, signer, http } = deps.config;
   const log = deps.logger ?? defaultLogger.child({ function: 'cohorts' });
-  const signing = createUrlSigner(signer, deps.signing);
+  const signing = createExportSigner(signer, deps.signing);
   if (!signing.signer) log.info('signed export URLs are off', { detail: signing.problem });
 
   /** Created once per instance on first use; a failed start is retried by the next request. */
@@ -68,6 +68,8 @@ export function createCohortsApp(deps: CohortsAppDeps): CohortsApp {
   const routes = createCohortsRoutes({
     store,
     signer: signing.signer,
+    signerKind: signing.kind,
+    limits: signing.limits,
     logger: log,
     onStoreFailure: dropStore,
   });

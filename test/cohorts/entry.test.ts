@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
+import { createCohortsApp, loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
 import { type BigQueryServiceLike, clientTransport } from '../../shared/cohorts/bigquery-transport.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
 import { createCohortStore } from '../../shared/cohorts/create-store.ts';
@@ -95,6 +97,32 @@ describe("entry point 'cohorts'", () => {
       .send(JSON.stringify({ filter: { findings: { all: ['Fracture'] } } }));
     assert.equal(bad.status, 400);
     assert.equal(bad.body.errors[0].path, 'body.filter.findings.all[0]');
+  });
+});
+
+describe('createCohortsApp', () => {
+  it('signs exports under the configured limits: a lifetime past SIGNED_URL_MAX_SECONDS is a 400', async () => {
+    const config = loadCohortsAppConfig({
+      BILLING_PROJECT: 'cohorts-app-billing',
+      HMAC_ACCESS_ID: 'GOOG1COHORTSAPPTEST',
+      HMAC_SECRET: 'cohorts-app-test-secret',
+      SIGNED_URL_MAX_SECONDS: '60',
+    });
+    const app = createCohortsApp({ config, openStore: createCohortStore, logger: quiet });
+    http('cohorts-app-limits', app.handler);
+    const server = getTestServer('cohorts-app-limits');
+    const body = { filter: {}, format: 'ndjson', urls: 'signed' };
+    const tooLong = await request(server)
+      .post('/v1/cohorts:export')
+      .send({ ...body, expiresInSeconds: 61 });
+    assert.equal(tooLong.status, 400, tooLong.text);
+    assert.equal(tooLong.body.errors[0].path, 'body.expiresInSeconds');
+    const ok = await request(server)
+      .post('/v1/cohorts:export')
+      .send({ ...body, expiresInSeconds: 60 });
+    assert.equal(ok.status, 200, ok.text);
+    assert.match(ok.text, /attribution/);
+    await (await app.store()).close();
   });
 });
 
