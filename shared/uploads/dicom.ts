@@ -1,6 +1,6 @@
 /**
- * DICOM header metadata with dicom-parser, reading only the bytes before the Pixel Data element (7FE0,0010):
- * the header is collected until that tag parses, the pixel data then streams past without being kept.
+ * DICOM header metadata with dicom-parser, reading only the bytes up to the Pixel Data element (7FE0,0010):
+ * at most the first MAX_DICOM_HEADER bytes are kept and parsed once; the pixel data then streams past.
  */
 import dicomParser from 'dicom-parser';
 import { UploadRejection } from './errors.ts';
@@ -28,9 +28,6 @@ export interface DicomInfo {
 /** A header bigger than this is not a plausible radiograph header. */
 export const MAX_DICOM_HEADER = 4 * 1024 * 1024;
 const PIXEL_DATA = 'x7fe00010';
-const PIXEL_TAGS = [Buffer.from([0xe0, 0x7f, 0x10, 0x00]), Buffer.from([0x7f, 0xe0, 0x00, 0x10])];
-/** Tag + VR + reserved + 32-bit length: the longest element header. */
-const ELEMENT_HEADER = 12;
 
 type DataSet = ReturnType<typeof dicomParser.parseDicom>;
 
@@ -64,12 +61,16 @@ function info(ds: DataSet): DicomInfo {
   };
 }
 
+/**
+ * Collects the first MAX_DICOM_HEADER bytes (or the whole file, if smaller) and parses them once: linear in
+ * the header, however many bytes in it look like a Pixel Data tag.
+ */
 export class DicomHeaderReader {
   #parts: Buffer[] = [];
   #length = 0;
-  #searchFrom = 132;
   #result: DicomInfo | undefined;
-  #lastError = '';
+  /** Calls of the DICOM parser so far (at most one). */
+  parses = 0;
 
   get done(): boolean {
     return this.#result !== undefined;
@@ -77,46 +78,46 @@ export class DicomHeaderReader {
 
   push(b: Buffer): void {
     if (this.#result) return;
-    if (this.#length + b.length > MAX_DICOM_HEADER) {
-      throw new UploadRejection(
-        `invalid DICOM: no parsable header within the first ${MAX_DICOM_HEADER} bytes (${this.#lastError || 'no Pixel Data element'})`,
-        this.#length,
-      );
+    const room = MAX_DICOM_HEADER - this.#length;
+    if (b.length < room) {
+      this.#parts.push(b);
+      this.#length += b.length;
+      return;
     }
-    this.#parts.push(b);
-    this.#length += b.length;
-    const buf = Buffer.concat(this.#parts);
-    this.#parts = [buf];
-    for (;;) {
-      const at = Math.min(
-        ...PIXEL_TAGS.map((t) => buf.indexOf(t, this.#searchFrom)).map((i) =>
-          i < 0 ? Number.POSITIVE_INFINITY : i,
-        ),
-      );
-      if (!Number.isFinite(at) || at + ELEMENT_HEADER > buf.length) return;
-      this.#searchFrom = at + 1;
-      if (this.#tryParse(buf.subarray(0, at + ELEMENT_HEADER))) return;
-    }
-  }
-
-  #tryParse(buf: Buffer): boolean {
+    this.#parts.push(b.subarray(0, room));
+    this.#length += room;
+    const buf = this.#take();
+    let ds: DataSet;
     try {
-      const ds = dicomParser.parseDicom(buf, { untilTag: PIXEL_DATA });
-      if (!ds.elements[PIXEL_DATA]) return false;
-      this.#result = info(ds);
-      this.#parts = [];
-      return true;
+      this.parses++;
+      ds = dicomParser.parseDicom(buf, { untilTag: PIXEL_DATA });
     } catch (err) {
-      this.#lastError = message(err);
-      return false;
+      throw new UploadRejection(
+        `invalid DICOM: no parsable header within the first ${MAX_DICOM_HEADER} bytes (${message(err)})`,
+        buf.length,
+      );
     }
+    if (!ds.elements[PIXEL_DATA]) {
+      throw new UploadRejection(
+        `invalid DICOM: no Pixel Data element within the first ${MAX_DICOM_HEADER} bytes`,
+        buf.length,
+      );
+    }
+    this.#result = info(ds);
   }
 
-  /** At the end of the stream: the header, parsed in full when no Pixel Data element was found. */
+  #take(): Buffer {
+    const buf = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#length);
+    this.#parts = [];
+    return buf;
+  }
+
+  /** At the end of the stream: the header of a file shorter than MAX_DICOM_HEADER, parsed now. */
   end(): DicomInfo {
     if (this.#result) return this.#result;
-    const buf = Buffer.concat(this.#parts);
+    const buf = this.#take();
     try {
+      this.parses++;
       this.#result = info(dicomParser.parseDicom(buf));
     } catch (err) {
       throw new UploadRejection(`invalid DICOM: ${message(err)}`, buf.length);

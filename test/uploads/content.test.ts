@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../shared/config.ts';
 import {
   DicomHeaderReader,
+  MAX_DICOM_HEADER,
   PngValidator,
   StorageObjectSchema,
   sniffContent,
@@ -189,6 +190,31 @@ describe('DicomHeaderReader', () => {
     assert.equal(d.pixelDataLength, 30 * 20 * 2);
     assert.equal(d.pixelDataOffset, dcm.length - 30 * 20 * 2);
     assert.ok(r.done);
+  });
+
+  test('parses the header once, however many Pixel Data look-alikes it holds (3 MiB of them)', {
+    timeout: 60_000,
+  }, () => {
+    // Every 4 bytes of the private value read as a Pixel Data tag: the reader that re-parsed the prefix at
+    // each candidate did 786,432 parses of up to 3 MiB each here (it never finished).
+    const lookAlikes = Buffer.alloc(3 << 20);
+    for (let i = 0; i < lookAlikes.length; i += 4) lookAlikes.set([0xe0, 0x7f, 0x10, 0x00], i);
+    const dcm = makeDicom({ rows: 1024, columns: 1024, privateBytes: lookAlikes });
+    assert.ok(dcm.length > MAX_DICOM_HEADER, 'larger than the header cap: parsed from its prefix');
+    const r = new DicomHeaderReader();
+    for (let i = 0; i < dcm.length && !r.done; i += 65_536) r.push(dcm.subarray(i, i + 65_536));
+    const d = r.end();
+    assert.equal(r.parses, 1);
+    assert.deepEqual([d.rows, d.columns, d.pixelDataLength], [1024, 1024, 1024 * 1024 * 2]);
+    assert.equal(d.pixelDataOffset, dcm.length - 1024 * 1024 * 2);
+  });
+
+  test('a file shorter than the header cap is parsed once, at its end', () => {
+    const r = new DicomHeaderReader();
+    const dcm = makeDicom();
+    for (let i = 0; i < dcm.length; i += 7) r.push(dcm.subarray(i, i + 7));
+    assert.equal(r.end().rows, 32);
+    assert.equal(r.parses, 1);
   });
 
   test('rejects a DICOM file whose header is cut short', () => {

@@ -94,6 +94,8 @@ export interface DicomFixture {
   sopInstanceUid?: string;
   /** Drop this many bytes from the end (a truncated upload). */
   truncate?: number;
+  /** The value of a private OB element (0009,1010) before the patient module. */
+  privateBytes?: Buffer;
 }
 
 export const SOP_CLASS_DX = '1.2.840.10008.5.1.4.1.1.1.1';
@@ -112,6 +114,7 @@ export function makeDicom(f: DicomFixture = {}): Buffer {
     element(0x0008, 0x0016, 'UI', SOP_CLASS_DX),
     element(0x0008, 0x0018, 'UI', sop),
     element(0x0008, 0x0060, 'CS', 'DX'),
+    f.privateBytes ? element(0x0009, 0x1010, 'OB', f.privateBytes) : Buffer.alloc(0),
     element(0x0010, 0x0040, 'CS', f.patientSex ?? 'M'),
     element(0x0010, 0x1010, 'AS', f.patientAge ?? '058Y'),
     element(0x0018, 0x5101, 'CS', f.viewPosition ?? 'PA'),
