@@ -10,6 +10,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { adaptFramework, CLOUD_EVENT_MAX_BYTES } from '../../shared/http/framework-adapter.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
 import { type UploadsConfig, UploadsConfigSchema } from '../../shared/uploads/config.ts';
@@ -86,6 +87,8 @@ async function createProcessor(deps: UploadsAppDeps, log: Logger): Promise<Uploa
 
 export function createUploadsApp(deps: UploadsAppDeps): UploadsApp {
   const log = deps.logger ?? defaultLogger.child({ function: 'processUpload' });
+  // The framework reads any body (an application/cloudevents+json gzip bomb too) before the handler runs.
+  adaptFramework({ maxBodyBytes: CLOUD_EVENT_MAX_BYTES, logger: log });
   const processor = lazy(() => createProcessor(deps, log));
   return { handler: async (event) => (await processor()).process(event).then(() => undefined), processor };
 }
