@@ -154,10 +154,16 @@ describe('request body limit on every POST route', () => {
     for await (const p of Readable.from(repeat(256)).pipe(createGzip({ level: 9 }))) parts.push(p as Buffer);
     const bomb = Buffer.concat(parts);
     assert.ok(bomb.length < 2 * 1024 * 1024, `compressed to ${bomb.length} bytes`);
-    const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
-    const res = await measured(() => postStream(rig.server, '/v1/cohorts:summary', headers, [bomb]));
-    assert.equal(res.status, 413);
-    assert.match(res.text, /"status":413/);
+    // application/cloudevents+json: the framework's own CloudEvents parser, in front of every route too.
+    for (const type of ['application/json', 'application/cloudevents+json']) {
+      for (const [path] of POSTS) {
+        const headers = { 'content-type': type, 'content-encoding': 'gzip' };
+        const res = await measured(() => postStream(rig.server, path, headers, [bomb]));
+        assert.equal(res.status, 413, `${type} to ${path}: ${res.text}`);
+        assert.match(res.text, /"status":413/);
+        assert.match(JSON.parse(res.text).detail, /is over the limit/);
+      }
+    }
   });
 });
 
