@@ -5,14 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+import { createLabelsRoutes } from '../../functions/labels/routes.ts';
+import { createRouter } from '../../shared/http/router.ts';
 import { withCircuitBreaker } from '../../shared/labels/circuit-breaker.ts';
-import { LabelStoreUnavailableError } from '../../shared/labels/errors.ts';
+import { LabelStoreUnavailableError, withDeadline } from '../../shared/labels/errors.ts';
 import type { LoadSummary } from '../../shared/labels/loader.ts';
 import type { LabelRepo } from '../../shared/labels/repo.ts';
+import { createLogger } from '../../shared/log.ts';
 import type { ImageId, PatientId } from '../../shared/model/index.ts';
 
 const ID = '00000001_000' as ImageId;
 const unavailable = () => Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 });
+const exhausted = () => Object.assign(new Error('8 RESOURCE_EXHAUSTED: Quota exceeded.'), { code: 8 });
 
 function rig(openMs = 5000) {
   let t = 1_000_000;
@@ -111,6 +118,53 @@ describe('label store circuit breaker', () => {
     state.next = () => Promise.reject(unavailable());
     await assert.rejects(breaker.getImage(ID));
     await breaker.upsertRecords([]);
+    assert.equal(state.calls, 2);
+  });
+
+  it('RESOURCE_EXHAUSTED fails that read alone and never opens it, bare or wrapped by the read deadline', async () => {
+    const { breaker, state } = rig(5000);
+    state.next = () => Promise.reject(exhausted());
+    await assert.rejects(breaker.getImage(ID), /RESOURCE_EXHAUSTED/);
+    // As the Firestore repo raises it: withDeadline wraps the gRPC error in a LabelStoreUnavailableError.
+    state.next = () => withDeadline(Promise.reject(exhausted()), 1000, 'Firestore get');
+    await assert.rejects(breaker.getImages([ID]), (err: unknown) => {
+      assert.ok(err instanceof LabelStoreUnavailableError);
+      assert.doesNotMatch(err.message, /not tried/);
+      return true;
+    });
+    state.next = () => Promise.resolve(undefined);
+    assert.equal(await breaker.getImage(ID), undefined, 'the next read is tried at once');
+    assert.equal(state.calls, 3, 'every read reached the repo');
+  });
+
+  it('a probe answered with RESOURCE_EXHAUSTED closes it: Firestore answered', async () => {
+    const { breaker, state, advance } = rig(5000);
+    state.next = () => Promise.reject(unavailable());
+    await assert.rejects(breaker.getImage(ID));
+    advance(5000);
+    state.next = () => Promise.reject(exhausted());
+    await assert.rejects(breaker.getImage(ID), /RESOURCE_EXHAUSTED/);
+    state.next = () => Promise.resolve(undefined);
+    assert.equal(await breaker.getImage(ID), undefined);
+    assert.equal(state.calls, 3);
+  });
+});
+
+describe('the labels routes over the breaker, when one caller exhausts the quota', () => {
+  it("answers that request 503 with Retry-After, and serves the next caller's read", async () => {
+    const { breaker, state } = rig(5000);
+    const logger = createLogger({}, () => {});
+    http('breaker-quota', createRouter(createLabelsRoutes({ meta: false, repo: breaker }), { logger }));
+    const server = getTestServer('breaker-quota');
+    state.next = () => withDeadline(Promise.reject(exhausted()), 1000, 'Firestore get');
+    const heavy = await request(server).get(`/v1/images/${ID}`);
+    assert.equal(heavy.status, 503, heavy.text);
+    assert.match(heavy.headers['content-type'] ?? '', /^application\/problem\+json/);
+    assert.match(heavy.headers['retry-after'] ?? '', /^[1-9]\d*$/);
+    state.next = () => Promise.resolve(undefined);
+    // Not short-circuited: the read reaches the store, which has no such image.
+    const next = await request(server).get(`/v1/images/${ID}`);
+    assert.equal(next.status, 404, next.text);
     assert.equal(state.calls, 2);
   });
 });
