@@ -74,7 +74,7 @@ export const AllFindingsConditionSchema = z
     'All-findings ground truth (Nabulsi et al. 2021); only images with these labels match, so {} selects every labelled image.',
   );
 
-/** The cohort filter of shared/API.md. Every part is optional; parts combine with AND. */
+/** The cohort filter of docs/api.md. Every part is optional; parts combine with AND. */
 export const CohortFilterSchema = z
   .strictObject({
     findings: FindingsConditionSchema.optional(),

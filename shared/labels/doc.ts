@@ -3,7 +3,7 @@
  *
  * Layout, schema version 1:
  *   patientId, followUp   numbers, for the patient query (composite index in indexes.ts)
- *   record                the full ImageRecord as JSON, keys in the order of ../shared/API.md
+ *   record                the full ImageRecord as JSON, keys in the order of docs/api.md
  *   contentHash           sha256 (base64url, 22 chars) of `record`: the ETag and the loader's skip test
  *   schemaVersion         1
  * One large string instead of nested maps halves the emulator's write time and avoids dozens of automatic

@@ -83,7 +83,7 @@ export const ImageMetadataSchema = z.object({
 });
 export type ImageMetadata = z.infer<typeof ImageMetadataSchema>;
 
-/** One image's full record, exactly as `GET /v1/images/{imageId}` returns it (../shared/API.md). */
+/** One image's full record, exactly as `GET /v1/images/{imageId}` returns it (docs/api.md). */
 export const ImageRecordSchema = ImageMetadataSchema.extend({
   split: SplitSchema,
   boundingBoxes: z.array(BoundingBoxSchema),
