@@ -1,0 +1,283 @@
+/**
+ * Every sealed cloud bundle, started the way Cloud Run starts it (the functions-framework CLI from the
+ * bundle's own node_modules, with the environment Terraform sets), gets a real answer through each of its
+ * lazily loaded SDK paths:
+ * - labels: a label read from the Firestore emulator;
+ * - signer: a service-account key file, an HMAC key, and the IAM path, where google-auth-library's Compute
+ *   client takes its token from a metadata-server stand-in and calls https://iamcredentials.googleapis.com
+ *   through a TLS-intercepting proxy, answered by a signBlob stand-in that checks the request and signs with
+ *   a local key (test/harness/google-stand-ins.ts);
+ * - processUpload: an object finalized in the Storage emulator, delivered as its CloudEvent, registered in
+ *   Firestore;
+ * - cohorts: a query that reaches https://bigquery.googleapis.com (the same proxy; a stand-in that records the
+ *   request and answers "dataset not found"), checked for what BigQuery would be sent.
+ * Oracles: the independent V4 verifier (test/signing/v4-verify.ts), the test's own records and PNG bytes.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { type Backends, startBackends } from '../../bench/bundles-first-request.ts';
+import { cloudEventRequest, type StorageCloudEvent } from '../../scripts/emulators/storage.ts';
+import { REPO_ROOT } from '../../scripts/function-folders.ts';
+import { createFirestore } from '../../shared/labels/client.ts';
+import { loadRecords } from '../../shared/labels/loader.ts';
+import { IMAGES_REGISTRY_COLLECTION, registryDocId } from '../../shared/uploads/images.ts';
+import { handRecords } from '../cohorts/hand-records.ts';
+import {
+  type InterceptingProxy,
+  type MetadataStandIn,
+  type SignBlobCheck,
+  signBlobHandler,
+  startInterceptingProxy,
+  startMetadataStandIn,
+} from '../harness/google-stand-ins.ts';
+import { HMAC_ID, HMAC_SECRET, rsaKey } from '../signing/fixtures.ts';
+import { verifyHmacUrl, verifyRsaUrl } from '../signing/v4-verify.ts';
+import { buildSealedBundles, removeTmp, type SealedBundle, serveBundle } from '../terraform/bundles.ts';
+import { type FunctionDeployment, functionDeployments } from '../terraform/checks.ts';
+import { sampleEnvironment } from '../terraform/expected.ts';
+import { loadTerraform } from '../terraform/hcl.ts';
+import { makePng } from '../uploads/fixtures.ts';
+
+// The test process itself runs off Google Cloud: its clients must not probe for a metadata server.
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
+let tmp: string;
+let keysDir: string;
+let bundles: SealedBundle[];
+let deployments: FunctionDeployment[];
+let backends: Backends;
+let metadata: MetadataStandIn;
+let proxy: InterceptingProxy;
+const iamKey = rsaKey();
+const signBlob: SignBlobCheck = { refused: [], signed: [] };
+
+before(async () => {
+  const built = await buildSealedBundles();
+  tmp = built.tmp;
+  bundles = built.bundles;
+  deployments = functionDeployments(await loadTerraform(join(REPO_ROOT, 'terraform')));
+  keysDir = mkdtempSync(join(tmpdir(), 'nih-cxr-sealed-'));
+  backends = await startBackends(keysDir);
+  assert.deepEqual(backends.problems, [], 'the Firestore and Storage emulators start');
+  metadata = await startMetadataStandIn({ projectId: 'nih-cxr-test' });
+  proxy = await startInterceptingProxy({
+    'iamcredentials.googleapis.com': signBlobHandler({
+      email: metadata.email,
+      accessToken: metadata.accessToken,
+      privateKey: iamKey.privateKey,
+      check: signBlob,
+    }),
+    // A dataset that does not exist: BigQuery's 404, which the store turns into a 503.
+    'bigquery.googleapis.com': () => ({
+      status: 404,
+      body: {
+        error: {
+          code: 404,
+          message: 'Not found: Dataset nih-cxr-test:nih_cxr',
+          errors: [{ reason: 'notFound', message: 'Not found: Dataset nih-cxr-test:nih_cxr' }],
+          status: 'NOT_FOUND',
+        },
+      },
+    }),
+  });
+});
+
+after(async () => {
+  await Promise.all([backends?.stop(), metadata?.stop(), proxy?.stop()]);
+  if (tmp) removeTmp(tmp);
+  if (keysDir) rmSync(keysDir, { recursive: true, force: true });
+});
+
+/** The environment the cloud gives the function (Terraform's variables with sample values, K_SERVICE...). */
+function cloudEnv(folder: string): { entryPoint: string; env: Record<string, string> } {
+  const d = deployments.find((x) => x.folder === folder);
+  assert.ok(d, `terraform deploys functions/${folder}`);
+  return { entryPoint: String(d.entryPoint), env: sampleEnvironment(d.body, folder) };
+}
+
+/** The metadata server and the proxy: what makes google-auth-library take the Compute (Cloud Run) path. */
+const onGoogleCloud = (): Record<string, string> => ({
+  GCE_METADATA_HOST: metadata.host,
+  METADATA_SERVER_DETECTION: 'assume-present',
+  ...proxy.env,
+});
+
+/** Starts the sealed bundle under the CLI, runs `first`, reports its answer, stops the CLI. */
+async function firstAnswer<T>(
+  t: TestContext,
+  folder: string,
+  env: Record<string, string>,
+  first: (url: string) => Promise<T>,
+): Promise<T> {
+  const b = bundles.find((x) => x.name === folder);
+  assert.ok(b, `a bundle of functions/${folder}`);
+  const { entryPoint, env: deployed } = cloudEnv(folder);
+  const started = performance.now();
+  const served = await serveBundle(b, entryPoint, { ...deployed, ...env });
+  try {
+    const out = await first(served.url);
+    t.diagnostic(`${folder}: first real answer ${Math.round(performance.now() - started)} ms after spawn`);
+    return out;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- the function logged:\n${served.output()}`, {
+      cause: err,
+    });
+  } finally {
+    await served.stop();
+  }
+}
+
+const postJson = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('sealed cloud bundles under the functions-framework CLI', () => {
+  it('labels: reads an image from the Firestore emulator', async (t) => {
+    const fs = backends.firestore!;
+    const db = createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
+    const records = handRecords(6, 3);
+    await loadRecords(db, records, { throttle: false });
+    await db.terminate();
+    const want = records[4]!;
+    const res = await firstAnswer(
+      t,
+      'labels',
+      { FIRESTORE_EMULATOR_HOST: fs.host, GOOGLE_CLOUD_PROJECT: fs.projectId },
+      (u) => fetch(`${u}/v1/images/${want.imageId}`),
+    );
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(res.status, 200, JSON.stringify(body));
+    t.diagnostic(
+      `labels: GET /v1/images/${want.imageId} -> ${res.status} ${JSON.stringify(body).slice(0, 160)}`,
+    );
+    assert.deepEqual(body, JSON.parse(JSON.stringify(want)));
+  });
+
+  it('signer: signs with a service-account key file', async (t) => {
+    const keyFile = join(keysDir, 'signer-key.json');
+    const email = 'key-file@nih-cxr-test.iam.gserviceaccount.com';
+    writeFileSync(
+      keyFile,
+      JSON.stringify({ type: 'service_account', client_email: email, private_key: iamKey.pem }),
+    );
+    const res = await firstAnswer(
+      t,
+      'signer',
+      { SIGNER: 'key', GOOGLE_APPLICATION_CREDENTIALS: keyFile },
+      (u) => postJson(`${u}/v1/images:signUrls`, { imageIds: ['00000001_000'], expiresInSeconds: 300 }),
+    );
+    const body = (await res.json()) as { urls: { url: string }[] };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    t.diagnostic(`signer (key file): ${res.status} ${body.urls[0]!.url.slice(0, 120)}...`);
+    const v = verifyRsaUrl(body.urls[0]!.url, iamKey.publicKey);
+    assert.ok(v.valid);
+    assert.equal(v.accessId, email);
+    assert.equal(v.expires, 300);
+  });
+
+  it('signer: signs with an HMAC key', async (t) => {
+    const res = await firstAnswer(
+      t,
+      'signer',
+      { SIGNER: 'hmac', HMAC_ACCESS_ID: HMAC_ID, HMAC_SECRET },
+      (u) => postJson(`${u}/v1/images:signUrls`, { imageIds: ['00000002_001'], format: 'dicom' }),
+    );
+    const body = (await res.json()) as { urls: { url: string }[] };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    t.diagnostic(`signer (HMAC): ${res.status} ${body.urls[0]!.url.slice(0, 120)}...`);
+    const v = verifyHmacUrl(body.urls[0]!.url, HMAC_SECRET);
+    assert.ok(v.valid);
+    assert.equal(v.path, '/gcs-public-data--healthcare-nih-chest-xray/dicom/00000002_001.dcm');
+    assert.equal(v.expires, 3600);
+  });
+
+  it('signer: signs through IAM signBlob, against a local stand-in of the IAM Credentials API that checks each request', async (t) => {
+    const before = signBlob.signed.length;
+    const res = await firstAnswer(t, 'signer', onGoogleCloud(), (u) =>
+      postJson(`${u}/v1/images:signUrls`, { imageIds: ['00000003_000', '00000004_002'] }),
+    );
+    const body = (await res.json()) as { urls: { url: string }[] };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    t.diagnostic(`signer (IAM signBlob stand-in): ${res.status} ${body.urls[0]!.url.slice(0, 120)}...`);
+    assert.deepEqual(signBlob.refused, []);
+    assert.equal(signBlob.signed.length - before, 2, 'one signBlob call per URL');
+    for (const u of body.urls) {
+      const v = verifyRsaUrl(u.url, iamKey.publicKey);
+      assert.ok(v.valid);
+      assert.equal(v.accessId, metadata.email, 'signed as the runtime service account');
+    }
+    assert.ok(proxy.tunnels.includes('iamcredentials.googleapis.com:443'));
+    assert.ok(metadata.requests.includes('/computeMetadata/v1/instance/service-accounts/default/token'));
+  });
+
+  it('processUpload: registers a PNG finalized in the Storage emulator in Firestore', async (t) => {
+    const fs = backends.firestore!;
+    const storage = backends.storage!;
+    const event: StorageCloudEvent = await backends.nextUpload!();
+    const data = event.data as { bucket: string; name: string; generation: string };
+    const res = await firstAnswer(
+      t,
+      'uploads',
+      {
+        FIRESTORE_EMULATOR_HOST: fs.host,
+        GOOGLE_CLOUD_PROJECT: fs.projectId,
+        STORAGE_EMULATOR_HOST: storage.host,
+        UPLOADS_BUCKET: data.bucket,
+      },
+      (u) => fetch(u, cloudEventRequest(event)),
+    );
+    await res.arrayBuffer();
+    assert.ok(res.status >= 200 && res.status < 300, `delivery answered ${res.status}`);
+    const db = createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
+    try {
+      const doc = await db
+        .collection(IMAGES_REGISTRY_COLLECTION)
+        .doc(registryDocId(data.bucket, data.name))
+        .get();
+      assert.ok(doc.exists, `uploads_images has ${data.name}`);
+      const png = makePng();
+      t.diagnostic(
+        `processUpload: ${res.status}; Firestore ${IMAGES_REGISTRY_COLLECTION}: ${JSON.stringify(doc.data()).slice(0, 160)}`,
+      );
+      assert.equal(doc.get('format'), 'png');
+      assert.equal(doc.get('width'), 64);
+      assert.equal(doc.get('height'), 48);
+      assert.equal(doc.get('generation'), String(data.generation));
+      assert.equal(doc.get('sha256'), createHash('sha256').update(png).digest('hex'));
+    } finally {
+      await db.terminate();
+    }
+  });
+
+  it('cohorts: a query reaches the BigQuery API (local stand-in) with the configured dataset, cap and token; its 404 becomes a 503', async (t) => {
+    const before = proxy.requests.length;
+    const res = await firstAnswer(t, 'cohorts', onGoogleCloud(), (u) =>
+      postJson(`${u}/v1/cohorts:query`, { filter: { sex: ['F'] }, pageSize: 5 }),
+    );
+    const body = (await res.json()) as { status: number; detail: string };
+    t.diagnostic(`cohorts: ${res.status} ${JSON.stringify(body).slice(0, 160)}`);
+    assert.equal(res.status, 503);
+    assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+    const sent = proxy.requests.slice(before).filter((r) => r.host === 'bigquery.googleapis.com');
+    assert.ok(sent.length > 0, 'BigQuery was called');
+    const first = sent[0]!;
+    t.diagnostic(`cohorts: BigQuery got ${first.method} ${first.path} ${first.body.slice(0, 200)}`);
+    assert.equal(first.method, 'POST');
+    assert.match(first.path, /^\/bigquery\/v2\/projects\/nih-cxr-test\/(?:queries|jobs)(?:\?|$)/);
+    assert.equal(first.headers.authorization, `Bearer ${metadata.accessToken}`);
+    const job = JSON.parse(first.body) as Record<string, unknown>;
+    const text = JSON.stringify(job);
+    assert.match(
+      text,
+      /`?nih-cxr-test`?\.?`?nih_cxr`?\.|nih_cxr\./,
+      'the query reads the configured dataset',
+    );
+    assert.match(text, /"maximumBytesBilled":"1073741824"/, 'the bytes cap of the deployment');
+    assert.match(text, /"location":"US"/);
+    assert.match(text, /"useLegacySql":false/);
+    assert.doesNotMatch(text, /'F'/, 'filter values travel as query parameters, not in the SQL');
+  });
+});
