@@ -1,8 +1,9 @@
 /**
  * API Gateway speaks OpenAPI 2.0 (Swagger). This derives its config from the OpenAPI 3.1 document of each
  * HTTP function: same paths, methods, operation ids and parameters, plus the gateway's own extensions: the
- * backend of each operation, API-key security and a quota. Bodies are described, not validated: the
- * functions validate them with the zod schemas the 3.1 document shows.
+ * backend of each operation, API-key security and a quota, and an OPTIONS operation per path for CORS
+ * preflights (no key, no quota). Bodies are described, not validated: the functions validate them with the
+ * zod schemas the 3.1 document shows.
  */
 import type { OpenApiDocument } from '../shared/openapi/build.ts';
 
@@ -87,6 +88,7 @@ export function buildGatewayConfig(functions: readonly GatewayFunction[], title 
       }
     }
   }
+  for (const [path, item] of Object.entries(paths)) addPreflight(path, item);
   return {
     swagger: '2.0',
     info: {
@@ -116,6 +118,27 @@ export function buildGatewayConfig(functions: readonly GatewayFunction[], title 
       },
     },
     paths,
+  };
+}
+
+/**
+ * A CORS preflight operation for a path: browsers send OPTIONS without the API key, so it needs none and
+ * costs no quota; it goes to the function that serves the path, which answers it from CORS_ORIGINS.
+ */
+function addPreflight(path: string, item: Record<string, Json>): void {
+  const ops = Object.values(item);
+  const first = ops[0];
+  if (!first || item.options) return;
+  const backend = first['x-google-backend'] as Json;
+  if (ops.some((o) => (o['x-google-backend'] as Json).address !== backend.address)) {
+    throw new Error(`${path} is served by two functions; its preflight would have no single backend`);
+  }
+  item.options = {
+    operationId: `${String(first.operationId)}Preflight`,
+    summary: `CORS preflight of ${path}`,
+    security: [],
+    responses: { '204': { description: 'Preflight answer (Access-Control-Allow-* for allowed origins)' } },
+    'x-google-backend': backend,
   };
 }
 

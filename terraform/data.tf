@@ -79,6 +79,20 @@ resource "google_bigquery_dataset" "cohorts" {
   depends_on = [google_project_service.apis]
 }
 
+# Staging tables of the uploads' load-then-MERGE, apart from the cohort tables so that a default expiration
+# can clean up the ones a failed load leaves behind without ever touching the cohort tables.
+resource "google_bigquery_dataset" "staging" {
+  project                     = var.project_id
+  dataset_id                  = "${var.bigquery.dataset_id}_staging"
+  location                    = var.bigquery.location
+  description                 = "Short-lived staging tables of the upload function's loads; every table expires."
+  default_table_expiration_ms = var.bigquery.staging_expiration_hours * 3600000
+  delete_contents_on_destroy  = true
+  labels                      = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
 resource "google_bigquery_table" "cohorts" {
   for_each = local.cohort_tables
 

@@ -1,6 +1,7 @@
 /**
- * The four functions, one module call per folder of functions/. Each gets its own service account (created
- * by the module); iam.tf grants it exactly the roles it uses. The HTTP functions can be invoked only by the
+ * The four functions, one module call per folder of functions/. Each runs as its own service account
+ * (iam.tf), which holds exactly the roles it uses; each call depends on those grants, so that the first
+ * revision starts with its permissions and secrets readable. The HTTP functions can be invoked only by the
  * gateway's service account, the upload function only by its Eventarc trigger's service account.
  */
 
@@ -14,7 +15,7 @@ module "labels" {
   entry_point           = "labels"
   runtime               = "nodejs24"
   source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["labels"].output_name }
-  service_account_id    = "${var.name_prefix}-labels"
+  service_account_email = google_service_account.functions["labels"].email
   build_service_account = google_service_account.build.id
   resources             = var.functions.labels
   invokers              = { gateway = google_service_account.gateway.member }
@@ -23,9 +24,13 @@ module "labels" {
   environment_variables = {
     GOOGLE_CLOUD_PROJECT  = var.project_id
     FIRESTORE_DATABASE_ID = google_firestore_database.labels.name
+    CORS_ORIGINS          = local.cors_origins
   }
 
-  depends_on = [google_project_iam_member.build_run_builder]
+  depends_on = [
+    google_project_iam_member.build_run_builder,
+    google_project_iam_member.labels_datastore_viewer,
+  ]
 }
 
 module "cohorts" {
@@ -38,7 +43,7 @@ module "cohorts" {
   entry_point           = "cohorts"
   runtime               = "nodejs24"
   source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["cohorts"].output_name }
-  service_account_id    = "${var.name_prefix}-cohorts"
+  service_account_email = google_service_account.functions["cohorts"].email
   build_service_account = google_service_account.build.id
   resources             = var.functions.cohorts
   invokers              = { gateway = google_service_account.gateway.member }
@@ -46,11 +51,12 @@ module "cohorts" {
 
   environment_variables = {
     GOOGLE_CLOUD_PROJECT = var.project_id
+    CORS_ORIGINS         = local.cors_origins
     COHORT_STORE         = "bigquery"
     BQ_DATASET           = google_bigquery_dataset.cohorts.dataset_id
     BQ_LOCATION          = google_bigquery_dataset.cohorts.location
     BQ_MAX_BYTES_BILLED  = tostring(var.bigquery.max_bytes_billed)
-    # Exports with signed URLs sign like the signer function does.
+    # Exports with `urls: "signed"` sign in this function, like the signer does: it needs the HMAC secret too.
     BILLING_PROJECT = local.billing_project
     SIGNER          = local.hmac_enabled ? "hmac" : "iam"
     HMAC_ACCESS_ID  = local.hmac_enabled ? var.hmac_access_id : ""
@@ -64,7 +70,15 @@ module "cohorts" {
     HMAC_SECRET = { secret = google_secret_manager_secret.hmac.secret_id, enabled = local.hmac_enabled }
   }
 
-  depends_on = [google_project_iam_member.build_run_builder]
+  depends_on = [
+    google_project_iam_member.build_run_builder,
+    google_project_iam_member.cohorts_bigquery_job_user,
+    google_bigquery_dataset_iam_member.cohorts_data_viewer,
+    google_secret_manager_secret_iam_member.cohorts_page_token_secret,
+    google_service_account_iam_member.cohorts_sign_blob_self,
+    google_project_iam_member.cohorts_requester_pays,
+    google_secret_manager_secret_iam_member.cohorts_hmac_secret,
+  ]
 }
 
 module "signer" {
@@ -77,7 +91,7 @@ module "signer" {
   entry_point           = "signer"
   runtime               = "nodejs24"
   source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["signer"].output_name }
-  service_account_id    = "${var.name_prefix}-signer"
+  service_account_email = google_service_account.functions["signer"].email
   build_service_account = google_service_account.build.id
   resources             = var.functions.signer
   invokers              = { gateway = google_service_account.gateway.member }
@@ -85,6 +99,7 @@ module "signer" {
 
   environment_variables = {
     GOOGLE_CLOUD_PROJECT = var.project_id
+    CORS_ORIGINS         = local.cors_origins
     BILLING_PROJECT      = local.billing_project
     SIGNER               = local.hmac_enabled ? "hmac" : "iam"
     HMAC_ACCESS_ID       = local.hmac_enabled ? var.hmac_access_id : ""
@@ -93,7 +108,12 @@ module "signer" {
     HMAC_SECRET = { secret = google_secret_manager_secret.hmac.secret_id, enabled = local.hmac_enabled }
   }
 
-  depends_on = [google_project_iam_member.build_run_builder]
+  depends_on = [
+    google_project_iam_member.build_run_builder,
+    google_service_account_iam_member.signer_sign_blob_self,
+    google_project_iam_member.signer_requester_pays,
+    google_secret_manager_secret_iam_member.signer_hmac_secret,
+  ]
 }
 
 module "uploads" {
@@ -106,7 +126,7 @@ module "uploads" {
   entry_point           = "processUpload"
   runtime               = "nodejs24"
   source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["uploads"].output_name }
-  service_account_id    = "${var.name_prefix}-uploads"
+  service_account_email = google_service_account.functions["uploads"].email
   build_service_account = google_service_account.build.id
   resources             = var.functions.uploads
   ingress_settings      = "ALLOW_INTERNAL_ONLY"
@@ -127,6 +147,7 @@ module "uploads" {
     FIRESTORE_DATABASE_ID = google_firestore_database.labels.name
     COHORT_STORE          = "bigquery"
     BQ_DATASET            = google_bigquery_dataset.cohorts.dataset_id
+    BQ_STAGING_DATASET    = google_bigquery_dataset.staging.dataset_id
     BQ_LOCATION           = google_bigquery_dataset.cohorts.location
     BQ_MAX_BYTES_BILLED   = tostring(var.bigquery.max_bytes_billed)
     # A lease outlives the attempt holding it, so that a live attempt is never taken over.
@@ -135,7 +156,12 @@ module "uploads" {
 
   depends_on = [
     google_project_iam_member.build_run_builder,
-    google_project_iam_member.gcs_pubsub_publisher,
-    google_project_iam_member.uploads_trigger_event_receiver,
+    google_storage_bucket_iam_member.uploads_object_reader,
+    google_storage_bucket_iam_member.uploads_object_writer,
+    google_project_iam_member.uploads_datastore_user,
+    google_bigquery_dataset_iam_member.uploads_data_editor,
+    google_bigquery_dataset_iam_member.uploads_staging_editor,
+    google_project_iam_member.uploads_bigquery_job_user,
+    time_sleep.service_agents,
   ]
 }

@@ -1,7 +1,12 @@
 /**
  * API Gateway in front of the three HTTP functions. Its OpenAPI 2.0 config is generated from the same route
  * specs (zod schemas) as the OpenAPI 3.1 document; every operation needs an API key and counts against a
- * per-consumer-project quota. The gateway calls the functions as its own service account.
+ * per-consumer-project quota, except the CORS preflights (OPTIONS), which browsers send without a key and
+ * the functions answer from CORS_ORIGINS. The gateway calls the functions as its own service account.
+ *
+ * API keys are not created here: a google_apikeys_key keeps its key string in the Terraform state. Each
+ * client creates its own key in its own project (docs/deploy.md), which also gives each client its own
+ * quota: API Gateway counts the quota per consumer project, the project that owns the key.
  */
 
 locals {
@@ -70,25 +75,23 @@ resource "google_api_gateway_gateway" "this" {
   labels       = local.labels
 }
 
-# API keys are checked against the API's managed service, which must be enabled in the project.
+# API keys are checked against the API's managed service, which must be enabled in the project that owns the
+# key. Enabling it needs the service to exist with its configuration, hence the explicit wait for the config.
 resource "google_project_service" "gateway_managed_service" {
   project            = var.project_id
   service            = google_api_gateway_api.this.managed_service
   disable_on_destroy = false
+
+  depends_on = [google_api_gateway_api_config.this]
 }
 
-resource "google_apikeys_key" "clients" {
-  for_each = var.api.keys
+# Clients allowed to enable the API in their own project and create keys there: one quota bucket each.
+resource "google_endpoints_service_iam_member" "consumers" {
+  for_each = var.api.consumers
 
-  project      = var.project_id
-  name         = each.key
-  display_name = each.value
-
-  restrictions {
-    api_targets {
-      service = google_api_gateway_api.this.managed_service
-    }
-  }
+  service_name = google_api_gateway_api.this.managed_service
+  role         = "roles/servicemanagement.serviceConsumer"
+  member       = each.value
 
   depends_on = [google_project_service.gateway_managed_service]
 }

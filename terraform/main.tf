@@ -12,6 +12,8 @@ locals {
   labels          = merge(var.labels, { app = var.name_prefix })
   # The HMAC secret is mounted only once hmac_access_id is set: until then the secret has no version.
   hmac_enabled = var.hmac_access_id != null
+  # CORS_ORIGINS of the HTTP functions: they answer the preflights the gateway passes through.
+  cors_origins = join(",", var.api.cors_origins)
 
   # One bundle per folder of functions/; `npm run build` writes manifest.json: { "<folder>": { "zip": "<folder>-<sha256>.zip", ... } }.
   function_folders = toset(["labels", "cohorts", "signer", "uploads"])
@@ -24,6 +26,7 @@ locals {
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
@@ -33,16 +36,46 @@ locals {
     "secretmanager.googleapis.com",
     "servicecontrol.googleapis.com",
     "servicemanagement.googleapis.com",
+    "serviceusage.googleapis.com",
     "storage.googleapis.com",
   ])
+
+  # Google-managed service agents the Eventarc storage trigger needs before it can be created.
+  service_agents = toset(["eventarc.googleapis.com", "pubsub.googleapis.com"])
 }
 
+# Every resource below waits for these (depends_on or a reference to something that does): on an empty
+# project the first apply would otherwise race the enablement. docs/deploy.md lists the ordering rules.
 resource "google_project_service" "apis" {
   for_each = var.enable_apis ? local.apis : toset([])
 
   project            = var.project_id
   service            = each.value
   disable_on_destroy = false
+}
+
+# Service agents are created lazily by Google, sometimes minutes after the API is enabled; the Eventarc
+# trigger fails until they exist (terraform-provider-google #14584, #25294). Create them explicitly.
+resource "google_project_service_identity" "agents" {
+  provider = google-beta
+  for_each = local.service_agents
+
+  project = var.project_id
+  service = each.value
+
+  depends_on = [google_project_service.apis]
+}
+
+# IAM grants to new identities take a while to propagate; the trigger is created only after this wait.
+resource "time_sleep" "service_agents" {
+  create_duration = var.iam_propagation_wait
+
+  depends_on = [
+    google_project_service_identity.agents,
+    google_project_iam_member.eventarc_service_agent,
+    google_project_iam_member.gcs_pubsub_publisher,
+    google_project_iam_member.uploads_trigger_event_receiver,
+  ]
 }
 
 # Function sources: one zip per bundle, named by its content hash so that changed code redeploys.

@@ -3,10 +3,9 @@ output "gateway_url" {
   value       = "https://${google_api_gateway_gateway.this.default_hostname}"
 }
 
-output "api_keys" {
-  description = "API key strings by key id; give each client its own."
-  value       = { for k, v in google_apikeys_key.clients : k => v.key_string }
-  sensitive   = true
+output "api_managed_service" {
+  description = "Managed service name of the API: API keys are created out of band, restricted to it (docs/deploy.md); Terraform never holds a key string."
+  value       = google_api_gateway_api.this.managed_service
 }
 
 output "function_uris" {
@@ -22,10 +21,10 @@ output "function_uris" {
 output "service_accounts" {
   description = "Email of every service account the deployment created, by role in the system."
   value = {
-    labels          = module.labels.service_account_email
-    cohorts         = module.cohorts.service_account_email
-    signer          = module.signer.service_account_email
-    uploads         = module.uploads.service_account_email
+    labels          = google_service_account.functions["labels"].email
+    cohorts         = google_service_account.functions["cohorts"].email
+    signer          = google_service_account.functions["signer"].email
+    uploads         = google_service_account.functions["uploads"].email
     uploads_trigger = google_service_account.uploads_trigger.email
     gateway         = google_service_account.gateway.email
     build           = google_service_account.build.email
@@ -55,4 +54,9 @@ output "firestore_database" {
 output "bigquery_dataset" {
   description = "BigQuery dataset of the cohort tables (project:dataset)."
   value       = "${var.project_id}:${google_bigquery_dataset.cohorts.dataset_id}"
+}
+
+output "bigquery_staging_dataset" {
+  description = "BigQuery dataset of the uploads' staging tables, each expiring after bigquery.staging_expiration_hours (project:dataset)."
+  value       = "${var.project_id}:${google_bigquery_dataset.staging.dataset_id}"
 }

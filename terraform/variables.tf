@@ -43,6 +43,17 @@ variable "enable_apis" {
   default     = true
 }
 
+variable "iam_propagation_wait" {
+  type        = string
+  description = "How long to wait after creating the service agents and their grants before creating the Eventarc trigger (IAM changes take time to propagate), e.g. 60s."
+  default     = "60s"
+
+  validation {
+    condition     = can(regex("^[0-9]+(s|m)$", var.iam_propagation_wait))
+    error_message = "iam_propagation_wait must be a duration such as 60s or 2m."
+  }
+}
+
 variable "functions" {
   type = object({
     labels = optional(object({
@@ -114,12 +125,13 @@ variable "firestore" {
 
 variable "bigquery" {
   type = object({
-    dataset_id          = optional(string, "nih_cxr")
-    location            = optional(string, "US")
-    deletion_protection = optional(bool, true)
-    max_bytes_billed    = optional(number, 1073741824)
+    dataset_id               = optional(string, "nih_cxr")
+    location                 = optional(string, "US")
+    deletion_protection      = optional(bool, true)
+    max_bytes_billed         = optional(number, 1073741824)
+    staging_expiration_hours = optional(number, 24)
   })
-  description = "BigQuery dataset of the cohort tables; max_bytes_billed caps every query job (default 1 GiB; the tables are tens of MB)."
+  description = "BigQuery dataset of the cohort tables; max_bytes_billed caps every query job (default 1 GiB; the tables are tens of MB). Staging tables of uploads go to <dataset_id>_staging, whose tables expire after staging_expiration_hours."
   default     = {}
 
   validation {
@@ -128,7 +140,12 @@ variable "bigquery" {
   }
 
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1023}$", var.bigquery.dataset_id))
+    condition     = var.bigquery.staging_expiration_hours >= 1 && var.bigquery.staging_expiration_hours <= 720
+    error_message = "bigquery.staging_expiration_hours must be 1-720: longer than any load, short enough to clean up."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1015}$", var.bigquery.dataset_id))
     error_message = "bigquery.dataset_id must be letters, digits and underscores."
   }
 }
@@ -154,9 +171,10 @@ variable "api" {
   type = object({
     gateway_region            = optional(string)
     quota_requests_per_minute = optional(number, 600)
-    keys                      = optional(map(string), { default = "nih-cxr default client" })
+    consumers                 = optional(map(string), {})
+    cors_origins              = optional(list(string), [])
   })
-  description = "API Gateway: region (null means var.region), per-project request quota per minute, API keys to create (id => display name)."
+  description = "API Gateway: region (null means var.region); request quota per minute of each consumer project (the project that owns the API key); consumers: client id => IAM member (user:, group:, serviceAccount: or domain:) allowed to enable the API in its own project and create its own keys there, so that each client has its own quota; cors_origins: browser origins allowed to call the API (https://host[:port], or \"*\"). API keys are never created by Terraform (docs/deploy.md)."
   default     = {}
 
   validation {
@@ -164,8 +182,16 @@ variable "api" {
     error_message = "api.quota_requests_per_minute must be at least 1."
   }
   validation {
-    condition     = alltrue([for k in keys(var.api.keys) : can(regex("^[a-z][a-z0-9-]{0,62}$", k))])
-    error_message = "API key ids must be lower case letters, digits and '-'."
+    condition     = alltrue([for k in keys(var.api.consumers) : can(regex("^[a-z][a-z0-9-]{0,62}$", k))])
+    error_message = "api.consumers ids must be lower case letters, digits and '-'."
+  }
+  validation {
+    condition     = alltrue([for m in values(var.api.consumers) : can(regex("^(user|group|serviceAccount|domain):[^,\\s]+$", m))])
+    error_message = "api.consumers members must be user:, group:, serviceAccount: or domain: members (never public)."
+  }
+  validation {
+    condition     = alltrue([for o in var.api.cors_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "api.cors_origins entries must be origins such as https://app.example.org (no path), or \"*\"."
   }
 }
 

@@ -115,7 +115,27 @@ export function checkGateway(c: TfConfig, routesByFolder: Record<string, readonl
   }
   const seen = new Set<string>();
   for (const [path, ops] of Object.entries((doc.paths ?? {}) as Record<string, Record<string, Json>>)) {
+    // CORS preflight: browsers send it without the key, so it needs none; it goes where the path's
+    // operations go (that function answers it from CORS_ORIGINS).
+    const preflight = ops.options;
+    const backends = new Set(
+      Object.entries(ops)
+        .filter(([m]) => m !== 'options')
+        .map(([, op]) => String((op['x-google-backend'] as Json | undefined)?.address)),
+    );
+    if (!preflight) problems.push(`${path}: no OPTIONS operation; browsers cannot send the preflight`);
+    else {
+      const address = String((preflight['x-google-backend'] as Json | undefined)?.address);
+      if (backends.size !== 1 || !backends.has(address)) {
+        problems.push(`options ${path}: preflight goes to ${address}, not to the function serving the path`);
+      }
+      if (!isDeepStrictEqual(preflight.security, []))
+        problems.push(
+          `options ${path}: the preflight requires an API key, which browsers never send with it`,
+        );
+    }
     for (const [method, op] of Object.entries(ops)) {
+      if (method === 'options') continue;
       const key = `${method} ${path}`;
       seen.add(key);
       const address = String((op['x-google-backend'] as Json | undefined)?.address ?? '');
@@ -138,6 +158,9 @@ export function checkGateway(c: TfConfig, routesByFolder: Record<string, readonl
   const gw = root.resources.google_api_gateway_api_config?.this;
   const sa = expr(block(block(gw, 'gateway_config'), 'backend_config')?.google_service_account);
   if (sa !== 'google_service_account.gateway.email') problems.push(`gateway calls the functions as ${sa}`);
-  if (!root.resources.google_apikeys_key) problems.push('no google_apikeys_key: clients would have no key');
+  const allowsKeyHeader = Object.values(defs).some(
+    (d) => d.type === 'apiKey' && d.in === 'header' && String(d.name).toLowerCase() === 'x-api-key',
+  );
+  if (!allowsKeyHeader) problems.push('gateway config does not accept the x-api-key header');
   return problems;
 }

@@ -1,10 +1,30 @@
 /** IAM grants of the configuration, normalised to `role on scope` per identity. */
 import { isDeepStrictEqual } from 'node:util';
 import { fnModule, functionDeployments, memberOf, refName } from './checks.ts';
-import { type Body, expr, type TfConfig } from './hcl.ts';
+import { type Body, block, expr, type TfConfig } from './hcl.ts';
 
+/** The role of a grant: a predefined role, or a custom role of the configuration with its permissions. */
+function roleOf(c: TfConfig, body: Body): string {
+  const custom = /^google_project_iam_custom_role\.(\w+)\.(name|id)$/.exec(expr(body.role) ?? '')?.[1];
+  if (!custom) return String(body.role);
+  const def = c.modules['.']?.resources.google_project_iam_custom_role?.[custom];
+  const permissions = Array.isArray(def?.permissions) ? [...(def.permissions as string[])].sort() : [];
+  return `custom role ${custom} (${permissions.join(', ')})`;
+}
+
+/** Scope of a grant, with its IAM condition's expression when it has one. */
 function scopeOf(type: string, body: Body): string {
+  const condition = block(body, 'condition')?.expression;
+  const scope = baseScopeOf(type, body);
+  return condition === undefined ? scope : `${scope} if ${String(condition)}`;
+}
+
+function baseScopeOf(type: string, body: Body): string {
   switch (type) {
+    case 'google_endpoints_service_iam_member':
+      return expr(body.service_name) === 'google_api_gateway_api.this.managed_service'
+        ? 'api managed service'
+        : `service ${String(body.service_name)}`;
     case 'google_project_iam_member': {
       const p = expr(body.project);
       return p === 'var.project_id'
@@ -18,7 +38,7 @@ function scopeOf(type: string, body: Body): string {
     case 'google_storage_bucket_iam_member':
       return `bucket ${refName(body.bucket)}`;
     case 'google_service_account_iam_member':
-      return `service account ${refName(body.service_account_id)}`;
+      return `service account ${/^google_service_account\.functions\["(\w+)"\]/.exec(expr(body.service_account_id) ?? '')?.[1] ?? refName(body.service_account_id)}`;
     case 'google_secret_manager_secret_iam_member':
       return `secret ${refName(body.secret_id)}`;
     case 'google_cloud_run_v2_service_iam_member':
@@ -50,7 +70,12 @@ export function grants(c: TfConfig): { byMember: Record<string, string[]>; probl
           }
           continue;
         }
-        add(memberOf(body.member), `${String(body.role)} on ${scopeOf(type, body)}`);
+        // The API's consumers, one grant per entry of var.api.consumers.
+        const consumers = expr(body.member) === 'each.value' && expr(body.for_each) === 'var.api.consumers';
+        add(
+          consumers ? 'api consumers' : memberOf(body.member),
+          `${roleOf(c, body)} on ${scopeOf(type, body)}`,
+        );
       }
     }
   }

@@ -103,16 +103,19 @@ export function checkFunctions(c: TfConfig, folders: readonly string[], register
   }
   const mod = fnModule(c);
   const fn = mod?.resources.google_cloudfunctions2_function?.this;
-  if (
-    mod &&
-    expr(block(fn, 'service_config')?.service_account_email) !== 'google_service_account.this.email'
-  ) {
-    problems.push(
-      'modules/function: the function does not run as the service account the module creates for it',
-    );
+  if (mod && expr(block(fn, 'service_config')?.service_account_email) !== 'var.service_account_email') {
+    problems.push('modules/function: the function does not run as the service account its call passes');
   }
-  const ids = deployments.map((d) => d.body.service_account_id).filter((x) => x !== undefined);
-  if (new Set(ids).size !== ids.length) problems.push('two functions share a service account id');
+  // Each call passes the root's service account for its own folder: google_service_account.functions["<folder>"].
+  for (const d of deployments) {
+    if (!mod || !d.folder || d.call.startsWith('google_')) continue;
+    const want = `google_service_account.functions["${d.folder}"].email`;
+    if (expr(d.body.service_account_email) !== want) {
+      problems.push(`${d.call}: runs as ${String(expr(d.body.service_account_email))}, want ${want}`);
+    }
+  }
+  const ids = deployments.map((d) => expr(d.body.service_account_email)).filter((x) => x !== undefined);
+  if (new Set(ids).size !== ids.length) problems.push('two functions share a service account');
   return problems;
 }
 
@@ -148,11 +151,14 @@ export const checkNoPublicAccess = (c: TfConfig): string[] => scan(c, PUBLIC, 'p
 export function memberOf(value: unknown): string {
   const e = expr(value) ?? '';
   const m =
+    /^google_service_account\.functions\["(\w+)"\]\.member$/.exec(e) ??
     /^module\.(\w+)\.service_account_member$/.exec(e) ??
     /^google_service_account\.(\w+)\.member$/.exec(e) ??
     /^serviceAccount:\$\{google_service_account\.(\w+)\.email\}$/.exec(e);
   if (m) return m[1]!;
   if (e === 'data.google_storage_project_service_account.gcs.member') return 'gcs service agent';
+  const agent = /^google_project_service_identity\.\w+\["(\w+)\.googleapis\.com"\]\.member$/.exec(e)?.[1];
+  if (agent) return `${agent} service agent`;
   return `unrecognised member ${e}`;
 }
 

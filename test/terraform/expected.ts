@@ -1,6 +1,9 @@
 /** What the deployment is meant to grant, stated once here: the tests compare the configuration with it. */
 import { expr } from './hcl.ts';
 
+/** A Terraform interpolation as HCL writes it inside a string: tf('var.x') is the text `$` `{var.x}`. */
+const tf = (reference: string): string => `\${${reference}}`;
+
 /**
  * Identity -> its grants, as `role on scope`. Identities: a function's module call (its own service account),
  * a google_service_account by resource name, or a Google service agent.
@@ -23,10 +26,16 @@ export const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     'roles/serviceusage.serviceUsageConsumer on billing project',
     'roles/secretmanager.secretAccessor on secret hmac',
   ],
+  // What shared/uploads/processor.ts calls: file.createReadStream() and the quarantine copy's source read
+  // (objects.get); file.save() of reports/<name>.json and copy() to quarantine/<name>, both overwriting on a
+  // redelivery (objects.create + objects.delete), under those two prefixes only; no list, no metadata, no IAM.
   uploads: [
-    'roles/storage.objectAdmin on bucket uploads',
-    'roles/datastore.user on project',
+    'roles/storage.legacyObjectReader on bucket uploads',
+    `custom role uploads_object_writer (storage.objects.create, storage.objects.delete) on bucket uploads if resource.name.startsWith("projects/_/buckets/${tf('google_storage_bucket.uploads.name')}/objects/reports/") || resource.name.startsWith("projects/_/buckets/${tf('google_storage_bucket.uploads.name')}/objects/quarantine/")`,
+    // Firestore: documents of the labels database only, not every database of the project.
+    `roles/datastore.user on project if resource.name == "projects/${tf('var.project_id')}/databases/${tf('google_firestore_database.labels.name')}"`,
     'roles/bigquery.dataEditor on dataset cohorts',
+    'roles/bigquery.dataEditor on dataset staging',
     'roles/bigquery.jobUser on project',
   ],
   uploads_trigger: ['roles/eventarc.eventReceiver on project', 'roles/run.invoker on function uploads'],
@@ -37,6 +46,10 @@ export const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   ],
   build: ['roles/run.builder on project'],
   'gcs service agent': ['roles/pubsub.publisher on project'],
+  // Granted explicitly: a service agent created by google_project_service_identity may not hold it yet.
+  'eventarc service agent': ['roles/eventarc.serviceAgent on project'],
+  // Client principals allowed to enable the API in their own projects and create their own keys there.
+  'api consumers': ['roles/servicemanagement.serviceConsumer on api managed service'],
 };
 
 /** Stand-in values for the expressions the configuration sets environment variables to. */
@@ -46,6 +59,9 @@ const SAMPLE_VALUES: Record<string, string> = {
   'google_firestore_database.labels.name': '(default)',
   'google_bigquery_dataset.cohorts.dataset_id': 'nih_cxr',
   'google_bigquery_dataset.cohorts.location': 'US',
+  'google_bigquery_dataset.staging.dataset_id': 'nih_cxr_staging',
+  // api.cors_origins is empty by default: no CORS headers.
+  'local.cors_origins': '',
   'google_storage_bucket.uploads.name': 'nih-cxr-test-nih-cxr-uploads',
   'tostring(var.bigquery.max_bytes_billed)': '1073741824',
   'tostring(var.functions.uploads.timeout_seconds + 60)': '600',

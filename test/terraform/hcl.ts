@@ -15,6 +15,9 @@ export interface TfModule {
   /** type -> name -> body */
   resources: Record<string, Record<string, Body>>;
   data: Record<string, Record<string, Body>>;
+  ephemeral: Record<string, Record<string, Body>>;
+  /** Provider configurations, by local name (an aliased second configuration is not supported). */
+  providers: Record<string, Body>;
   modules: Record<string, Body>;
   /** Raw text of every .tf file, by file name. */
   text: Record<string, string>;
@@ -49,6 +52,8 @@ async function loadModule(root: string, dir: string): Promise<TfModule> {
     locals: {},
     resources: {},
     data: {},
+    ephemeral: {},
+    providers: {},
     modules: {},
     text: {},
   };
@@ -63,6 +68,8 @@ async function loadModule(root: string, dir: string): Promise<TfModule> {
     mergeNamed(m.modules, json.module);
     mergeTyped(m.resources, json.resource);
     mergeTyped(m.data, json.data);
+    mergeTyped(m.ephemeral, json.ephemeral);
+    mergeNamed(m.providers, json.provider);
     for (const l of (json.locals ?? []) as Body[]) Object.assign(m.locals, l);
   }
   return m;

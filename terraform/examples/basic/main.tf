@@ -28,5 +28,7 @@ module "nih_cxr" {
 
   api = {
     quota_requests_per_minute = var.quota_requests_per_minute
+    consumers                 = var.api_consumers
+    cors_origins              = var.cors_origins
   }
 }

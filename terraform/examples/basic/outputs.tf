@@ -3,10 +3,9 @@ output "gateway_url" {
   value       = module.nih_cxr.gateway_url
 }
 
-output "api_keys" {
-  description = "API key strings by key id (terraform output -json api_keys)."
-  value       = module.nih_cxr.api_keys
-  sensitive   = true
+output "api_managed_service" {
+  description = "Managed service of the API; create API keys restricted to it out of band (docs/deploy.md)."
+  value       = module.nih_cxr.api_managed_service
 }
 
 output "uploads_bucket" {

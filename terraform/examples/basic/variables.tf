@@ -26,3 +26,15 @@ variable "quota_requests_per_minute" {
   description = "Requests per minute each consumer project (API key owner) may send through the gateway."
   default     = 600
 }
+
+variable "api_consumers" {
+  type        = map(string)
+  description = "Client id => IAM member allowed to enable the API in its own project and create its own API keys there (its own quota)."
+  default     = {}
+}
+
+variable "cors_origins" {
+  type        = list(string)
+  description = "Browser origins allowed to call the API through the gateway (e.g. https://app.example.org)."
+  default     = []
+}

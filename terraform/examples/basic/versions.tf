@@ -14,5 +14,9 @@ terraform {
       source  = "hashicorp/random"
       version = "3.7.2"
     }
+    time = {
+      source  = "hashicorp/time"
+      version = "0.13.1"
+    }
   }
 }

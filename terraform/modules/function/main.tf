@@ -1,14 +1,8 @@
 /**
- * One Cloud Run function (2nd gen) with its own service account. The module grants that account no roles:
- * the caller grants exactly the ones the function uses, on the narrowest resource.
+ * One Cloud Run function (2nd gen) running as a service account of its own, which the caller creates and
+ * grants exactly the roles the function uses, on the narrowest resource. The caller creates it (not this
+ * module) so that the grants can exist before the function: pass them in the module call's depends_on.
  */
-
-resource "google_service_account" "this" {
-  project      = var.project_id
-  account_id   = var.service_account_id
-  display_name = "${var.name} function"
-  description  = "Runtime identity of the ${var.name} function; holds only the roles that function uses."
-}
 
 resource "google_cloudfunctions2_function" "this" {
   project     = var.project_id
@@ -31,7 +25,7 @@ resource "google_cloudfunctions2_function" "this" {
   }
 
   service_config {
-    service_account_email            = google_service_account.this.email
+    service_account_email            = var.service_account_email
     available_memory                 = var.resources.memory
     available_cpu                    = var.resources.cpu
     timeout_seconds                  = var.resources.timeout_seconds

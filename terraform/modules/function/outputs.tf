@@ -14,16 +14,6 @@ output "service" {
 }
 
 output "service_account_email" {
-  description = "Email of the function's own runtime service account."
-  value       = google_service_account.this.email
-}
-
-output "service_account_member" {
-  description = "The runtime service account as an IAM member (serviceAccount:EMAIL)."
-  value       = google_service_account.this.member
-}
-
-output "service_account_name" {
-  description = "Full resource name of the runtime service account (for IAM on the account itself)."
-  value       = google_service_account.this.name
+  description = "Email of the service account the function runs as."
+  value       = google_cloudfunctions2_function.this.service_config[0].service_account_email
 }

@@ -52,13 +52,13 @@ variable "source_archive" {
   description = "Bucket and object name of the zipped bundle; the object name carries the content hash so that changed code redeploys."
 }
 
-variable "service_account_id" {
+variable "service_account_email" {
   type        = string
-  description = "account_id of the service account the module creates for this function alone (6-30 characters)."
+  description = "Email of the service account the function runs as: one for this function alone, created and granted its roles by the caller before the function (depends_on)."
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.service_account_id))
-    error_message = "service_account_id must be 6-30 characters of a-z, 0-9 and '-', starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]+\\.iam\\.gserviceaccount\\.com$", var.service_account_email))
+    error_message = "service_account_email must be a user-managed service account (NAME@PROJECT.iam.gserviceaccount.com)."
   }
 }
 
