@@ -53,7 +53,9 @@ export function createCohortsApp(deps: CohortsAppDeps): CohortsApp {
   const { cohorts, signer, http } = deps.config;
   const log = deps.logger ?? defaultLogger.child({ function: 'cohorts' });
   const signing = createExportSigner(signer, deps.signing);
-  if (!signing.signer) log.info('signed export URLs are off', { detail: signing.problem });
+  if (!signing.signer) {
+    log.info('signed export URLs are off', { detail: signing.problem, reason: signing.reason });
+  }
 
   /** Created once per instance on first use; a failed start is retried by the next request. */
   const store = lazy(() => deps.openStore(cohorts, log));

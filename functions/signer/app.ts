@@ -38,7 +38,10 @@ export function createSignerApp(deps: SignerAppDeps): SignerApp {
   if (setup.signer) {
     log.info('URL signer ready', { signer: setup.kind, billingProject: setup.signer.billingProject });
   } else {
-    log.warn('URL signing is not configured; routes answer 503', { detail: setup.problem });
+    log.warn('URL signing is not configured; routes answer 503', {
+      detail: setup.problem,
+      reason: setup.reason,
+    });
   }
   const routes = createSignerRoutes(setup);
   return { routes, handler: createRouter(routes, { logger: log, ...deps.config.http }), setup };

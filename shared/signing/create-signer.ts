@@ -14,10 +14,13 @@ export interface SigningLimits {
   iamExportMaxRows: number;
 }
 
-/** A working signer, or why there is none, phrased as what to set (the routes answer 503 with it). */
+/**
+ * A working signer, or why there is none: `problem` says which variables to set and nothing about the host
+ * (the routes answer 503 with it); `reason`, for the operator's log only, may name the key file's path.
+ */
 export type SignerSetup = (
   | { signer: UrlSigner; kind: SignerKind; problem?: undefined }
-  | { signer: undefined; kind?: undefined; problem: string }
+  | { signer: undefined; kind?: undefined; problem: string; reason?: string | undefined }
 ) & { limits: SigningLimits };
 
 export interface SignerDeps {
@@ -45,26 +48,31 @@ export function lazyGoogleAuth(): BlobSigner {
   };
 }
 
-type Choice = { kind: SignerKind; key?: ServiceAccountKey } | { problem: string };
+type Choice = { kind: SignerKind; key?: ServiceAccountKey } | { problem: string; reason?: string };
 
 function readKey(
   path: string,
   readFile: (p: string) => string,
-): { key: ServiceAccountKey } | { problem: string } {
+): { key: ServiceAccountKey } | { problem: string; reason: string } {
   let json: unknown;
   try {
     json = JSON.parse(readFile(path));
   } catch {
-    return { problem: `GOOGLE_APPLICATION_CREDENTIALS=${path} is not a readable JSON file.` };
+    return {
+      problem: 'GOOGLE_APPLICATION_CREDENTIALS does not name a readable JSON file.',
+      reason: `GOOGLE_APPLICATION_CREDENTIALS=${path} is not a readable JSON file.`,
+    };
   }
   const r = ServiceAccountKeySchema.safeParse(json);
   if (!r.success) {
     const type = (json as { type?: unknown } | null)?.type;
     return {
       problem:
+        'GOOGLE_APPLICATION_CREDENTIALS does not name a service-account key JSON; only a service-account ' +
+        'key can sign URLs.',
+      reason:
         `GOOGLE_APPLICATION_CREDENTIALS=${path} is not a service-account key JSON` +
-        (typeof type === 'string' ? ` (its type is ${type})` : '') +
-        '; only a service-account key can sign URLs.',
+        (typeof type === 'string' ? ` (its type is ${type}).` : '.'),
     };
   }
   return { key: { client_email: r.data.client_email, private_key: r.data.private_key } };
@@ -94,7 +102,7 @@ function choose(c: SignerConfig, readFile: (p: string) => string): Choice {
     if ('key' in k) return { kind: 'key', key: k.key };
     // A user's gcloud credentials cannot sign locally, but the runtime identity on Google Cloud can.
     if (c.SIGNER === 'auto' && onGcp) return { kind: 'iam' };
-    return { problem: `${k.problem} Set ${OPTIONS}.` };
+    return { problem: `${k.problem} Set ${OPTIONS}.`, reason: k.reason };
   }
   if (onGcp) return { kind: 'iam' };
   return { problem: `No URL signer is configured. Set ${OPTIONS}.` };
@@ -121,7 +129,7 @@ export function createExportSigner(config: SignerConfig, deps: SignerDeps = {}):
 
 type Chosen =
   | { signer: UrlSigner; kind: SignerKind; problem?: undefined }
-  | { signer: undefined; kind?: undefined; problem: string };
+  | { signer: undefined; kind?: undefined; problem: string; reason?: string | undefined };
 
 function chooseSigner(config: SignerConfig, deps: SignerDeps): Chosen {
   const choice = choose(config, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
@@ -133,8 +141,10 @@ function chooseSigner(config: SignerConfig, deps: SignerDeps): Chosen {
       problem: `URL signing is not configured: set BILLING_PROJECT (the project billed for requester-pays downloads)${also}.`,
     };
   }
-  if ('problem' in choice)
-    return { signer: undefined, problem: `URL signing is not configured: ${choice.problem}` };
+  if ('problem' in choice) {
+    const problem = `URL signing is not configured: ${choice.problem}`;
+    return { signer: undefined, problem, reason: choice.reason };
+  }
   const now = deps.now ?? (() => new Date());
   switch (choice.kind) {
     case 'hmac':
@@ -153,7 +163,10 @@ function chooseSigner(config: SignerConfig, deps: SignerDeps): Chosen {
       } catch (err) {
         return {
           signer: undefined,
-          problem: `URL signing is not configured: GOOGLE_APPLICATION_CREDENTIALS: ${(err as Error).message}.`,
+          problem:
+            'URL signing is not configured: the private_key of the GOOGLE_APPLICATION_CREDENTIALS key cannot ' +
+            `sign. Set ${OPTIONS}.`,
+          reason: `GOOGLE_APPLICATION_CREDENTIALS=${config.GOOGLE_APPLICATION_CREDENTIALS}: ${(err as Error).message}.`,
         };
       }
     case 'iam': {
