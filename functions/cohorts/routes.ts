@@ -1,14 +1,16 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Response } from '@google-cloud/functions-framework';
 import {
   assertSignedExportFits,
   EXPORT_CONTENT_TYPES,
+  type ExportFormat,
   exportChunks,
 } from '../../shared/cohorts/export-writer.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { AppError, ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { problemResponse } from '../../shared/http/problem.ts';
-import type { Route } from '../../shared/http/router.ts';
+import type { Route, RouteSpec } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
 import type { SigningLimits } from '../../shared/signing/create-signer.ts';
@@ -37,13 +39,10 @@ export interface CohortsDeps {
   onStoreFailure?: (err: unknown) => void;
 }
 
-/** The routes of the cohorts function: POST /v1/cohorts:query, :summary and :export. */
-export function createCohortsRoutes(deps: CohortsDeps): Route[] {
-  const log = deps.logger ?? defaultLogger;
-  const limits = deps.limits ?? {
-    maxExpiresInSeconds: DEFAULT_MAX_URL_SECONDS,
-    iamExportMaxRows: DEFAULT_IAM_EXPORT_MAX_ROWS,
-  };
+/** Runs a store call: a store that cannot open or fails after it opened is a 503 the caller may retry. */
+type Guarded = <T>(work: (s: CohortStore) => Promise<T>) => Promise<T>;
+
+function storeGuard(deps: CohortsDeps): Guarded {
   const store = async (): Promise<CohortStore> => {
     if (typeof deps.store !== 'function') return deps.store;
     try {
@@ -56,7 +55,7 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
    * A store that fails after it opened (connection lost, engine closed, BigQuery down) is a 503 the caller
    * may retry, not a 500; the store factory is told so it can reopen. Caller mistakes stay AppErrors.
    */
-  const guarded = async <T>(work: (s: CohortStore) => Promise<T>): Promise<T> => {
+  return async (work) => {
     const s = await store();
     try {
       return await work(s);
@@ -66,109 +65,134 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
       throw new ServiceUnavailableError('The cohort store failed; retry shortly.', { cause: err });
     }
   };
+}
 
-  return [
-    {
-      method: 'POST',
-      path: '/v1/cohorts:query',
-      spec: {
-        operationId: 'queryCohort',
-        summary: 'One page of the images matching a filter (ordered by imageId), with the cohort totals',
-        body: QueryRequestSchema,
-        responses: {
-          200: { description: 'A page of the cohort', schema: QueryResponseSchema },
-          400: problemResponse('Malformed filter, pageSize or pageToken (errors name the field)'),
-          503: problemResponse('The cohort store is unavailable; see Retry-After'),
-        },
-      },
-      handler: async (req) => {
-        const b = parseInput(QueryRequestSchema, jsonBody(req), 'body');
-        const page = await guarded((st) => st.query(b.filter, b.pageSize, b.pageToken));
-        return { body: page };
+function queryRoute(guarded: Guarded): Route {
+  return {
+    method: 'POST',
+    path: '/v1/cohorts:query',
+    spec: {
+      operationId: 'queryCohort',
+      summary: 'One page of the images matching a filter (ordered by imageId), with the cohort totals',
+      body: QueryRequestSchema,
+      responses: {
+        200: { description: 'A page of the cohort', schema: QueryResponseSchema },
+        400: problemResponse('Malformed filter, pageSize or pageToken (errors name the field)'),
+        503: problemResponse('The cohort store is unavailable; see Retry-After'),
       },
     },
-    {
-      method: 'POST',
-      path: '/v1/cohorts:summary',
-      spec: {
-        operationId: 'summarizeCohort',
-        summary: 'Counts of the images matching a filter: findings, sex, view, split, 10-year age bins',
-        body: SummaryRequestSchema,
-        responses: {
-          200: { description: 'The cohort summary', schema: SummaryResponseSchema },
-          400: problemResponse('Malformed filter (errors name the field)'),
-          503: problemResponse('The cohort store is unavailable; see Retry-After'),
-        },
-      },
-      handler: async (req) => {
-        const b = parseInput(SummaryRequestSchema, jsonBody(req), 'body');
-        return { body: await guarded((st) => st.summary(b.filter)) };
+    handler: async (req) => {
+      const b = parseInput(QueryRequestSchema, jsonBody(req), 'body');
+      const page = await guarded((st) => st.query(b.filter, b.pageSize, b.pageToken));
+      return { body: page };
+    },
+  };
+}
+
+function summaryRoute(guarded: Guarded): Route {
+  return {
+    method: 'POST',
+    path: '/v1/cohorts:summary',
+    spec: {
+      operationId: 'summarizeCohort',
+      summary: 'Counts of the images matching a filter: findings, sex, view, split, 10-year age bins',
+      body: SummaryRequestSchema,
+      responses: {
+        200: { description: 'The cohort summary', schema: SummaryResponseSchema },
+        400: problemResponse('Malformed filter (errors name the field)'),
+        503: problemResponse('The cohort store is unavailable; see Retry-After'),
       },
     },
-    {
-      method: 'POST',
-      path: '/v1/cohorts:export',
-      spec: {
-        operationId: 'exportCohort',
-        summary:
-          'Streamed manifest of every matching image with its URL and the attribution (CSV with # comment lines, or NDJSON with a first attribution line)',
-        body: ExportRequestSchema,
-        responses: {
-          200: {
-            description:
-              'text/csv (format csv) or application/x-ndjson (format ndjson), streamed; memory stays flat in the cohort size',
-            contentType: 'text/csv',
-          },
-          400: problemResponse(
-            'Malformed filter or options, or expiresInSeconds past SIGNED_URL_MAX_SECONDS (errors name the field)',
-          ),
-          422: problemResponse(
-            'urls: "signed" on the IAM signBlob path for a cohort over SIGNED_EXPORT_IAM_MAX_ROWS images: use urls: "gs" or HMAC signing',
-          ),
-          503: problemResponse('Cohort store unavailable, or urls: "signed" without signing configured'),
-        },
-      },
-      handler: async (req) => {
-        const b = parseInput(ExportRequestSchema, jsonBody(req), 'body');
-        const signed = b.urls === 'signed';
-        const expiresInSeconds = signed
-          ? urlLifetime(b.expiresInSeconds, limits.maxExpiresInSeconds, 'body.expiresInSeconds')
-          : 0;
-        if (signed && !deps.signer) {
-          throw new ServiceUnavailableError(
-            'Signed URLs are not configured on this deployment; export with urls: "gs", or configure URL signing.',
-          );
-        }
-        if (signed && deps.signerKind === 'iam') {
-          // Decided before streaming starts, from the cohort's total: a 422 now, not a cut-off manifest later.
-          const { totalImages } = await guarded((st) => st.query(b.filter, 1));
-          assertSignedExportFits(totalImages, deps.signerKind, limits.iamExportMaxRows);
-        }
-        // Pull the first chunk before any header goes out: a store failure is still a problem+json.
-        const { chunks, first } = await guarded(async (st) => {
-          const chunks = exportChunks(st.export(b.filter), { ...b, expiresInSeconds, signer: deps.signer });
-          return { chunks, first: await chunks.next() };
-        });
-        return {
-          write: async (res) => {
-            res.status(200);
-            res.setHeader('Content-Type', EXPORT_CONTENT_TYPES[b.format]);
-            res.setHeader('Content-Disposition', `attachment; filename="nih-cxr-cohort.${b.format}"`);
-            res.setHeader('Cache-Control', 'no-store');
-            async function* all() {
-              if (!first.done) yield first.value;
-              yield* chunks;
-            }
-            try {
-              // pipeline: backpressure from the socket, and a client that goes away stops the query.
-              await pipeline(Readable.from(all(), { objectMode: false }), res);
-            } catch (err) {
-              log.warn('cohort export stopped', { err, format: b.format });
-              res.destroy();
-            }
-          },
-        };
-      },
+    handler: async (req) => {
+      const b = parseInput(SummaryRequestSchema, jsonBody(req), 'body');
+      return { body: await guarded((st) => st.summary(b.filter)) };
     },
-  ];
+  };
+}
+
+const EXPORT_SPEC: RouteSpec = {
+  operationId: 'exportCohort',
+  summary:
+    'Streamed manifest of every matching image with its URL and the attribution (CSV with # comment lines, or NDJSON with a first attribution line)',
+  body: ExportRequestSchema,
+  responses: {
+    200: {
+      description:
+        'text/csv (format csv) or application/x-ndjson (format ndjson), streamed; memory stays flat in the cohort size',
+      contentType: 'text/csv',
+    },
+    400: problemResponse(
+      'Malformed filter or options, or expiresInSeconds past SIGNED_URL_MAX_SECONDS (errors name the field)',
+    ),
+    422: problemResponse(
+      'urls: "signed" on the IAM signBlob path for a cohort over SIGNED_EXPORT_IAM_MAX_ROWS images: use urls: "gs" or HMAC signing',
+    ),
+    503: problemResponse('Cohort store unavailable, or urls: "signed" without signing configured'),
+  },
+};
+
+type Chunks = ReturnType<typeof exportChunks>;
+
+/** Streams a manifest whose first chunk was pulled before any header went out. */
+async function streamManifest(
+  res: Response,
+  o: { chunks: Chunks; first: Awaited<ReturnType<Chunks['next']>>; format: ExportFormat; log: Logger },
+): Promise<void> {
+  res.status(200);
+  res.setHeader('Content-Type', EXPORT_CONTENT_TYPES[o.format]);
+  res.setHeader('Content-Disposition', `attachment; filename="nih-cxr-cohort.${o.format}"`);
+  res.setHeader('Cache-Control', 'no-store');
+  async function* all() {
+    if (!o.first.done) yield o.first.value;
+    yield* o.chunks;
+  }
+  try {
+    // pipeline: backpressure from the socket, and a client that goes away stops the query.
+    await pipeline(Readable.from(all(), { objectMode: false }), res);
+  } catch (err) {
+    o.log.warn('cohort export stopped', { err, format: o.format });
+    res.destroy();
+  }
+}
+
+function exportRoute(deps: CohortsDeps, guarded: Guarded, limits: SigningLimits, log: Logger): Route {
+  return {
+    method: 'POST',
+    path: '/v1/cohorts:export',
+    spec: EXPORT_SPEC,
+    handler: async (req) => {
+      const b = parseInput(ExportRequestSchema, jsonBody(req), 'body');
+      const signed = b.urls === 'signed';
+      const expiresInSeconds = signed
+        ? urlLifetime(b.expiresInSeconds, limits.maxExpiresInSeconds, 'body.expiresInSeconds')
+        : 0;
+      if (signed && !deps.signer) {
+        throw new ServiceUnavailableError(
+          'Signed URLs are not configured on this deployment; export with urls: "gs", or configure URL signing.',
+        );
+      }
+      if (signed && deps.signerKind === 'iam') {
+        // Decided before streaming starts, from the cohort's total: a 422 now, not a cut-off manifest later.
+        const { totalImages } = await guarded((st) => st.query(b.filter, 1));
+        assertSignedExportFits(totalImages, deps.signerKind, limits.iamExportMaxRows);
+      }
+      // Pull the first chunk before any header goes out: a store failure is still a problem+json.
+      const { chunks, first } = await guarded(async (st) => {
+        const chunks = exportChunks(st.export(b.filter), { ...b, expiresInSeconds, signer: deps.signer });
+        return { chunks, first: await chunks.next() };
+      });
+      return { write: (res) => streamManifest(res, { chunks, first, format: b.format, log }) };
+    },
+  };
+}
+
+/** The routes of the cohorts function: POST /v1/cohorts:query, :summary and :export. */
+export function createCohortsRoutes(deps: CohortsDeps): Route[] {
+  const log = deps.logger ?? defaultLogger;
+  const limits = deps.limits ?? {
+    maxExpiresInSeconds: DEFAULT_MAX_URL_SECONDS,
+    iamExportMaxRows: DEFAULT_IAM_EXPORT_MAX_ROWS,
+  };
+  const guarded = storeGuard(deps);
+  return [queryRoute(guarded), summaryRoute(guarded), exportRoute(deps, guarded, limits, log)];
 }
