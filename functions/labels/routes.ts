@@ -32,15 +32,14 @@ export interface LabelsRoutesDeps {
   retryAfterSeconds?: number;
 }
 
-/** The routes of the labels function: GET one image, POST images:batchGet, GET a patient's images. */
 /** The committed OpenAPI document (npm run gen:openapi); liveness only, as Firestore has its own 503s. */
 const PRODUCTION_META: MetaDeps = { openapi: () => openapi, health: () => ({ status: 'ok' }) };
 
-export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
-  const { repo } = deps;
-  const maxAge = deps.cacheMaxAgeSeconds ?? 3600;
+/** Runs a repo read: Firestore unavailable (deadline, outage, open breaker) is a 503 with Retry-After. */
+type Guard = <T>(work: () => Promise<T>) => Promise<T>;
 
-  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+function storeGuard(retryAfterSeconds: number): Guard {
+  return async (work) => {
     try {
       return await work();
     } catch (err) {
@@ -48,104 +47,125 @@ export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
         const known = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
         throw new ServiceUnavailableError('The label store is unavailable; retry shortly.', {
           cause: err,
-          retryAfterSeconds: typeof known === 'number' ? known : (deps.retryAfterSeconds ?? 5),
+          retryAfterSeconds: typeof known === 'number' ? known : retryAfterSeconds,
         });
       }
       throw err;
     }
   };
+}
 
+interface Reading {
+  repo: LabelRepo;
+  guard: Guard;
+  maxAge: number;
+}
+
+function imageRoute({ repo, guard, maxAge }: Reading): Route {
+  return {
+    method: 'GET',
+    path: '/v1/images/{imageId}',
+    spec: {
+      operationId: 'getImage',
+      summary: "One image's NIH metadata, findings, boxes, split and expert labels",
+      params: ImageParamsSchema,
+      responses: {
+        200: { description: 'The image record', schema: ImageResponseSchema },
+        304: { description: 'Not modified (If-None-Match)' },
+        400: problemResponse('Malformed image id'),
+        404: problemResponse('No such image'),
+        503: problemResponse('Firestore unavailable; see Retry-After'),
+      },
+    },
+    handler: async (req, params) => {
+      const { imageId } = parseInput(ImageParamsSchema, params, 'path');
+      const image = await guard(() => repo.getImage(imageId));
+      if (!image) throw new NotFoundError(`Image ${imageId} does not exist.`);
+      return cachedReply(req, etagOf([image.version]), maxAge, image.record);
+    },
+  };
+}
+
+function batchGetRoute({ repo, guard, maxAge }: Reading): Route {
+  return {
+    method: 'POST',
+    path: '/v1/images:batchGet',
+    spec: {
+      operationId: 'batchGetImages',
+      summary: 'Up to 1,000 image records in one request; unknown ids are listed in `missing`',
+      body: BatchGetBodySchema,
+      responses: {
+        200: {
+          description: 'The images found, in request order, and the ids not found',
+          schema: BatchGetResponseSchema,
+        },
+        304: { description: 'Not modified (If-None-Match)' },
+        400: problemResponse('Malformed body or image id'),
+        413: problemResponse('More than 1,000 image ids'),
+        415: problemResponse('Body is not application/json'),
+        503: problemResponse('Firestore unavailable; see Retry-After'),
+      },
+    },
+    handler: async (req) => {
+      const body = jsonBody(req);
+      rejectOversizedArray(body, 'imageIds', MAX_BATCH_IDS, 'image ids');
+      const { imageIds } = parseInput(BatchGetBodySchema, body, 'body');
+      const unique = [...new Set<ImageId>(imageIds)];
+      const found = await guard(() => repo.getImages(unique));
+      const images: StoredImage[] = [];
+      const missing: ImageId[] = [];
+      const parts: string[] = [];
+      unique.forEach((id, i) => {
+        const image = found[i];
+        if (image) images.push(image);
+        else missing.push(id);
+        parts.push(`${id}:${image?.version ?? '-'}`);
+      });
+      return cachedReply(req, etagOf(['batch', ...parts]), maxAge, {
+        images: images.map((x) => x.record),
+        missing,
+      });
+    },
+  };
+}
+
+function patientRoute({ repo, guard, maxAge }: Reading): Route {
+  return {
+    method: 'GET',
+    path: '/v1/patients/{patientId}/images',
+    spec: {
+      operationId: 'getPatientImages',
+      summary: "A patient's images ordered by follow-up number",
+      params: PatientParamsSchema,
+      responses: {
+        200: { description: "The patient's images", schema: PatientImagesResponseSchema },
+        304: { description: 'Not modified (If-None-Match)' },
+        400: problemResponse('Malformed patient id'),
+        404: problemResponse('No images for this patient'),
+        503: problemResponse('Firestore unavailable; see Retry-After'),
+      },
+    },
+    handler: async (req, params) => {
+      const { patientId } = parseInput(PatientParamsSchema, params, 'path');
+      const images = await guard(() => repo.getPatientImages(patientId));
+      if (images.length === 0) throw new NotFoundError(`Patient ${patientId} has no images.`);
+      const etag = etagOf([
+        'patient',
+        String(patientId),
+        ...images.map((x) => `${x.record.imageId}:${x.version}`),
+      ]);
+      return cachedReply(req, etag, maxAge, { patientId, images: images.map((x) => x.record) });
+    },
+  };
+}
+
+/** The routes of the labels function: GET one image, POST images:batchGet, GET a patient's images. */
+export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
+  const reading: Reading = {
+    repo: deps.repo,
+    guard: storeGuard(deps.retryAfterSeconds ?? 5),
+    maxAge: deps.cacheMaxAgeSeconds ?? 3600,
+  };
   const meta = deps.meta === false ? [] : createMetaRoutes(deps.meta ?? PRODUCTION_META);
-  return [
-    ...meta,
-    {
-      method: 'GET',
-      path: '/v1/images/{imageId}',
-      spec: {
-        operationId: 'getImage',
-        summary: "One image's NIH metadata, findings, boxes, split and expert labels",
-        params: ImageParamsSchema,
-        responses: {
-          200: { description: 'The image record', schema: ImageResponseSchema },
-          304: { description: 'Not modified (If-None-Match)' },
-          400: problemResponse('Malformed image id'),
-          404: problemResponse('No such image'),
-          503: problemResponse('Firestore unavailable; see Retry-After'),
-        },
-      },
-      handler: async (req, params) => {
-        const { imageId } = parseInput(ImageParamsSchema, params, 'path');
-        const image = await guard(() => repo.getImage(imageId));
-        if (!image) throw new NotFoundError(`Image ${imageId} does not exist.`);
-        return cachedReply(req, etagOf([image.version]), maxAge, image.record);
-      },
-    },
-    {
-      method: 'POST',
-      path: '/v1/images:batchGet',
-      spec: {
-        operationId: 'batchGetImages',
-        summary: 'Up to 1,000 image records in one request; unknown ids are listed in `missing`',
-        body: BatchGetBodySchema,
-        responses: {
-          200: {
-            description: 'The images found, in request order, and the ids not found',
-            schema: BatchGetResponseSchema,
-          },
-          304: { description: 'Not modified (If-None-Match)' },
-          400: problemResponse('Malformed body or image id'),
-          413: problemResponse('More than 1,000 image ids'),
-          415: problemResponse('Body is not application/json'),
-          503: problemResponse('Firestore unavailable; see Retry-After'),
-        },
-      },
-      handler: async (req) => {
-        const body = jsonBody(req);
-        rejectOversizedArray(body, 'imageIds', MAX_BATCH_IDS, 'image ids');
-        const { imageIds } = parseInput(BatchGetBodySchema, body, 'body');
-        const unique = [...new Set<ImageId>(imageIds)];
-        const found = await guard(() => repo.getImages(unique));
-        const images: StoredImage[] = [];
-        const missing: ImageId[] = [];
-        const parts: string[] = [];
-        unique.forEach((id, i) => {
-          const image = found[i];
-          if (image) images.push(image);
-          else missing.push(id);
-          parts.push(`${id}:${image?.version ?? '-'}`);
-        });
-        return cachedReply(req, etagOf(['batch', ...parts]), maxAge, {
-          images: images.map((x) => x.record),
-          missing,
-        });
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/patients/{patientId}/images',
-      spec: {
-        operationId: 'getPatientImages',
-        summary: "A patient's images ordered by follow-up number",
-        params: PatientParamsSchema,
-        responses: {
-          200: { description: "The patient's images", schema: PatientImagesResponseSchema },
-          304: { description: 'Not modified (If-None-Match)' },
-          400: problemResponse('Malformed patient id'),
-          404: problemResponse('No images for this patient'),
-          503: problemResponse('Firestore unavailable; see Retry-After'),
-        },
-      },
-      handler: async (req, params) => {
-        const { patientId } = parseInput(PatientParamsSchema, params, 'path');
-        const images = await guard(() => repo.getPatientImages(patientId));
-        if (images.length === 0) throw new NotFoundError(`Patient ${patientId} has no images.`);
-        const etag = etagOf([
-          'patient',
-          String(patientId),
-          ...images.map((x) => `${x.record.imageId}:${x.version}`),
-        ]);
-        return cachedReply(req, etag, maxAge, { patientId, images: images.map((x) => x.record) });
-      },
-    },
-  ];
+  return [...meta, imageRoute(reading), batchGetRoute(reading), patientRoute(reading)];
 }
