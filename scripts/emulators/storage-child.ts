@@ -46,6 +46,25 @@ export type ParentMessage = { type: 'ping'; id: number } | { type: 'reset' } | {
 
 const MAX_BODY = '2gb';
 const REWRITE = /^\/storage\/v1\/b\/[^/]+\/o\/[^/]+\/(rewriteTo|copyTo)\/b\//;
+/** Cloud Storage refuses an object name over 1024 UTF-8 bytes (HTTP 400); the emulator does not by itself. */
+const MAX_NAME_BYTES = 1024;
+const OBJECT_IN_PATH = /\/o\/([^/?]+)/g;
+
+/** The object names a request addresses: path segments after `/o/` and the `name` query parameter. */
+function objectNames(url: string): string[] {
+  const [path = '', query = ''] = url.split('?', 2);
+  const names = [...path.matchAll(OBJECT_IN_PATH)].map((m) => m[1]!);
+  const q = new URLSearchParams(query).get('name');
+  const out = q === null ? [] : [q];
+  for (const n of names) {
+    try {
+      out.push(decodeURIComponent(n));
+    } catch {
+      out.push(n);
+    }
+  }
+  return out;
+}
 
 interface Listenable {
   listen(...args: unknown[]): { keepAliveTimeout: number; headersTimeout: number };
@@ -88,7 +107,14 @@ async function main(): Promise<void> {
   const endpoints = gcloud.createCloudEndpoints;
   gcloud.createCloudEndpoints = (e) => {
     const router = express.Router();
-    router.use((req, _res, next) => {
+    router.use((req, res, next) => {
+      if (objectNames(req.url).some((n) => Buffer.byteLength(n, 'utf8') > MAX_NAME_BYTES)) {
+        const message = 'The specified object name is not valid.';
+        (res as { status(n: number): { json(b: unknown): void } })
+          .status(400)
+          .json({ error: { code: 400, message, errors: [{ reason: 'invalid', message }] } });
+        return;
+      }
       if (REWRITE.test(req.url)) req.url = req.url.slice('/storage/v1'.length);
       next();
     });

@@ -17,6 +17,7 @@ import { type LabelLoadResult, loadLabelFile, MAX_UPLOAD_ROWS } from './label-lo
 import { createFirestoreLedger, type Ledger } from './ledger.ts';
 import {
   failedReport,
+  fallbackReportName,
   isOwnObject,
   objectSummary,
   quarantineName,
@@ -221,21 +222,45 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
     return { status, report, reportObject: await saveReport(o, report) };
   }
 
-  /** Writes `reports/<object>.json` (an overwrite with the same content if repeated); returns its name. */
+  /**
+   * Writes `reports/<object>.json` (an overwrite with the same content if repeated), or a bounded name
+   * derived from the object's (reportName); if Storage refuses that name for good, the report goes to
+   * `reports/_by-hash/<sha256>.json` instead. Returns the name written. Transient errors still throw.
+   */
   async function saveReport(o: StorageObject, report: UploadReport): Promise<string> {
-    const name = reportName(o.name);
     const body = `${JSON.stringify(report, null, 2)}\n`;
-    const file = deps.storage.bucket(o.bucket).file(name);
-    await retried(() => file.save(body, { resumable: false, contentType: 'application/json' }));
-    return name;
+    const save = async (name: string) => {
+      const file = deps.storage.bucket(o.bucket).file(name);
+      await retried(() => file.save(body, { resumable: false, contentType: 'application/json' }));
+      return name;
+    };
+    try {
+      return await save(reportName(o.name));
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      log?.warn('report refused under its derived name; writing it under the name hash', {
+        object: o.name,
+        err,
+      });
+      return save(fallbackReportName(o.name));
+    }
   }
 
-  /** Gives the upload up after maxAttempts: a `failed` report, the ledger marked done, the event acknowledged. */
+  /**
+   * Gives the upload up after maxAttempts: a `failed` report, the ledger marked done, the event acknowledged.
+   * A report that cannot be written at all does not stop it: giving up must not fail the way the attempts did.
+   */
   async function giveUp(o: StorageObject, attempt: number, err: unknown): Promise<ReportedOutcome> {
     const report = failedReport(o, attempt, String((err as Error)?.message ?? err), now());
-    const name = await saveReport(o, report);
+    let name: string;
+    try {
+      name = await saveReport(o, report);
+    } catch (saveErr) {
+      name = '';
+      log?.error('the failed report could not be written', { object: o.name, err: saveErr });
+    }
     const key = { bucket: o.bucket, name: o.name, generation: o.generation };
-    await ledger.complete(key, attempt, { status: 'failed', report: name });
+    await ledger.complete(key, attempt, { status: 'failed', report: name || null });
     log?.error('upload given up after repeated failures', {
       object: o.name,
       generation: o.generation,
