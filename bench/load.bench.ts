@@ -29,6 +29,13 @@ const FILTERS: unknown[] = [
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 const sample = <T>(xs: readonly T[], n: number): T[] => Array.from({ length: n }, () => pick(xs));
 
+/** A POST of a JSON body made afresh for each request. */
+const postJson = (path: string, body: () => unknown): autocannon.Request => ({
+  method: 'POST',
+  headers: JSON_HEADERS,
+  setupRequest: (r) => ({ ...r, path, body: JSON.stringify(body()) }),
+});
+
 interface Mix {
   name: string;
   share: number;
@@ -45,40 +52,23 @@ function mix(ids: string[], patients: number[]): Mix[] {
     {
       name: 'POST /v1/images:batchGet (100 ids)',
       share: 0.2,
-      request: {
-        method: 'POST',
-        headers: JSON_HEADERS,
-        setupRequest: (r) => ({
-          ...r,
-          path: '/v1/images:batchGet',
-          body: JSON.stringify({ imageIds: sample(ids, 100) }),
-        }),
-      },
+      request: postJson('/v1/images:batchGet', () => ({ imageIds: sample(ids, 100) })),
     },
     {
       name: 'POST /v1/cohorts:query (100/page)',
       share: 0.2,
-      request: {
-        method: 'POST',
-        headers: JSON_HEADERS,
-        setupRequest: (r) => {
-          const filter = Math.random() < 0.1 ? { patientIds: sample(patients, 20) } : pick(FILTERS);
-          return { ...r, path: '/v1/cohorts:query', body: JSON.stringify({ filter, pageSize: 100 }) };
-        },
-      },
+      request: postJson('/v1/cohorts:query', () => {
+        const filter = Math.random() < 0.1 ? { patientIds: sample(patients, 20) } : pick(FILTERS);
+        return { filter, pageSize: 100 };
+      }),
     },
     {
       name: 'POST /v1/images:signUrls (20 ids)',
       share: 0.2,
-      request: {
-        method: 'POST',
-        headers: JSON_HEADERS,
-        setupRequest: (r) => ({
-          ...r,
-          path: '/v1/images:signUrls',
-          body: JSON.stringify({ imageIds: sample(ids, 20), format: pick(['png', 'dicom']) }),
-        }),
-      },
+      request: postJson('/v1/images:signUrls', () => ({
+        imageIds: sample(ids, 20),
+        format: pick(['png', 'dicom']),
+      })),
     },
   ];
 }

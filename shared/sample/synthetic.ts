@@ -33,16 +33,8 @@ const ALL_COLUMNS: Finding[] = [
   'Hernia',
 ];
 const ALL_HEADER = `Abnormal,${ALL_COLUMNS.map((f) => f.replace('_', ' ')).join(',')},Other`;
-const BOX_FINDINGS: Finding[] = [
-  'Atelectasis',
-  'Cardiomegaly',
-  'Effusion',
-  'Infiltration',
-  'Mass',
-  'Nodule',
-  'Pneumonia',
-  'Pneumothorax',
-];
+/** The eight findings the NIH boxes are drawn for: the first eight of the all-findings columns. */
+const BOX_FINDINGS: Finding[] = ALL_COLUMNS.slice(0, 8);
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const yn = (b: boolean) => (b ? 'YES' : 'NO');
