@@ -9,8 +9,48 @@ import { join, normalize } from 'node:path';
 import type { BlockSchema, SchemaFile, TypeSchema } from '../../scripts/gen-provider-schema.ts';
 import { type Body, expr, strings, type TfConfig, type TfModule } from './hcl.ts';
 
+/**
+ * The 7.0.0 breaking changes (the provider's version_7_upgrade guide) to the types we use, applied on top of
+ * the 6.50.0 schema the CDKTF packages describe, so that the check holds the configuration to what the
+ * pinned 7.x provider accepts. Minor 7.x releases only add. docs/deploy.md lists the same differences.
+ */
+export const SCHEMA_7_CHANGES: {
+  provider: string;
+  type: string;
+  /** Block path inside the type, then the argument. */
+  path: string[];
+  argument: string;
+  change: 'required' | 'removed';
+}[] = ['google', 'google-beta'].flatMap((provider) => [
+  {
+    provider,
+    type: 'google_cloudfunctions2_function',
+    path: ['event_trigger'],
+    argument: 'event_type',
+    change: 'required' as const,
+  },
+  {
+    provider,
+    type: 'google_cloudfunctions2_function',
+    path: ['service_config'],
+    argument: 'service',
+    change: 'removed' as const,
+  },
+]);
+
 export function loadProviderSchema(): SchemaFile {
-  return JSON.parse(readFileSync(join(import.meta.dirname, 'provider-schema.json'), 'utf8')) as SchemaFile;
+  const schema = JSON.parse(
+    readFileSync(join(import.meta.dirname, 'provider-schema.json'), 'utf8'),
+  ) as SchemaFile;
+  for (const c of SCHEMA_7_CHANGES) {
+    let b: BlockSchema | undefined = schema.providers[c.provider]?.resources[c.type];
+    for (const p of c.path) b = b?.blocks[p];
+    if (!b || !(c.argument in b.attributes))
+      throw new Error(`7.x change ${JSON.stringify(c)} matches nothing`);
+    if (c.change === 'required') b.attributes[c.argument] = true;
+    else delete b.attributes[c.argument];
+  }
+  return schema;
 }
 
 /** Terraform's own arguments of every resource and data block; the provider's schema does not list them. */

@@ -4,6 +4,7 @@
  * broken copies of terraform/. No bundles are built here (terraform.test.ts does that).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { functionFolders, REPO_ROOT } from '../../scripts/function-folders.ts';
@@ -13,11 +14,15 @@ import type { Route } from '../../shared/http/router.ts';
 import { checkExposure } from './checks-exposure.ts';
 import { checkGateway } from './checks-generated.ts';
 import { checkOrdering, REQUIRED_APIS } from './checks-order.ts';
-import { checkProviderSchema, loadProviderSchema } from './checks-schema.ts';
+import { checkProviderSchema, loadProviderSchema, SCHEMA_7_CHANGES } from './checks-schema.ts';
 import { loadTerraform, type TfConfig } from './hcl.ts';
 import { DEPLOY_MUTATIONS, type DeployCheckName, withMutated } from './mutations.ts';
 
 const TERRAFORM = join(REPO_ROOT, 'terraform');
+/** The google provider version terraform/versions.tf pins. */
+const PINNED = /hashicorp\/google"\s*\n\s*version\s*=\s*"([^"]+)"/.exec(
+  readFileSync(join(TERRAFORM, 'versions.tf'), 'utf8'),
+)?.[1];
 let config: TfConfig;
 let schema: SchemaFile;
 const routesByFolder: Record<string, Route[]> = {};
@@ -55,7 +60,7 @@ describe('every block against the published provider schemas', () => {
     const r = checkProviderSchema(config, schema);
     const p = schema.providers;
     t.diagnostic(
-      `schema: ${r.blocks} blocks and ${r.references} references checked against google ${p.google?.providerVersion}, google-beta ${p['google-beta']?.providerVersion}, random ${p.random?.providerVersion}, time ${p.time?.providerVersion}`,
+      `schema: ${r.blocks} blocks and ${r.references} references checked against google ${p.google?.providerVersion} and google-beta ${p['google-beta']?.providerVersion} with the ${SCHEMA_7_CHANGES.length / 2} 7.0 changes to our types, pinned ${PINNED}, random ${p.random?.providerVersion}, time ${p.time?.providerVersion}`,
     );
     assert.deepEqual(r.problems, []);
     assert.ok(r.blocks >= 50 && r.references >= 50, `${r.blocks} blocks, ${r.references} references`);

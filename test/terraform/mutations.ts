@@ -308,6 +308,22 @@ export const DEPLOY_MUTATIONS: DeployMutation[] = [
     message: /google_project_iam_member.uploads_datastore_user.condition: missing required argument title/,
   },
   {
+    name: 'an event trigger without event_type (required since provider 7.0)',
+    file: 'modules/function/main.tf',
+    from: '      event_type            = event_trigger.value.event_type\n',
+    to: '',
+    fails: 'schema',
+    message: /google_cloudfunctions2_function.this.event_trigger: missing required argument event_type/,
+  },
+  {
+    name: 'service_config.service set (an output-only attribute since provider 7.0)',
+    file: 'modules/function/main.tf',
+    from: '    all_traffic_on_latest_revision   = true\n',
+    to: '    all_traffic_on_latest_revision   = true\n    service                          = var.name\n',
+    fails: 'schema',
+    message: /google_cloudfunctions2_function.this.service_config: unknown argument service/,
+  },
+  {
     name: 'a misspelt resource type',
     file: 'data.tf',
     from: 'resource "google_bigquery_dataset" "staging" {',
