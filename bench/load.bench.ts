@@ -8,7 +8,7 @@
  * process tree, emulators included). Stops everything it started.
  */
 import autocannon from 'autocannon';
-import { descendants, type NpmStart, startNpmStart, statusKiB } from '../test/security/npm-start.ts';
+import { descendants, type NpmStart, startNpmStart, statusKiB } from '../test/harness/npm-start.ts';
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 20);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 50);

@@ -3,72 +3,41 @@
  * is set, else the synthetic sample), exercised route by route through the typed client, then stopped.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { ApiError, type CohortSummaryRequest, NihCxrClient } from '../../client/index.ts';
-import { freePort } from '../../scripts/emulators/firestore.ts';
 import { createFirestore } from '../../shared/labels/client.ts';
+import { type NpmStart, startNpmStart } from '../harness/npm-start.ts';
 import { nihDataDir } from '../helpers/env.ts';
 
 const dataDir = nihDataDir();
-let child: ChildProcess;
+let server: NpmStart;
 let client: NihCxrClient;
-let output = '';
 let baseUrl = '';
-
-async function waitReady(c: NihCxrClient, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await c.health()).status === 'ok') return;
-    } catch {
-      // not listening yet, or 503 while loading
-    }
-    if (Date.now() > deadline) throw new Error(`local server not ready in ${ms} ms:\n${output.slice(-3000)}`);
-    if (child.exitCode !== null)
-      throw new Error(`npm start exited ${child.exitCode}:\n${output.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('npm start end to end', { timeout: 600_000 }, () => {
   before(async () => {
-    const port = await freePort();
     const env: Record<string, string | undefined> = {
-      ...process.env,
-      PORT: String(port),
       BILLING_PROJECT: 'nih-cxr-e2e-billing',
       HMAC_ACCESS_ID: 'GOOG1E2ETESTACCESSID',
       HMAC_SECRET: 'e2e-test-secret-not-real',
       // Variables of the functions the local server must honour as their cloud entries do.
       LABELS_COLLECTION: 'e2e-images',
       LABELS_CACHE_MAX_AGE: '77',
-      FIRESTORE_EMULATOR_HOST: undefined,
-      STORAGE_EMULATOR_HOST: undefined,
     };
-    if (!dataDir) delete env.NIH_DATA_DIR;
-    child = spawn('npm', ['start'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    baseUrl = `http://127.0.0.1:${port}`;
+    if (!dataDir) env.NIH_DATA_DIR = undefined;
+    server = await startNpmStart(env, { readyTimeoutMs: dataDir ? 300_000 : 90_000 });
+    baseUrl = server.url;
     client = new NihCxrClient(baseUrl);
-    await waitReady(client, dataDir ? 300_000 : 90_000);
   });
 
   after(async () => {
-    if (child.exitCode === null && child.pid) {
-      process.kill(-child.pid, 'SIGINT');
-      const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 20_000);
-      await once(child, 'exit');
-      clearTimeout(timer);
-    }
-    assert.doesNotMatch(output, /e2e-test-secret-not-real/, 'the HMAC secret must never be logged');
+    await server?.stop();
+    assert.doesNotMatch(
+      server?.output() ?? '',
+      /e2e-test-secret-not-real/,
+      'the HMAC secret must never be logged',
+    );
   });
 
   it('reports what it loaded on /v1/healthz', async () => {
@@ -172,7 +141,7 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
     const report = bucket.file(`reports/${name}.json`);
     const deadline = Date.now() + 60_000;
     while (!(await report.exists())[0]) {
-      assert.ok(Date.now() < deadline, `no report for ${name}:\n${output.slice(-2000)}`);
+      assert.ok(Date.now() < deadline, `no report for ${name}:\n${server.output().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     const r = JSON.parse((await report.download())[0].toString()) as {

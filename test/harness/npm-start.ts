@@ -2,7 +2,7 @@
  * `npm start` as a child process on a free loopback port (its own emulators, DuckDB, the real NIH files when
  * NIH_DATA_DIR is set, else the synthetic sample): started, waited for on /v1/healthz, its whole output
  * captured, its process tree measured from /proc, and stopped (SIGINT to its group, SIGKILL after 20 s).
- * Shared by the security tests and bench/load.bench.ts.
+ * Shared by the end-to-end and security tests and bench/load.bench.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';

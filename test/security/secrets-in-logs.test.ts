@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { hmacSigningKey } from '../../shared/signing/hmac-signer.ts';
-import { type NpmStart, startNpmStart } from './npm-start.ts';
+import { type NpmStart, startNpmStart } from '../harness/npm-start.ts';
 
 const HMAC_SECRET = 'secrets-test-hmac-secret-4f7e1b2a-not-real';
 const PAGE_TOKEN_SECRET = 'secrets-test-page-token-secret-8c3d5e6f';
