@@ -18,12 +18,10 @@ import { createLabelsRoutes } from '../functions/labels/routes.ts';
 import { startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
 import { createRouter } from '../shared/http/router.ts';
-import {
-  canonicalRecord,
-  createFirestore,
-  createFirestoreLabelRepo,
-  loadRecords,
-} from '../shared/labels/index.ts';
+import { createFirestore } from '../shared/labels/client.ts';
+import { canonicalRecord } from '../shared/labels/doc.ts';
+import { createFirestoreLabelRepo } from '../shared/labels/firestore-repo.ts';
+import { loadRecords } from '../shared/labels/loader.ts';
 import { createLogger } from '../shared/log.ts';
 import type { ImageRecord } from '../shared/model/index.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';

@@ -14,9 +14,10 @@ import { startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
 import { type StorageCloudEvent, startStorageEmulator } from '../scripts/emulators/storage.ts';
 import { createDuckDbCohortStore } from '../shared/cohorts/duckdb-store.ts';
 import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../shared/cohorts/page-token.ts';
-import { createFirestore, createFirestoreLabelRepo } from '../shared/labels/index.ts';
+import { createFirestore } from '../shared/labels/client.ts';
+import { createFirestoreLabelRepo } from '../shared/labels/firestore-repo.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
-import { createUploadProcessor, type UploadOutcome } from '../shared/uploads/index.ts';
+import { createUploadProcessor, type UploadOutcome } from '../shared/uploads/processor.ts';
 
 const BUCKET = 'bench-uploads';
 

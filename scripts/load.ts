@@ -9,12 +9,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
-import {
-  createFirestore,
-  LabelsConfigSchema,
-  loadRecords,
-  progressReporter,
-} from '../shared/labels/index.ts';
+import { createFirestore } from '../shared/labels/client.ts';
+import { LabelsConfigSchema } from '../shared/labels/config.ts';
+import { loadRecords } from '../shared/labels/loader.ts';
+import { progressReporter } from '../shared/labels/progress.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

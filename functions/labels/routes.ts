@@ -3,7 +3,6 @@ import { createMetaRoutes, type MetaDeps } from '../../shared/http/meta-routes.t
 import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';
-// Not the labels index, which would load the Firestore SDK at start-up (see index.ts).
 import { isStoreUnavailable } from '../../shared/labels/errors.ts';
 import type { LabelRepo, StoredImage } from '../../shared/labels/repo.ts';
 import type { ImageId } from '../../shared/model/index.ts';

@@ -10,8 +10,8 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { toCohortRows } from '../cohorts/rows.ts';
 import type { CohortStore } from '../cohorts/store.ts';
-import type { LabelRepo } from '../labels/index.ts';
-import { patchRecords } from '../labels/index.ts';
+import { patchRecords } from '../labels/patch.ts';
+import type { LabelRepo } from '../labels/repo.ts';
 import type { ImageId, Split } from '../model/index.ts';
 import { BLANK_LINE_SKIPPED, parseBatches } from '../parsers/index.ts';
 import { type FileKind, isRowIssue } from '../parsers/types.ts';

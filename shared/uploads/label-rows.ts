@@ -4,7 +4,8 @@
  * Linear in the rows: duplicates are found through hash sets and maps, never by scanning what came before.
  * Rows past the document caps (MAX_BOXES_PER_IMAGE, MAX_READERS_PER_IMAGE) are refused by line.
  */
-import { MAX_BOXES_PER_IMAGE, MAX_READERS_PER_IMAGE, type RecordPatch } from '../labels/index.ts';
+import { MAX_BOXES_PER_IMAGE, MAX_READERS_PER_IMAGE } from '../labels/doc.ts';
+import type { RecordPatch } from '../labels/patch.ts';
 import type { BoundingBox, ImageId, ReaderLabels } from '../model/index.ts';
 import type { ParsedRow, RowIssue } from '../parsers/types.ts';
 

@@ -6,7 +6,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { Storage } from '@google-cloud/storage';
 import type { CohortStore } from '../cohorts/store.ts';
 import { splitFromFileName } from '../dataset/load-dir.ts';
-import type { LabelRepo } from '../labels/index.ts';
+import type { LabelRepo } from '../labels/repo.ts';
 import type { Logger } from '../log.ts';
 import type { Split } from '../model/index.ts';
 import { ByteTap, capped, MAX_CONTENT_BYTES } from './bytes.ts';

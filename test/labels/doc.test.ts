@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../shared/config.ts';
-import {
-  applyRecordPatches,
-  CorruptDocumentError,
-  canonicalRecord,
-  FIRESTORE_INDEXES,
-  fromImageDoc,
-  LabelsConfigSchema,
-  progressReporter,
-  toImageDoc,
-} from '../../shared/labels/index.ts';
+import { LabelsConfigSchema } from '../../shared/labels/config.ts';
+import { CorruptDocumentError, canonicalRecord, fromImageDoc, toImageDoc } from '../../shared/labels/doc.ts';
+import { FIRESTORE_INDEXES } from '../../shared/labels/indexes.ts';
+import { applyRecordPatches } from '../../shared/labels/patch.ts';
+import { progressReporter } from '../../shared/labels/progress.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import { fixtureRecords } from './fixtures.ts';
 

@@ -5,12 +5,10 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { createLabelsRoutes } from '../../functions/labels/routes.ts';
 import { createRouter } from '../../shared/http/router.ts';
-import {
-  type LabelRepo,
-  LabelStoreUnavailableError,
-  loadRecords,
-  toImageDoc,
-} from '../../shared/labels/index.ts';
+import { toImageDoc } from '../../shared/labels/doc.ts';
+import { LabelStoreUnavailableError } from '../../shared/labels/errors.ts';
+import { loadRecords } from '../../shared/labels/loader.ts';
+import type { LabelRepo } from '../../shared/labels/repo.ts';
 import { createLogger } from '../../shared/log.ts';
 import { startTestFirestore, type TestFirestore } from '../harness/firestore.ts';
 import { fixtureRecords } from './fixtures.ts';

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import {
-  createFirestoreLabelRepo,
-  isStoreUnavailable,
-  type LabelRepo,
-  loadRecords,
-  patchRecords,
-  toImageDoc,
-} from '../../shared/labels/index.ts';
+import { toImageDoc } from '../../shared/labels/doc.ts';
+import { isStoreUnavailable } from '../../shared/labels/errors.ts';
+import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
+import { loadRecords } from '../../shared/labels/loader.ts';
+import { patchRecords } from '../../shared/labels/patch.ts';
+import type { LabelRepo } from '../../shared/labels/repo.ts';
 import {
   type ImageId,
   type ImageRecord,
@@ -221,7 +219,9 @@ describe('Firestore unavailable', () => {
     // In a child process: the client keeps retrying in the background for about a minute after our deadline,
     // which would hold this test process open. FIRESTORE_EMULATOR_HOST would override the dead host.
     const code = `
-      const { createFirestore, createFirestoreLabelRepo, isStoreUnavailable } = await import(${JSON.stringify(new URL('../../shared/labels/index.ts', import.meta.url).href)});
+      const { createFirestore } = await import(${JSON.stringify(new URL('../../shared/labels/client.ts', import.meta.url).href)});
+      const { createFirestoreLabelRepo } = await import(${JSON.stringify(new URL('../../shared/labels/firestore-repo.ts', import.meta.url).href)});
+      const { isStoreUnavailable } = await import(${JSON.stringify(new URL('../../shared/labels/errors.ts', import.meta.url).href)});
       const down = createFirestoreLabelRepo({
         firestore: createFirestore({ projectId: 'demo-dead', emulatorHost: '127.0.0.1:9' }),
         timeoutMs: 500,

@@ -4,16 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../shared/config.ts';
-import {
-  DicomHeaderReader,
-  MAX_DICOM_HEADER,
-  PngValidator,
-  StorageObjectSchema,
-  sniffContent,
-  UploadRejection,
-  UploadsConfigSchema,
-  validatePng,
-} from '../../shared/uploads/index.ts';
+import { UploadsConfigSchema } from '../../shared/uploads/config.ts';
+import { DicomHeaderReader, MAX_DICOM_HEADER } from '../../shared/uploads/dicom.ts';
+import { UploadRejection } from '../../shared/uploads/errors.ts';
+import { StorageObjectSchema } from '../../shared/uploads/event.ts';
+import { PngValidator, validatePng } from '../../shared/uploads/png.ts';
+import { sniffContent } from '../../shared/uploads/sniff.ts';
 import { ihdr, makeDicom, makePng, PNG_SIGNATURE, pngChunk, pngWithBadCrc } from './fixtures.ts';
 
 async function* chunks(b: Buffer, size = 7): AsyncGenerator<Buffer> {

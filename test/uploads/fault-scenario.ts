@@ -11,9 +11,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
-import { createFirestore, createFirestoreLabelRepo, IMAGES_COLLECTION } from '../../shared/labels/index.ts';
+import { createFirestore } from '../../shared/labels/client.ts';
+import { IMAGES_COLLECTION } from '../../shared/labels/doc.ts';
+import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
-import { createUploadProcessor, type UploadProcessor } from '../../shared/uploads/index.ts';
+import { createUploadProcessor, type UploadProcessor } from '../../shared/uploads/processor.ts';
 import {
   BUCKET,
   bulkCohortTables,

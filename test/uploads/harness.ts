@@ -19,14 +19,15 @@ import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/pa
 import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import { IMAGES_TABLE, READERS_TABLE } from '../../shared/cohorts/schema.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
-import { createFirestoreLabelRepo, IMAGES_COLLECTION, toImageDoc } from '../../shared/labels/index.ts';
+import { IMAGES_COLLECTION, toImageDoc } from '../../shared/labels/doc.ts';
+import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import {
   createUploadProcessor,
   type UploadOutcome,
   type UploadProcessor,
   type UploadProcessorDeps,
-} from '../../shared/uploads/index.ts';
+} from '../../shared/uploads/processor.ts';
 import { startTestFirestore, type TestFirestore } from '../harness/firestore.ts';
 
 export const BUCKET = 'test-uploads';

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { mergeRecords } from '../../shared/dataset/index.ts';
-import { IMAGES_COLLECTION } from '../../shared/labels/index.ts';
+import { IMAGES_COLLECTION } from '../../shared/labels/doc.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import { parseFile } from '../../shared/parsers/index.ts';
 import type { ParsedFile } from '../../shared/parsers/types.ts';

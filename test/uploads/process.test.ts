@@ -14,12 +14,9 @@ import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts'
 import { parseFile } from '../../shared/parsers/index.ts';
 import type { ParsedFile } from '../../shared/parsers/types.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
-import {
-  createFirestoreLedger,
-  createUploadProcessor,
-  IMAGES_REGISTRY_COLLECTION,
-  registryDocId,
-} from '../../shared/uploads/index.ts';
+import { IMAGES_REGISTRY_COLLECTION, registryDocId } from '../../shared/uploads/images.ts';
+import { createFirestoreLedger } from '../../shared/uploads/ledger.ts';
+import { createUploadProcessor } from '../../shared/uploads/processor.ts';
 import { makeDicom, makePng, pngWithBadCrc } from './fixtures.ts';
 import {
   BUCKET,
