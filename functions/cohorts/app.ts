@@ -7,12 +7,12 @@ import { type CohortsConfig, CohortsConfigSchema } from '../../shared/cohorts/co
 import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { type HttpConfig, loadHttpConfig } from '../../shared/http/http-config.ts';
+import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
+import { loadSignerConfig, type SignerConfig } from '../../shared/signing/config.ts';
 import { createExportSigner, type SignerDeps } from '../../shared/signing/create-signer.ts';
-import { loadSignerConfig, type SignerConfig } from '../../shared/signing/signer-config.ts';
 import { createCohortsRoutes } from './routes.ts';
 
 /** Everything the cohorts function reads from the environment (signing: for exports with signed URLs). */

@@ -4,7 +4,7 @@ import { MAX_PAGE_TOKEN_LENGTH } from '../../shared/cohorts/page-token.ts';
 import { CohortPageSchema, CohortSummarySchema } from '../../shared/cohorts/results.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../shared/cohorts/store.ts';
 import { IMAGE_FORMATS } from '../../shared/model/index.ts';
-import { DEFAULT_IAM_EXPORT_MAX_ROWS, DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/signer-config.ts';
+import { DEFAULT_IAM_EXPORT_MAX_ROWS, DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/config.ts';
 import { MAX_EXPIRES_SECONDS } from '../../shared/signing/v4.ts';
 
 const filter = CohortFilterSchema.default({});

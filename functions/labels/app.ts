@@ -4,7 +4,7 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { loadConfig } from '../../shared/config.ts';
-import { type HttpConfig, loadHttpConfig } from '../../shared/http/http-config.ts';
+import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import type { MetaDeps } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type CircuitBreakerOptions, withCircuitBreaker } from '../../shared/labels/circuit-breaker.ts';

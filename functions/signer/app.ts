@@ -2,11 +2,11 @@
  * The signer function, assembled in one place from its validated configuration: the cloud entry (index.ts),
  * the local server and the tests all build it here.
  */
-import { type HttpConfig, loadHttpConfig } from '../../shared/http/http-config.ts';
+import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
+import { loadSignerConfig, type SignerConfig } from '../../shared/signing/config.ts';
 import { createUrlSigner, type SignerDeps, type SignerSetup } from '../../shared/signing/create-signer.ts';
-import { loadSignerConfig, type SignerConfig } from '../../shared/signing/signer-config.ts';
 import { createSignerRoutes } from './routes.ts';
 
 /** Everything the signer function reads from the environment. */

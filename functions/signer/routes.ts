@@ -6,9 +6,9 @@ import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';
 import { IMAGE_FORMATS } from '../../shared/model/gcs.ts';
 import { ImageIdSchema } from '../../shared/model/ids.ts';
+import { DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/config.ts';
 import type { SigningLimits } from '../../shared/signing/create-signer.ts';
 import { urlLifetime } from '../../shared/signing/lifetime.ts';
-import { DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/signer-config.ts';
 import type { UrlSigner } from '../../shared/signing/url-signer.ts';
 import { MAX_EXPIRES_SECONDS } from '../../shared/signing/v4.ts';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { lazy } from '../lazy.ts';
+import type { SignerConfig } from './config.ts';
 import { createHmacSigner } from './hmac-signer.ts';
 import { type BlobSigner, createIamSigner } from './iam-signer.ts';
 import { createKeySigner, type ServiceAccountKey, ServiceAccountKeySchema } from './key-signer.ts';
-import type { SignerConfig } from './signer-config.ts';
 import type { SignerKind, UrlSigner } from './url-signer.ts';
 
 /** What the routes allow of a signer, from the configuration (SIGNED_URL_MAX_SECONDS, SIGNED_EXPORT_IAM_MAX_ROWS). */

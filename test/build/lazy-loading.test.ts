@@ -14,8 +14,8 @@ import { type BundleInfo, buildAll, buildBundle } from '../../scripts/build.ts';
 import { commonJsExportNames, isCommonJs } from '../../scripts/build-cjs-import.ts';
 import { REPO_ROOT } from '../../scripts/function-folders.ts';
 import { lazyFirestoreAsync } from '../../shared/labels/lazy-client.ts';
+import { loadSignerConfig } from '../../shared/signing/config.ts';
 import { createUrlSigner, lazyGoogleAuth } from '../../shared/signing/create-signer.ts';
-import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
 import { BILLING, ids, rsaKey } from '../signing/fixtures.ts';
 import { verifyRsaUrl } from '../signing/v4-verify.ts';
 

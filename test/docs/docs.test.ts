@@ -9,10 +9,10 @@ import { describe, it } from 'node:test';
 import * as z from 'zod';
 import { LocalConfigSchema } from '../../scripts/local/config.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
-import { HttpConfigSchema } from '../../shared/http/http-config.ts';
+import { HttpConfigSchema } from '../../shared/http/config.ts';
 import { LabelsConfigSchema } from '../../shared/labels/config.ts';
 import openapi from '../../shared/openapi/openapi.json' with { type: 'json' };
-import { SignerConfigSchema } from '../../shared/signing/signer-config.ts';
+import { SignerConfigSchema } from '../../shared/signing/config.ts';
 import { UploadsConfigSchema } from '../../shared/uploads/config.ts';
 
 const read = (p: string) => readFileSync(new URL(`../../${p}`, import.meta.url), 'utf8');

@@ -19,9 +19,9 @@ import {
   withEmulatorHosts,
 } from '../../scripts/local/config.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
-import { HttpConfigSchema } from '../../shared/http/http-config.ts';
+import { HttpConfigSchema } from '../../shared/http/config.ts';
 import { LabelsConfigSchema } from '../../shared/labels/config.ts';
-import { SignerConfigSchema } from '../../shared/signing/signer-config.ts';
+import { SignerConfigSchema } from '../../shared/signing/config.ts';
 import { UploadsConfigSchema } from '../../shared/uploads/config.ts';
 
 type Env = Record<string, string | undefined>;

@@ -10,7 +10,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { createSignerRoutes } from '../../functions/signer/routes.ts';
-import { loadHttpConfig } from '../../shared/http/http-config.ts';
+import { loadHttpConfig } from '../../shared/http/config.ts';
 import { createMetaRoutes } from '../../shared/http/meta-routes.ts';
 import { createRouter } from '../../shared/http/router.ts';
 import { createLogger } from '../../shared/log.ts';

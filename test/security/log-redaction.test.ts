@@ -23,8 +23,8 @@ import { createRouter } from '../../shared/http/router.ts';
 import { createFirestore } from '../../shared/labels/client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { createLogger } from '../../shared/log.ts';
+import { loadSignerConfig } from '../../shared/signing/config.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
-import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
 import { verifyRsaUrl } from '../signing/v4-verify.ts';
 
 const API_KEY = 'AIzaSyFAKE-redaction-test-key-987654321';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../shared/config.ts';
+import { loadSignerConfig } from '../../shared/signing/config.ts';
 import { createUrlSigner, type SignerSetup } from '../../shared/signing/create-signer.ts';
-import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
 import { BILLING, EMAIL, HMAC_ID, HMAC_SECRET, ids, localBlobSigner, rsaKey } from './fixtures.ts';
 import { verifyHmacUrl, verifyRsaUrl } from './v4-verify.ts';
 

@@ -6,9 +6,9 @@ import request from 'supertest';
 import { createSignerRoutes, SignUrlsResponseSchema } from '../../functions/signer/routes.ts';
 import { createRouter } from '../../shared/http/router.ts';
 import { createLogger } from '../../shared/log.ts';
+import { loadSignerConfig } from '../../shared/signing/config.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
 import { createHmacSigner } from '../../shared/signing/hmac-signer.ts';
-import { loadSignerConfig } from '../../shared/signing/signer-config.ts';
 import { BILLING, countingSigner, fixedClock, HMAC_ID, HMAC_SECRET, ids } from './fixtures.ts';
 import { verifyHmacUrl } from './v4-verify.ts';
 

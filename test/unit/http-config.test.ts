@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../shared/config.ts';
-import { loadHttpConfig } from '../../shared/http/http-config.ts';
+import { loadHttpConfig } from '../../shared/http/config.ts';
 
 describe('HTTP configuration', () => {
   it('defaults to no CORS and a 1 MiB body limit', () => {
