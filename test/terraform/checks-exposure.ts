@@ -2,10 +2,12 @@
  * Least exposure (issue 20): API keys never in state or outputs, the HMAC secret mounted only where URLs are
  * signed, a quota bucket per client, CORS through the gateway, and the narrowed grants.
  */
+
+import { QUARANTINE_PREFIX, REPORTS_PREFIX } from '../../shared/uploads/report.ts';
 import { checkServiceAccountRoles } from './checks-iam.ts';
 import { checkNoSecretsInState } from './checks-secrets.ts';
 import { EXPECTED_GRANTS } from './expected.ts';
-import { type Body, expr, type TfConfig } from './hcl.ts';
+import { type Body, block, expr, type TfConfig } from './hcl.ts';
 
 /**
  * Functions that sign URLs and so mount the HMAC secret: the signer, and cohorts, whose
@@ -57,6 +59,18 @@ export function checkExposure(c: TfConfig): string[] {
   );
   if (consumers.length !== 1) {
     problems.push('no per-client quota: var.api.consumers are not granted serviceConsumer on the API');
+  }
+
+  // The upload function's write grant covers exactly the prefixes shared/uploads writes under.
+  const writer = root.resources.google_storage_bucket_iam_member?.uploads_object_writer;
+  const condition = String(block(writer, 'condition')?.expression ?? '');
+  const prefixes = [
+    ...condition.matchAll(/startsWith\("projects\/_\/buckets\/[^/]+\/objects\/([^"]*)"\)/g),
+  ].map((m) => m[1]);
+  if (JSON.stringify(prefixes.sort()) !== JSON.stringify([QUARANTINE_PREFIX, REPORTS_PREFIX].sort())) {
+    problems.push(
+      `uploads may write under ${JSON.stringify(prefixes)}, but shared/uploads writes under ${REPORTS_PREFIX} and ${QUARANTINE_PREFIX}`,
+    );
   }
 
   problems.push(...checkServiceAccountRoles(c, EXPECTED_GRANTS));
