@@ -18,8 +18,8 @@ import { createLabelsRoutes } from '../functions/labels/routes.ts';
 import { startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
 import { createRouter } from '../shared/http/router.ts';
-import { createFirestore } from '../shared/labels/client.ts';
 import { canonicalRecord } from '../shared/labels/doc.ts';
+import { createFirestore } from '../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../shared/labels/firestore-repo.ts';
 import { loadRecords } from '../shared/labels/loader.ts';
 import { createLogger } from '../shared/log.ts';
@@ -63,7 +63,7 @@ async function stockLoad(
 export default async (): Promise<void> => {
   const { source, records: recs } = await records();
   const emu = await startFirestoreEmulator({ projectId: 'demo-labels-bench' });
-  const db = createFirestore({ projectId: emu.projectId, emulatorHost: emu.host });
+  const db = await createFirestore({ projectId: emu.projectId, emulatorHost: emu.host });
   try {
     console.log(`${recs.length} images (${source}), emulator ${emu.host}`);
 

@@ -14,7 +14,7 @@ import { startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
 import { type StorageCloudEvent, startStorageEmulator } from '../scripts/emulators/storage.ts';
 import { createDuckDbCohortStore } from '../shared/cohorts/duckdb-store.ts';
 import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../shared/cohorts/page-token.ts';
-import { createFirestore } from '../shared/labels/client.ts';
+import { createFirestore } from '../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../shared/labels/firestore-repo.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
 import { createUploadProcessor, type UploadOutcome } from '../shared/uploads/processor.ts';
@@ -29,7 +29,7 @@ export default async (): Promise<void> => {
     await writeSyntheticDataset(dir, { images: 20_000, seed: 1 });
   }
   const fs = await startFirestoreEmulator();
-  const db = createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
+  const db = await createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
   const cohorts = await createDuckDbCohortStore({ tokens: createPageTokens(DEV_PAGE_TOKEN_SECRET) });
   const done = new Map<string, { at: number; outcome: UploadOutcome }>();
   let processor: ReturnType<typeof createUploadProcessor> | undefined;

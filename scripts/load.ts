@@ -9,8 +9,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
-import { createFirestore } from '../shared/labels/client.ts';
 import { LabelsConfigSchema } from '../shared/labels/config.ts';
+import { createFirestore } from '../shared/labels/firestore-client.ts';
 import { loadRecords } from '../shared/labels/loader.ts';
 import { progressReporter } from '../shared/labels/progress.ts';
 
@@ -62,7 +62,7 @@ console.error(
   `loading ${parsed.records.length} images into ${config.collection} on ${target} (throttle ${throttled ? `on, max ${maxOps ?? 10_000} ops/s` : 'off'})`,
 );
 
-const db = createFirestore(config);
+const db = await createFirestore(config);
 const progress = progressReporter(process.stderr, { lineEveryMs: Number(values['progress-ms']) });
 const summary = await loadRecords(db, parsed.records, {
   collection: config.collection,

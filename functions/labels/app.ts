@@ -9,8 +9,8 @@ import type { MetaDeps } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type CircuitBreakerOptions, withCircuitBreaker } from '../../shared/labels/circuit-breaker.ts';
 import { type LabelsConfig, LabelsConfigSchema } from '../../shared/labels/config.ts';
+import { lazyFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
-import { lazyFirestoreAsync } from '../../shared/labels/lazy-client.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
 import { createLabelsRoutes } from './routes.ts';
 
@@ -26,7 +26,7 @@ export function loadLabelsAppConfig(env: Record<string, string | undefined> = pr
 
 export interface LabelsAppDeps {
   config: LabelsAppConfig;
-  /** The one Firestore client of the instance; default: created on the first read (lazyFirestoreAsync). */
+  /** The one Firestore client of the instance; default: created on the first read (lazyFirestore). */
   firestore?: () => Firestore | Promise<Firestore>;
   logger?: Logger;
   /** The meta routes; the cloud default serves them here, the local server passes `false` and serves its own. */
@@ -44,7 +44,7 @@ export function createLabelsApp(deps: LabelsAppDeps): LabelsApp {
   const log = deps.logger ?? defaultLogger.child({ function: 'labels' });
   const repo = withCircuitBreaker(
     createFirestoreLabelRepo({
-      firestore: deps.firestore ?? lazyFirestoreAsync(labels),
+      firestore: deps.firestore ?? lazyFirestore(labels),
       collection: labels.collection,
       timeoutMs: labels.timeoutMs,
     }),

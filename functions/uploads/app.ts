@@ -11,6 +11,7 @@ import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { adaptFramework, CLOUD_EVENT_MAX_BYTES } from '../../shared/http/framework-adapter.ts';
+import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
 import { type UploadsConfig, UploadsConfigSchema } from '../../shared/uploads/config.ts';
@@ -44,14 +45,11 @@ export interface UploadsApp {
   processor: Lazy<UploadProcessor>;
 }
 
-async function defaultFirestore(c: UploadsConfig): Promise<Firestore> {
-  const { createFirestore } = await import('../../shared/labels/client.ts');
-  return createFirestore({
-    projectId: c.projectId,
-    databaseId: c.databaseId,
-    emulatorHost: c.firestoreEmulatorHost,
-  });
-}
+const firestoreOptions = (c: UploadsConfig) => ({
+  projectId: c.projectId,
+  databaseId: c.databaseId,
+  emulatorHost: c.firestoreEmulatorHost,
+});
 
 async function createStorage(c: UploadsConfig): Promise<Storage> {
   const { Storage } = await import('@google-cloud/storage');
@@ -65,7 +63,7 @@ async function createProcessor(deps: UploadsAppDeps, log: Logger): Promise<Uploa
   const c = deps.config.uploads;
   const [storage, firestore, { createFirestoreLabelRepo }, { createUploadProcessor }] = await Promise.all([
     createStorage(c),
-    (deps.firestore ?? (() => defaultFirestore(c)))(),
+    (deps.firestore ?? (() => createFirestore(firestoreOptions(c))))(),
     import('../../shared/labels/firestore-repo.ts'),
     import('../../shared/uploads/processor.ts'),
   ]);

@@ -11,7 +11,7 @@ import type { HttpConfig } from '../../shared/http/config.ts';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { createMetaRoutes, type Health } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
-import { createFirestore } from '../../shared/labels/client.ts';
+import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import type { Logger } from '../../shared/log.ts';
 import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
 import { postCloudEvent } from '../emulators/storage.ts';
@@ -85,7 +85,7 @@ export async function startLocalServer(config: LocalConfig, log: Logger): Promis
       stops,
     });
     const functions = withEmulatorHosts(config, hosts);
-    const firestore = createFirestore(functions.labels.labels);
+    const firestore = await createFirestore(functions.labels.labels);
     stops.push(() => firestore.terminate());
     const data = loadLocalData(config, { firestore, collection: functions.labels.labels.collection, log });
     const apps = createLocalApps({ functions, firestore, records: data.records, log });

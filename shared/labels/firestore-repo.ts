@@ -7,8 +7,8 @@ import type { LabelRepo } from './repo.ts';
 
 export interface FirestoreLabelRepoOptions {
   /**
-   * A client, or a function that returns the same client (or a promise of it) every time: lazyFirestore, or
-   * lazyFirestoreAsync, which also defers loading the Firestore SDK to the first call.
+   * A client, or a function that returns the same client (or a promise of it) every time: lazyFirestore,
+   * which also defers loading the Firestore SDK to the first call.
    */
   firestore: Firestore | (() => Firestore | Promise<Firestore>);
   collection?: string;

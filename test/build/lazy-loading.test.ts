@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { type BundleInfo, buildAll, buildBundle } from '../../scripts/build.ts';
 import { commonJsExportNames, isCommonJs } from '../../scripts/build-cjs-import.ts';
 import { REPO_ROOT } from '../../scripts/function-folders.ts';
-import { lazyFirestoreAsync } from '../../shared/labels/lazy-client.ts';
+import { lazyFirestore } from '../../shared/labels/firestore-client.ts';
 import { loadSignerConfig } from '../../shared/signing/config.ts';
 import { createUrlSigner, lazyGoogleAuth } from '../../shared/signing/create-signer.ts';
 import { BILLING, ids, rsaKey } from '../signing/fixtures.ts';
@@ -109,8 +109,8 @@ describe('the build', () => {
 });
 
 describe('lazy clients', () => {
-  it('lazyFirestoreAsync creates one client for concurrent first callers and keeps it', async () => {
-    const get = lazyFirestoreAsync({ projectId: 'demo-nih-cxr', emulatorHost: '127.0.0.1:9' });
+  it('lazyFirestore creates one client for concurrent first callers and keeps it', async () => {
+    const get = lazyFirestore({ projectId: 'demo-nih-cxr', emulatorHost: '127.0.0.1:9' });
     const [a, b] = await Promise.all([get(), get()]);
     assert.equal(a, b);
     assert.equal(await get(), a);

@@ -22,7 +22,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Backends, startBackends } from '../../bench/bundles-first-request.ts';
 import { cloudEventRequest, type StorageCloudEvent } from '../../scripts/emulators/storage.ts';
 import { REPO_ROOT } from '../../scripts/function-folders.ts';
-import { createFirestore } from '../../shared/labels/client.ts';
+import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { loadRecords } from '../../shared/labels/loader.ts';
 import { IMAGES_REGISTRY_COLLECTION, registryDocId } from '../../shared/uploads/images.ts';
 import { handRecords } from '../cohorts/hand-records.ts';
@@ -137,7 +137,7 @@ const postJson = (url: string, body: unknown) =>
 describe('sealed cloud bundles under the functions-framework CLI', () => {
   it('labels: reads an image from the Firestore emulator', async (t) => {
     const fs = backends.firestore!;
-    const db = createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
+    const db = await createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
     const records = handRecords(6, 3);
     await loadRecords(db, records, { throttle: false });
     await db.terminate();
@@ -231,7 +231,7 @@ describe('sealed cloud bundles under the functions-framework CLI', () => {
     );
     await res.arrayBuffer();
     assert.ok(res.status >= 200 && res.status < 300, `delivery answered ${res.status}`);
-    const db = createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
+    const db = await createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
     try {
       const doc = await db
         .collection(IMAGES_REGISTRY_COLLECTION)

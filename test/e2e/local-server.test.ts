@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { ApiError, type CohortSummaryRequest, NihCxrClient } from '../../client/index.ts';
-import { createFirestore } from '../../shared/labels/client.ts';
+import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { type NpmStart, startNpmStart } from '../harness/npm-start.ts';
 import { nihDataDir } from '../helpers/env.ts';
 
@@ -73,7 +73,10 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('cache-control') ?? '', /max-age=77\b/);
     const h = await client.health();
-    const db = createFirestore({ projectId: 'demo-nih-cxr', emulatorHost: h.emulators?.firestore ?? '' });
+    const db = await createFirestore({
+      projectId: 'demo-nih-cxr',
+      emulatorHost: h.emulators?.firestore ?? '',
+    });
     try {
       assert.equal((await db.collection('e2e-images').doc('00000001_000').get()).exists, true);
       assert.equal((await db.collection('images').limit(1).get()).size, 0);

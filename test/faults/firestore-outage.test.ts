@@ -24,8 +24,7 @@ import {
   startFirestoreEmulator,
 } from '../../scripts/emulators/firestore.ts';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
-import { createFirestore } from '../../shared/labels/client.ts';
-import { lazyFirestoreAsync } from '../../shared/labels/lazy-client.ts';
+import { createFirestore, lazyFirestore } from '../../shared/labels/firestore-client.ts';
 import { loadRecords } from '../../shared/labels/loader.ts';
 import { createLogger } from '../../shared/log.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
@@ -44,7 +43,7 @@ const logged: string[] = [];
 
 /** Loads the records through a client of its own (an operator's reload), then lets it go. */
 async function load(): Promise<void> {
-  const db = createFirestore({ projectId: 'demo-nih-cxr', emulatorHost: `127.0.0.1:${port}` });
+  const db = await createFirestore({ projectId: 'demo-nih-cxr', emulatorHost: `127.0.0.1:${port}` });
   try {
     const s = await loadRecords(db, records, { throttle: false });
     assert.equal(s.written, records.length);
@@ -71,7 +70,7 @@ before(async () => {
     GOOGLE_CLOUD_PROJECT: 'demo-nih-cxr',
     FIRESTORE_TIMEOUT_MS: String(TIMEOUT_MS),
   });
-  const lazyClient = lazyFirestoreAsync(config.labels);
+  const lazyClient = lazyFirestore(config.labels);
   const app = createLabelsApp({
     config,
     firestore: async () => {

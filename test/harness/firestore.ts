@@ -5,7 +5,7 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../../scripts/emulators/firestore.ts';
-import { createFirestore } from '../../shared/labels/client.ts';
+import { createFirestore } from '../../shared/labels/firestore-client.ts';
 
 export interface TestFirestore {
   emulator: FirestoreEmulator;
@@ -23,7 +23,7 @@ export async function startTestFirestore(): Promise<TestFirestore> {
     METADATA_SERVER_DETECTION: 'none',
   };
   Object.assign(process.env, env);
-  const db = createFirestore({ projectId: emulator.projectId, emulatorHost: emulator.host });
+  const db = await createFirestore({ projectId: emulator.projectId, emulatorHost: emulator.host });
   return {
     emulator,
     db,

@@ -219,11 +219,11 @@ describe('Firestore unavailable', () => {
     // In a child process: the client keeps retrying in the background for about a minute after our deadline,
     // which would hold this test process open. FIRESTORE_EMULATOR_HOST would override the dead host.
     const code = `
-      const { createFirestore } = await import(${JSON.stringify(new URL('../../shared/labels/client.ts', import.meta.url).href)});
+      const { createFirestore } = await import(${JSON.stringify(new URL('../../shared/labels/firestore-client.ts', import.meta.url).href)});
       const { createFirestoreLabelRepo } = await import(${JSON.stringify(new URL('../../shared/labels/firestore-repo.ts', import.meta.url).href)});
       const { isStoreUnavailable } = await import(${JSON.stringify(new URL('../../shared/labels/errors.ts', import.meta.url).href)});
       const down = createFirestoreLabelRepo({
-        firestore: createFirestore({ projectId: 'demo-dead', emulatorHost: '127.0.0.1:9' }),
+        firestore: await createFirestore({ projectId: 'demo-dead', emulatorHost: '127.0.0.1:9' }),
         timeoutMs: 500,
       });
       const out = [];

@@ -20,7 +20,7 @@ import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
 import { loggableUrl } from '../../shared/http/log-fields.ts';
 import { createRouter } from '../../shared/http/router.ts';
-import { createFirestore } from '../../shared/labels/client.ts';
+import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { createLogger } from '../../shared/log.ts';
 import { loadSignerConfig } from '../../shared/signing/config.ts';
@@ -120,7 +120,7 @@ describe('5xx answers are logged with the request, the API key masked', () => {
     const deadHost = `127.0.0.1:${await freePort()}`;
     const saved = process.env.FIRESTORE_EMULATOR_HOST;
     delete process.env.FIRESTORE_EMULATOR_HOST;
-    const db = createFirestore({ projectId: 'demo-nih-cxr', emulatorHost: deadHost });
+    const db = await createFirestore({ projectId: 'demo-nih-cxr', emulatorHost: deadHost });
     if (saved) process.env.FIRESTORE_EMULATOR_HOST = saved;
     const repo = createFirestoreLabelRepo({ firestore: db, timeoutMs: 1500 });
     http(

@@ -11,8 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
-import { createFirestore } from '../../shared/labels/client.ts';
 import { IMAGES_COLLECTION } from '../../shared/labels/doc.ts';
+import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
 import { createUploadProcessor, type UploadProcessor } from '../../shared/uploads/processor.ts';
@@ -43,7 +43,7 @@ async function setUp(): Promise<void> {
   // FIRESTORE_EMULATOR_HOST (set for this process by the harness) beats settings.host in the client.
   const direct = process.env.FIRESTORE_EMULATOR_HOST;
   delete process.env.FIRESTORE_EMULATOR_HOST;
-  viaCut = createFirestore({ projectId: rig.fs.emulator.projectId, emulatorHost: cut.host });
+  viaCut = await createFirestore({ projectId: rig.fs.emulator.projectId, emulatorHost: cut.host });
   process.env.FIRESTORE_EMULATOR_HOST = direct;
   processor = createUploadProcessor({
     storage: rig.storage,
