@@ -174,6 +174,41 @@ function checkReferences(m: TfModule, schema: SchemaFile, problems: string[]): n
   return checked;
 }
 
+/** `var.x`, `local.x` and `module.m.out` references to names the module (or the called module) does not declare. */
+function checkNames(c: TfConfig, m: TfModule, problems: string[]): number {
+  let checked = 0;
+  const scope = {
+    resource: m.resources,
+    data: m.data,
+    ephemeral: m.ephemeral,
+    module: m.modules,
+    locals: m.locals,
+    output: m.outputs,
+    provider: m.providers,
+    validation: Object.fromEntries(Object.entries(m.variables).map(([k, v]) => [k, v.validation])),
+  };
+  const ref = /(?<![\w.-])(var|local|module)\.([\w-]+)(?:\.([\w-]+))?/g;
+  for (const [path, value] of strings(scope)) {
+    for (const hit of value.matchAll(ref)) {
+      const [, kind, name, attr] = hit as unknown as [string, string, string, string | undefined];
+      checked++;
+      const where = `${m.path}:${path}`;
+      if (kind === 'var' && !(name in m.variables)) problems.push(`${where}: var.${name} is not declared`);
+      else if (kind === 'local' && !(name in m.locals))
+        problems.push(`${where}: local.${name} is not declared`);
+      else if (kind === 'module') {
+        const call = m.modules[name];
+        const target = call ? c.modules[normalize(join(m.path, String(call.source)))] : undefined;
+        if (!call) problems.push(`${where}: module.${name} is not declared`);
+        else if (target && attr && !(attr in target.outputs)) {
+          problems.push(`${where}: module.${name} has no output ${attr}`);
+        }
+      }
+    }
+  }
+  return checked;
+}
+
 export interface SchemaCheck {
   problems: string[];
   /** Resource, data, ephemeral, provider and module blocks checked. */
@@ -244,7 +279,7 @@ export function checkProviderSchema(c: TfConfig, schema: SchemaFile): SchemaChec
           problems.push(`${m.path}: module ${call}: missing required argument ${v}`);
       }
     }
-    references += checkReferences(m, schema, problems);
+    references += checkReferences(m, schema, problems) + checkNames(c, m, problems);
   }
   return { problems, blocks, references };
 }

@@ -349,6 +349,22 @@ export const DEPLOY_MUTATIONS: DeployMutation[] = [
     message: /google_api_gateway_api has no attribute managed_service_name/,
   },
   {
+    name: 'a reference to an undeclared variable',
+    file: 'functions.tf',
+    from: 'region                = var.region',
+    to: 'region                = var.regoin',
+    fails: 'schema',
+    message: /var.regoin is not declared/,
+  },
+  {
+    name: 'a reference to a module output that does not exist',
+    file: 'gateway.tf',
+    from: 'backend_labels  = module.labels.uri',
+    to: 'backend_labels  = module.labels.url',
+    fails: 'schema',
+    message: /module.labels has no output url/,
+  },
+  {
     name: 'a module argument the module does not declare',
     file: 'functions.tf',
     from: 'ingress_settings      = "ALLOW_INTERNAL_ONLY"',
