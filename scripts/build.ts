@@ -16,9 +16,23 @@ import { zip } from './zip.ts';
  * Packages left out of the bundles and installed by the Cloud Functions build from package.json instead:
  * - functions-framework: the runtime starts the framework from node_modules and looks the entry point up in
  *   its registry; a bundled copy would register the functions in a second, unseen registry.
- * - DuckDB: native code (.node files), which cannot be bundled; used only by local runs.
  */
-export const EXTERNAL_PACKAGES: readonly string[] = ['@google-cloud/functions-framework', '@duckdb/node-api'];
+export const EXTERNAL_PACKAGES: readonly string[] = ['@google-cloud/functions-framework'];
+
+/**
+ * What runs only on a developer's machine and must never reach a cloud bundle: DuckDB (native binaries,
+ * some 70 MB installed) and the modules that open it or serve `npm start`. A cloud entry opens its store with
+ * openBigQueryCohortStore; an import of any of these, however deep, fails the build.
+ */
+export const LOCAL_ONLY_PACKAGES: readonly string[] = ['@duckdb/'];
+export const LOCAL_ONLY_SOURCES: readonly string[] = [
+  'shared/cohorts/duckdb-store.ts',
+  'shared/cohorts/create-store.ts',
+  'shared/sample/',
+  'scripts/',
+  'test/',
+  'bench/',
+];
 
 export const NODE_MAJOR = '24';
 
@@ -46,6 +60,8 @@ export interface BundleInfo {
   dependencies: Record<string, string>;
   /** What a cold start loads: index.js and the chunks it imports statically, transitively. */
   startup: StartupGraph;
+  /** Every source file bundled, relative to the repository (node_modules/... for packages), sorted. */
+  inputs: string[];
 }
 
 /** The part of a bundle that importing index.js loads; the other chunks wait for a dynamic `import()`. */
@@ -84,6 +100,33 @@ const nativeGuard: Plugin = {
     }));
   },
 };
+
+/** Fails the build on any import of local-only code, naming the importer and what to use instead. */
+function localOnlyGuard(repoRoot: string): Plugin {
+  const refuse = (what: string, importer: string) => ({
+    errors: [
+      {
+        text:
+          `${relative(repoRoot, importer) || importer} imports ${what}, which is local-only: cloud bundles leave DuckDB ` +
+          'and the local server out (LOCAL_ONLY_* in scripts/build.ts). Open the cohort store with openBigQueryCohortStore.',
+      },
+    ],
+  });
+  return {
+    name: 'local-only-guard',
+    setup(b) {
+      const escaped = LOCAL_ONLY_PACKAGES.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+      b.onResolve({ filter: new RegExp(`^(?:${escaped.join('|')})`) }, (args) =>
+        refuse(args.path, args.importer),
+      );
+      b.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const file = relative(repoRoot, join(args.resolveDir, args.path)).replaceAll('\\', '/');
+        const hit = LOCAL_ONLY_SOURCES.find((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
+        return hit ? refuse(file, args.importer) : undefined;
+      });
+    },
+  };
+}
 
 function rootDependencies(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -184,7 +227,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     format: 'esm',
     banner: { js: BANNER },
     external: EXTERNAL_PACKAGES.flatMap((p) => [p, `${p}/*`]),
-    plugins: [nativeGuard, cjsDynamicImport],
+    plugins: [localOnlyGuard(REPO_ROOT), nativeGuard, cjsDynamicImport],
     minify: opts.minify ?? true,
     keepNames: true,
     legalComments: 'external',
@@ -242,6 +285,9 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     zipBytes: archive.length,
     dependencies: manifest.dependencies,
     startup,
+    inputs: Object.keys(result.metafile.inputs)
+      .map((f) => relative(REPO_ROOT, join(process.cwd(), f)).replaceAll('\\', '/'))
+      .sort(),
   };
 }
 

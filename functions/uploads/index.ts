@@ -4,8 +4,11 @@
  * Thin entry: configuration at start-up, the rest in app.ts.
  */
 import { cloudEvent } from '@google-cloud/functions-framework';
-import { createCohortStore } from '../../shared/cohorts/create-store.ts';
+import { openBigQueryCohortStore, requireBigQueryStore } from '../../shared/cohorts/open-bigquery.ts';
 import { createUploadsApp, loadUploadsAppConfig } from './app.ts';
 
-const app = createUploadsApp({ config: loadUploadsAppConfig(), openStore: createCohortStore });
+const config = loadUploadsAppConfig();
+// The cloud bundle has no DuckDB: a label file needs BigQuery, refused at start-up rather than on the first file.
+requireBigQueryStore(config.uploads.cohorts);
+const app = createUploadsApp({ config, openStore: openBigQueryCohortStore });
 cloudEvent('processUpload', app.handler);

@@ -1,5 +1,6 @@
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import type { CohortsConfig } from './config.ts';
+import { openBigQueryCohortStore } from './open-bigquery.ts';
 import { createPageTokens } from './page-token.ts';
 import type { CohortStore } from './store.ts';
 
@@ -7,40 +8,17 @@ import type { CohortStore } from './store.ts';
 export type CohortStoreConfig = Pick<CohortsConfig, 'store' | 'pageTokenSecret' | 'bigQuery' | 'duckdb'>;
 
 /**
- * The cohort store this configuration asks for, with its one client. DuckDB loads NIH_DATA_DIR at start-up
- * when its database is empty; the local server may instead load whatever it likes through store.load().
- * Each branch imports its own SDK when it runs (a chunk of its own in the bundle): a cold start loads neither
- * the BigQuery client nor DuckDB's native module, and the cloud never loads DuckDB.
+ * The cohort store this configuration asks for, with its one client: local runs and tests (the cloud entries
+ * use openBigQueryCohortStore, and the cloud build refuses this module). DuckDB loads NIH_DATA_DIR at
+ * start-up when its database is empty; the local server may instead load whatever it likes through
+ * store.load(). Each branch imports its own SDK when it runs.
  */
 export async function createCohortStore(
   c: CohortStoreConfig,
   log: Logger = defaultLogger,
 ): Promise<CohortStore> {
+  if (c.store === 'bigquery') return openBigQueryCohortStore(c, log);
   const tokens = createPageTokens(c.pageTokenSecret);
-  if (c.store === 'bigquery') {
-    const [{ createBigQueryClient }, { createBigQueryCohortStore }, { clientTransport }] = await Promise.all([
-      import('./bigquery-client.ts'),
-      import('./bigquery-store.ts'),
-      import('./bigquery-transport.ts'),
-    ]);
-    const { client, projectId } = await createBigQueryClient({
-      projectId: c.bigQuery.projectId,
-      location: c.bigQuery.location,
-    });
-    log.info('cohort store: BigQuery', {
-      projectId,
-      dataset: c.bigQuery.dataset,
-      location: c.bigQuery.location,
-    });
-    return createBigQueryCohortStore({
-      transport: clientTransport(client, projectId),
-      tokens,
-      projectId,
-      dataset: c.bigQuery.dataset,
-      location: c.bigQuery.location,
-      maximumBytesBilled: c.bigQuery.maximumBytesBilled,
-    });
-  }
   const [{ createDuckDbCohortStore }, { loadDatasetDir }, { toCohortRows }] = await Promise.all([
     import('./duckdb-store.ts'),
     import('../dataset/index.ts'),

@@ -45,13 +45,8 @@ describe('function bundles at cold start', () => {
   it('still ship the SDKs each function uses, in the chunks loaded on first use', () => {
     const uses: Record<string, string[]> = {
       labels: ['@google-cloud/firestore'],
-      uploads: [
-        '@google-cloud/firestore',
-        '@google-cloud/storage',
-        '@google-cloud/bigquery',
-        '@duckdb/node-api',
-      ],
-      cohorts: ['@google-cloud/bigquery', '@duckdb/node-api', 'google-auth-library'],
+      uploads: ['@google-cloud/firestore', '@google-cloud/storage', '@google-cloud/bigquery'],
+      cohorts: ['@google-cloud/bigquery', 'google-auth-library'],
       signer: ['google-auth-library'],
     };
     for (const b of bundles) {

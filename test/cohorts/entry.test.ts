@@ -1,5 +1,6 @@
 /**
- * The deployable entry point (functions/cohorts/index.ts registers 'cohorts'), its configuration, the store
+ * The cohorts function as its entry builds it (app.ts; the cloud entry itself is tested sealed, in
+ * test/bundles/), its configuration, the store
  * factory, and the production BigQuery transport's mapping onto the client's request() (a plain object
  * stands in for the client: no network).
  */
@@ -83,7 +84,11 @@ describe("entry point 'cohorts'", () => {
   it('registers the cohorts function: answers a query and turns a bad filter into 400 problem+json', async () => {
     delete process.env.NIH_DATA_DIR; // keep the entry's own DuckDB empty and fast
     delete process.env.COHORT_STORE;
-    await import('../../functions/cohorts/index.ts');
+    // The cloud entry opens BigQuery only (below); this is its app with the DuckDB store factory.
+    http(
+      'cohorts',
+      createCohortsApp({ config: loadCohortsAppConfig(), openStore: createCohortStore }).handler,
+    );
     const server = getTestServer('cohorts');
     const ok = await request(server)
       .post('/v1/cohorts:query')

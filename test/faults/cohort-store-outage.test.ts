@@ -1,5 +1,5 @@
 /**
- * The cohort store fails, for real, under the cohorts function's real entry (functions/cohorts/index.ts):
+ * The cohort store fails, for real, under the cohorts function as its entry builds it (app.ts, with the DuckDB store factory):
  * DUCKDB_PATH names a file that is not a DuckDB database, so the store cannot open. Every route answers 503
  * problem+json with Retry-After (never a 500, nothing internal in the body); once a valid database file is
  * put in its place the next request opens it and the answers are right, without a restart. A store that dies
@@ -15,6 +15,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { createCohortsApp, loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
+import { createCohortStore } from '../../shared/cohorts/create-store.ts';
 import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
 import { toCohortRows } from '../../shared/cohorts/rows.ts';
@@ -52,7 +53,8 @@ before(async () => {
   for (const k of ['NIH_DATA_DIR', 'K_SERVICE', 'COHORT_STORE', 'HMAC_SECRET', 'HMAC_ACCESS_ID'])
     delete process.env[k];
   Object.assign(process.env, { DUCKDB_PATH: dbPath, PAGE_TOKEN_SECRET: SECRET, DUCKDB_THREADS: '1' });
-  await import('../../functions/cohorts/index.ts');
+  // The cloud entry opens BigQuery only; this is the same app with the DuckDB store factory.
+  http('cohorts', createCohortsApp({ config: loadCohortsAppConfig(), openStore: createCohortStore }).handler);
 });
 after(() => rm(dir, { recursive: true, force: true }));
 

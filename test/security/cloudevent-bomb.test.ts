@@ -1,5 +1,5 @@
 /**
- * Issue 20, Build 1, on the CloudEvent function: the deployed processUpload entry (functions/uploads/index.ts)
+ * Issue 20, Build 1, on the CloudEvent function: the processUpload function as its entry builds it (app.ts)
  * under functions-framework's own server reads CloudEvents up to CLOUD_EVENT_MAX_BYTES and no further. A
  * 1 GiB gzip bomb (about 1 MB on the wire) in structured or binary mode is answered 413 problem+json before
  * the function runs, with this process's memory flat; a real-sized event is still delivered.
@@ -10,7 +10,10 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cloudEvent } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createUploadsApp, loadUploadsAppConfig } from '../../functions/uploads/app.ts';
+import { createCohortStore } from '../../shared/cohorts/create-store.ts';
 import { CLOUD_EVENT_MAX_BYTES } from '../../shared/http/framework-adapter.ts';
 import { type Answer, bomb, measured, postBytes } from '../harness/bombs.ts';
 
@@ -25,7 +28,11 @@ before(async () => {
     COHORT_STORE: 'duckdb',
     DUCKDB_PATH: join(dir, 'cohorts.duckdb'),
   });
-  await import('../../functions/uploads/index.ts');
+  // The cloud entry opens BigQuery only; this is its app with the DuckDB store factory.
+  cloudEvent(
+    'processUpload',
+    createUploadsApp({ config: loadUploadsAppConfig(), openStore: createCohortStore }).handler,
+  );
   server = getTestServer('processUpload');
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   gzipBomb = await bomb('gzip', 1024);

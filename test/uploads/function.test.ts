@@ -1,5 +1,6 @@
 /**
- * The deployed entry point: functions/uploads/index.ts registers `processUpload` with functions-framework;
+ * The processUpload function as its cloud entry builds it (functions/uploads/app.ts), but with the DuckDB
+ * store factory (the cloud entry opens BigQuery only), registered as `processUpload` with functions-framework;
  * here its test server receives the CloudEvents that the Storage emulator emits (posted over HTTP, as
  * Eventarc would), with configuration from the environment as in the cloud.
  */
@@ -9,14 +10,17 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { cloudEvent } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { Storage } from '@google-cloud/storage';
 import request from 'supertest';
+import { createUploadsApp, loadUploadsAppConfig } from '../../functions/uploads/app.ts';
 import {
   postCloudEvent,
   type StorageEmulator,
   startStorageEmulator,
 } from '../../scripts/emulators/storage.ts';
+import { createCohortStore } from '../../shared/cohorts/create-store.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
 import { startTestFirestore, type TestFirestore } from '../harness/firestore.ts';
 import { makePng } from './fixtures.ts';
@@ -45,7 +49,11 @@ before(async () => {
     COHORT_STORE: 'duckdb',
     DUCKDB_PATH: join(dir, 'cohorts.duckdb'),
   });
-  await import('../../functions/uploads/index.ts');
+  // The cloud entry opens BigQuery only; this is its app with the DuckDB store factory.
+  cloudEvent(
+    'processUpload',
+    createUploadsApp({ config: loadUploadsAppConfig(), openStore: createCohortStore }).handler,
+  );
   server = getTestServer('processUpload');
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const a = server.address();
