@@ -1,5 +1,5 @@
 import type { ImageId, ImageMetadata, ImageRecord, ReaderLabels } from '../model/index.ts';
-import type { FileKind, ParsedRow } from '../parsers/types.ts';
+import type { FileKind, ParsedFile, ParsedRow } from '../parsers/types.ts';
 import { metadataDifferences } from './differences.ts';
 import { Entry, keyOf, recordFiles, type Seen, type Source, same } from './entry.ts';
 import type { MergeOptions, MergeProblem, MergeResult, MetadataDifference } from './types.ts';
@@ -246,4 +246,11 @@ export class RecordMerger {
       this.#problem(file, id, `reader labels ${what}`);
     }
   }
+}
+
+/** Merges parsed files into complete image records, sorted by imageId (see RecordMerger). */
+export function mergeRecords(files: ParsedFile[], opts: MergeOptions = {}): MergeResult {
+  const merger = new RecordMerger(opts);
+  for (const f of files) for (const row of f.rows) merger.add(row);
+  return merger.finish();
 }
