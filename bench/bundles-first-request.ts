@@ -201,13 +201,6 @@ export function scenarios(b: Backends): Scenario[] {
       expect: [500, 503],
     },
     {
-      folder: 'cohorts',
-      name: 'cohorts: POST cohorts:query (DuckDB, empty, in memory)',
-      env: { COHORT_STORE: 'duckdb' },
-      request: (u) => statusOf(fetch(`${u}/v1/cohorts:query`, json({ filter: {} }))),
-      expect: [200],
-    },
-    {
       folder: 'signer',
       name: 'signer: POST images:signUrls (IAM path, local key for signBlob)',
       env: { SIGNER: 'iam', GOOGLE_APPLICATION_CREDENTIALS: b.keyFile },

@@ -7,8 +7,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { cjsDynamicImport } from './build-cjs-import.ts';
+import { localOnlyGuard, nativeGuard } from './build-guards.ts';
+
+export { LOCAL_ONLY_PACKAGES, LOCAL_ONLY_SOURCES } from './build-guards.ts';
+
 import { functionFolders, REPO_ROOT } from './function-folders.ts';
 import { zip } from './zip.ts';
 
@@ -18,21 +22,6 @@ import { zip } from './zip.ts';
  *   its registry; a bundled copy would register the functions in a second, unseen registry.
  */
 export const EXTERNAL_PACKAGES: readonly string[] = ['@google-cloud/functions-framework'];
-
-/**
- * What runs only on a developer's machine and must never reach a cloud bundle: DuckDB (native binaries,
- * some 70 MB installed) and the modules that open it or serve `npm start`. A cloud entry opens its store with
- * openBigQueryCohortStore; an import of any of these, however deep, fails the build.
- */
-export const LOCAL_ONLY_PACKAGES: readonly string[] = ['@duckdb/'];
-export const LOCAL_ONLY_SOURCES: readonly string[] = [
-  'shared/cohorts/duckdb-store.ts',
-  'shared/cohorts/create-store.ts',
-  'shared/sample/',
-  'scripts/',
-  'test/',
-  'bench/',
-];
 
 export const NODE_MAJOR = '24';
 
@@ -86,46 +75,6 @@ export interface BuildOptions {
 function packageName(specifier: string): string {
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-}
-
-const nativeGuard: Plugin = {
-  name: 'native-guard',
-  setup(b) {
-    b.onResolve({ filter: /\.node$/ }, (args) => ({
-      errors: [
-        {
-          text: `${args.importer} loads native code (${args.path}); add its package to EXTERNAL_PACKAGES in scripts/build.ts`,
-        },
-      ],
-    }));
-  },
-};
-
-/** Fails the build on any import of local-only code, naming the importer and what to use instead. */
-function localOnlyGuard(repoRoot: string): Plugin {
-  const refuse = (what: string, importer: string) => ({
-    errors: [
-      {
-        text:
-          `${relative(repoRoot, importer) || importer} imports ${what}, which is local-only: cloud bundles leave DuckDB ` +
-          'and the local server out (LOCAL_ONLY_* in scripts/build.ts). Open the cohort store with openBigQueryCohortStore.',
-      },
-    ],
-  });
-  return {
-    name: 'local-only-guard',
-    setup(b) {
-      const escaped = LOCAL_ONLY_PACKAGES.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
-      b.onResolve({ filter: new RegExp(`^(?:${escaped.join('|')})`) }, (args) =>
-        refuse(args.path, args.importer),
-      );
-      b.onResolve({ filter: /^\.\.?\// }, (args) => {
-        const file = relative(repoRoot, join(args.resolveDir, args.path)).replaceAll('\\', '/');
-        const hit = LOCAL_ONLY_SOURCES.find((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
-        return hit ? refuse(file, args.importer) : undefined;
-      });
-    },
-  };
 }
 
 function rootDependencies(): Record<string, string> {
@@ -194,6 +143,13 @@ function lazyCommonJs(metafile: Metafile): string[] {
     }
   }
   return [...found];
+}
+
+/** The metafile's inputs (paths relative to the cwd) as repository paths. */
+function repoPaths(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs)
+    .map((f) => relative(REPO_ROOT, join(process.cwd(), f)).replaceAll('\\', '/'))
+    .sort();
 }
 
 /** Hash of a folder's files (names and bytes, in name order). */
@@ -285,9 +241,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     zipBytes: archive.length,
     dependencies: manifest.dependencies,
     startup,
-    inputs: Object.keys(result.metafile.inputs)
-      .map((f) => relative(REPO_ROOT, join(process.cwd(), f)).replaceAll('\\', '/'))
-      .sort(),
+    inputs: repoPaths(result.metafile),
   };
 }
 

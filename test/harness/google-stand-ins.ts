@@ -298,3 +298,53 @@ export function signBlobHandler(opts: {
     };
   };
 }
+
+export interface SignBlobServer {
+  /** http://127.0.0.1:port/v1/projects/-/serviceAccounts/ : the `endpoint` argument of GoogleAuth.sign. */
+  endpoint: string;
+  /** Signatures made, and requests refused with why. */
+  stats: { signed: number; refused: string[] };
+  stop(): Promise<void>;
+}
+
+/**
+ * The signBlob stand-in as a plain HTTP server, answering after `delayMs` (a stand-in for the service's round
+ * trip, which cannot be measured offline). For the bench, which passes its URL to GoogleAuth.sign.
+ */
+export async function startSignBlobServer(opts: {
+  email: string;
+  accessToken: string;
+  privateKey: KeyObject;
+  delayMs?: number;
+}): Promise<SignBlobServer> {
+  const stats = { signed: 0, refused: [] as string[] };
+  const handle = signBlobHandler(opts);
+  const server = createServer((req, res) => {
+    void readBody(req).then((body) => {
+      const out = handle({
+        host: req.headers.host ?? '',
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+      })!;
+      if (out.status === 200) stats.signed++;
+      else stats.refused.push(JSON.stringify(out.body));
+      const send = () =>
+        res.writeHead(out.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(out.body));
+      if (opts.delayMs) setTimeout(send, opts.delayMs);
+      else send();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = await listen(server);
+  return {
+    endpoint: `http://127.0.0.1:${port}/v1/projects/-/serviceAccounts/`,
+    stats,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
