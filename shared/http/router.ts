@@ -128,7 +128,8 @@ export function createRouter(routes: readonly Route[], opts: RouterOptions = {})
       const path = (req.path || '/').replace(/\/{2,}/g, '/');
       if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-        res.setHeader('Access-Control-Allow-Headers', 'Content-Type, If-None-Match');
+        // X-API-Key: a browser calling through API Gateway sends the key in that header (preflighted).
+        res.setHeader('Access-Control-Allow-Headers', 'Content-Type, If-None-Match, X-API-Key');
         res.setHeader('Access-Control-Max-Age', '3600');
         res.status(204).end();
         return;
