@@ -73,16 +73,17 @@ export function syntheticImages(rnd: Random, count: number): SynImage[] {
     const renumbered = rnd.chance(0.2);
     const sex: Sex = rnd.chance(0.56) ? 'M' : 'F';
     const firstAge = rnd.int(1, 88);
+    const visit = visitOrder(rnd, n, renumbered);
     for (let k = 0; k < n; k++) {
       const i = images.length;
       const findings = FINDINGS.filter((f) => rnd.chance(PREVALENCE[f]) || i === FINDINGS.indexOf(f));
-      const age2020 = Math.min(120, firstAge + Math.floor(k / 3));
+      const age2020 = Math.min(120, firstAge + Math.floor(visit[k]! / 3));
       const size = rnd.pick(SIZES);
       images.push({
         id: `${pad(patient, 8)}_${pad(k, 3)}`,
         patient,
         followUp: k,
-        followUp2020: renumbered ? Math.max(0, k - 2) : k,
+        followUp2020: visit[k]!,
         age2017: `${pad(rnd.chance(0.25) ? age2020 + 1 : age2020, 3)}Y`,
         ageYears2017: age2020,
         age2020,
@@ -100,10 +101,28 @@ export function syntheticImages(rnd: Random, count: number): SynImage[] {
   return images;
 }
 
+/**
+ * The v2020 follow-up of each image (by image-id order): a permutation of 0..n-1, as in the real file, where
+ * (patient, follow-up) is unique, follow-ups run 0..n-1, and ages never fall as follow-ups rise. A renumbered
+ * patient (the real file renumbered 24,106 images) has some neighbouring visits swapped.
+ */
+function visitOrder(rnd: Random, n: number, renumbered: boolean): number[] {
+  const order = Array.from({ length: n }, (_, k) => k);
+  if (!renumbered) return order;
+  for (let k = 0; k + 1 < n; k += 2) {
+    if (rnd.chance(0.5)) [order[k], order[k + 1]] = [order[k + 1]!, order[k]!];
+  }
+  return order;
+}
+
 function quirks(rnd: Random, images: SynImage[]): void {
   const some = (k: number) => rnd.sample(images.slice(FINDINGS.length), k);
-  // Children: ages in months and days in the 2017 file, whole years in v2020.
-  for (const [i, img] of some(5).entries()) {
+  // Children: ages in months and days in the 2017 file, whole years in v2020. Only patients with a single
+  // image, so that a patient's v2020 ages still never fall as follow-ups rise.
+  const perPatient = new Map<number, number>();
+  for (const img of images) perPatient.set(img.patient, (perPatient.get(img.patient) ?? 0) + 1);
+  const single = images.slice(FINDINGS.length).filter((img) => perPatient.get(img.patient) === 1);
+  for (const [i, img] of rnd.sample(single, 5).entries()) {
     const months = rnd.int(1, 23);
     img.age2017 = i === 0 ? '001D' : `${pad(months, 3)}M`;
     img.ageYears2017 = img.age2020 = i === 0 ? 0 : Math.floor(months / 12);
