@@ -16,7 +16,7 @@ import type {
   ImageResponseSchema,
   PatientImagesResponseSchema,
 } from '../functions/labels/schemas.ts';
-import type { SignUrlsBodySchema, SignUrlsResponseSchema } from '../functions/signer/routes.ts';
+import type { SignUrlsBodySchema, SignUrlsResponseSchema } from '../functions/signer/schemas.ts';
 import type { AttributionSchema, HealthSchema } from '../shared/http/meta-routes.ts';
 import type { Problem } from '../shared/http/problem.ts';
 
