@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ProblemSchema } from '../http/problem.ts';
 import type { Route } from '../http/router.ts';
 import { attribution } from '../model/attribution.ts';
 
@@ -32,24 +33,10 @@ function requiredOf(schema: z.ZodType): string[] {
   return (toSchema(schema, 'input').required ?? []) as string[];
 }
 
+/** The problem+json body, generated from the zod schema the error mapper's type follows. */
 const PROBLEM_SCHEMA: JsonSchema = {
-  type: 'object',
   description: 'RFC 9457 problem details',
-  required: ['type', 'title', 'status', 'detail'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    errors: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['path', 'message'],
-        properties: { path: { type: 'string' }, message: { type: 'string' } },
-      },
-    },
-  },
+  ...toSchema(ProblemSchema, 'output'),
 };
 
 const ERROR_STATUSES: Record<number, string> = {
