@@ -1,4 +1,5 @@
 import { FINDINGS, type Finding, SEXES, SPLITS, VIEWS } from '../model/index.ts';
+import { readerPredicates, readerSummaryColumns, readerSummarySql } from './compile-readers.ts';
 import type { CohortFilter } from './filter.ts';
 import { findingsMask, imageKey } from './rows.ts';
 import { IMAGES_TABLE } from './schema.ts';
@@ -80,6 +81,7 @@ export function compileWhere(f: CohortFilter, d: Dialect): Where {
       preds.push(`(${am} & ${p('afNo', 'INT64', mask(no))}) = 0`);
     }
   }
+  preds.push(...readerPredicates(f, d, p));
   return { sql: preds.length ? preds.join('\n  AND ') : 'TRUE', params };
 }
 
@@ -155,6 +157,7 @@ export function summaryColumns(): string[] {
     ...VIEWS.map((v) => `view_${v}`),
     ...SPLITS.map((s) => `split_${s}`),
     ...AGE_BINS.map((_, i) => `age_${i}`),
+    ...readerSummaryColumns(),
   ];
 }
 
@@ -173,9 +176,15 @@ export function compileSummary(f: CohortFilter, d: Dialect): CompiledSql {
     ...AGE_BINS.map((b) => count(`${age} BETWEEN ${b.from} AND ${b.to}`)),
   ];
   const columns = summaryColumns();
-  const sql = `SELECT\n  ${exprs.map((e, i) => `${e} AS ${columns[i]}`).join(',\n  ')}
+  // The reader counts (disputed / hedged per label) come from cohort_readers in a second one-row part.
+  const sql = `WITH images AS (
+SELECT\n  ${exprs.map((e, i) => `${e} AS ${columns[i]}`).join(',\n  ')}
 FROM ${d.table(IMAGES_TABLE)}
-WHERE ${w.sql}`;
+WHERE ${w.sql}
+), readers AS (
+${readerSummarySql(w.sql, d)}
+)
+SELECT images.*, readers.* FROM images CROSS JOIN readers`;
   return { sql, params: w.params, columns };
 }
 

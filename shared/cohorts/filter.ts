@@ -4,10 +4,12 @@ import {
   FINDINGS,
   FindingSchema,
   FourFindingsSetSchema,
+  ReaderValueSchema,
   SexSchema,
   SplitSchema,
   ViewSchema,
 } from '../model/index.ts';
+import { AllFindingsLabelSchema, FourFindingLabelSchema, ReaderLabelSchema } from './reader-labels.ts';
 
 /** Most patient ids one filter may list (the rest of a larger list belongs in a second query). */
 export const MAX_PATIENT_IDS = 1000;
@@ -51,6 +53,14 @@ export const FourFindingsConditionSchema = z
     airspaceOpacity: z.boolean().optional(),
     noduleOrMass: z.boolean().optional(),
     set: nonEmpty(FourFindingsSetSchema, MAX_ENUM_LIST, 'sets').optional(),
+    disputed: nonEmpty(FourFindingLabelSchema, MAX_ENUM_LIST, 'labels')
+      .optional()
+      .describe(
+        "Images whose individual reads of any listed label are not all the same value (HEDGE is a value of its own). A reader who labelled an image twice counts once, with the first read (the loader's rule).",
+      ),
+    hedged: nonEmpty(FourFindingLabelSchema, MAX_ENUM_LIST, 'labels')
+      .optional()
+      .describe('Images where at least one reader answered HEDGE for a listed label.'),
   })
   .describe(
     'Adjudicated four-findings labels (Majkowska et al. 2019); true = YES, false = NO. Only images with these labels match, so {} selects every labelled image.',
@@ -69,10 +79,25 @@ export const AllFindingsConditionSchema = z
       )
       .optional()
       .describe('{NIH finding name: true (YES) | false (NO)}'),
+    disputed: nonEmpty(AllFindingsLabelSchema, MAX_ENUM_LIST, 'labels')
+      .optional()
+      .describe(
+        'Images whose five reads of any listed label (an NIH finding name, abnormal or other) are not unanimous.',
+      ),
   })
   .describe(
     'All-findings ground truth (Nabulsi et al. 2021); only images with these labels match, so {} selects every labelled image.',
   );
+
+export const ExpertReaderConditionSchema = z
+  .strictObject({
+    id: z.string().regex(/^\d{1,20}$/, 'must be a reader id: digits, as in the source files'),
+    finding: ReaderLabelSchema.describe(
+      'A four-findings key (fracture, pneumothorax, airspaceOpacity, noduleOrMass) or an all-findings label (an NIH finding name, abnormal, other).',
+    ),
+    value: ReaderValueSchema,
+  })
+  .describe("Images on which this reader's read of this label has this value.");
 
 /** The cohort filter of docs/api.md. Every part is optional; parts combine with AND. */
 export const CohortFilterSchema = z
@@ -98,6 +123,7 @@ export const CohortFilterSchema = z
       .strictObject({
         fourFindings: FourFindingsConditionSchema.optional(),
         allFindings: AllFindingsConditionSchema.optional(),
+        reader: ExpertReaderConditionSchema.optional(),
       })
       .optional(),
   })
@@ -137,6 +163,8 @@ export function canonicalFilter(f: CohortFilter): CohortFilter {
                 airspaceOpacity: ff.airspaceOpacity,
                 noduleOrMass: ff.noduleOrMass,
                 set: sortedUnique(ff.set),
+                disputed: sortedUnique(ff.disputed),
+                hedged: sortedUnique(ff.hedged),
               })
             : undefined,
           allFindings: af
@@ -146,7 +174,11 @@ export function canonicalFilter(f: CohortFilter): CohortFilter {
                 findings: af.findings
                   ? drop(Object.fromEntries(FINDINGS.map((n) => [n, af.findings?.[n]])))
                   : undefined,
+                disputed: sortedUnique(af.disputed),
               })
+            : undefined,
+          reader: f.expert.reader
+            ? { id: f.expert.reader.id, finding: f.expert.reader.finding, value: f.expert.reader.value }
             : undefined,
         })
       : undefined,

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import {
   FINDINGS,
   FindingSchema,
+  FOUR_FINDINGS,
   NO_FINDING,
   SEXES,
   SexSchema,
@@ -11,6 +12,8 @@ import {
   ViewSchema,
 } from '../model/index.ts';
 import { AGE_BINS, summaryColumns } from './compile.ts';
+import { SUMMARY_READER_LABELS } from './compile-readers.ts';
+import { ALL_FINDINGS_LABELS } from './reader-labels.ts';
 import { maskFindings } from './rows.ts';
 
 export const CohortImageSchema = z.object({
@@ -50,6 +53,23 @@ export const CohortSummarySchema = z.object({
     .array(z.object({ from: z.int(), to: z.int(), count: z.int() }))
     .describe(
       'Images per 10-year age bin [from, to] (inclusive): 0-9, 10-19, ..., 120-129, always all 13 bins, zeros included. Images with an unknown age are in no bin.',
+    ),
+  expert: z
+    .object({
+      fourFindings: z.object({
+        disputed: counts(FOUR_FINDINGS).describe(
+          'Images whose reads of the label are not all the same value.',
+        ),
+        hedged: counts(FOUR_FINDINGS).describe('Images with at least one HEDGE read of the label.'),
+      }),
+      allFindings: z.object({
+        disputed: counts(ALL_FINDINGS_LABELS).describe(
+          'Images whose five reads of the label are not unanimous.',
+        ),
+      }),
+    })
+    .describe(
+      "Label quality of the cohort's images with expert reads, per label (zeros where the cohort has none).",
     ),
 });
 export type CohortSummary = z.infer<typeof CohortSummarySchema>;
@@ -96,5 +116,20 @@ export function decodeSummary(r: PlainRow): CohortSummary {
     ) as CohortSummary['viewPosition'],
     split: Object.fromEntries(SPLITS.map((s) => [s, get(`split_${s}`)])) as CohortSummary['split'],
     age: AGE_BINS.map((b, i) => ({ ...b, count: get(`age_${i}`) })),
+    expert: {
+      fourFindings: {
+        disputed: Object.fromEntries(
+          SUMMARY_READER_LABELS.fourFindings.map((x) => [x.label, get(x.disputed)]),
+        ) as CohortSummary['expert']['fourFindings']['disputed'],
+        hedged: Object.fromEntries(
+          SUMMARY_READER_LABELS.fourFindings.map((x) => [x.label, get(x.hedged)]),
+        ) as CohortSummary['expert']['fourFindings']['hedged'],
+      },
+      allFindings: {
+        disputed: Object.fromEntries(
+          SUMMARY_READER_LABELS.allFindings.map((x) => [x.label, get(x.disputed)]),
+        ) as CohortSummary['expert']['allFindings']['disputed'],
+      },
+    },
   };
 }

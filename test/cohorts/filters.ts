@@ -1,7 +1,32 @@
 /** Hand-picked cohort filters and a fast-check generator of valid random ones, shared by the cohort tests. */
 import fc from 'fast-check';
 import { type CohortFilter, CohortFilterSchema } from '../../shared/cohorts/filter.ts';
-import { FINDINGS, FOUR_FINDINGS_SETS, SEXES, SPLITS, VIEWS } from '../../shared/model/index.ts';
+import { ALL_FINDINGS_LABELS, READER_LABELS } from '../../shared/cohorts/reader-labels.ts';
+import {
+  FINDINGS,
+  FOUR_FINDINGS,
+  FOUR_FINDINGS_SETS,
+  READER_VALUES,
+  SEXES,
+  SPLITS,
+  VIEWS,
+} from '../../shared/model/index.ts';
+
+/**
+ * Reader ids that occur: the five all-findings readers (real and synthetic), two real four-findings readers
+ * and two synthetic ones (shared/sample/synthetic-labels.ts), so that reader filters match something.
+ */
+export const KNOWN_READER_IDS = [
+  '4343882583',
+  '4343882785',
+  '4343880271',
+  '4343883996',
+  '4343883593',
+  '4295367682',
+  '4295232296',
+  '4295190000',
+  '4295202347',
+];
 
 const parse = (f: unknown): CohortFilter => CohortFilterSchema.parse(f);
 
@@ -48,6 +73,30 @@ export const HAND_PICKED: [string, CohortFilter][] = (
       'NIH Nodule but all-findings Nodule NO',
       { findings: { all: ['Nodule'] }, expert: { allFindings: { findings: { Nodule: false } } } },
     ],
+    ['four-findings pneumothorax disputed', { expert: { fourFindings: { disputed: ['pneumothorax'] } } }],
+    [
+      'four-findings nodule/mass or opacity disputed, test set',
+      { expert: { fourFindings: { disputed: ['noduleOrMass', 'airspaceOpacity'], set: ['test'] } } },
+    ],
+    ['four-findings hedged on nodule/mass', { expert: { fourFindings: { hedged: ['noduleOrMass'] } } }],
+    [
+      'hedged on pneumothorax but adjudicated NO',
+      { expert: { fourFindings: { hedged: ['pneumothorax'], pneumothorax: false } } },
+    ],
+    ['all-findings abnormal disputed', { expert: { allFindings: { disputed: ['abnormal'] } } }],
+    [
+      'all-findings Mass or Effusion disputed, NIH Mass',
+      { findings: { all: ['Mass'] }, expert: { allFindings: { disputed: ['Mass', 'Effusion', 'other'] } } },
+    ],
+    [
+      'reader 4343882583 says abnormal YES',
+      { expert: { reader: { id: '4343882583', finding: 'abnormal', value: 'YES' } } },
+    ],
+    [
+      'reader 4295367682 hedges pneumothorax',
+      { expert: { reader: { id: '4295367682', finding: 'pneumothorax', value: 'HEDGE' } } },
+    ],
+    ['unknown reader', { expert: { reader: { id: '1', finding: 'fracture', value: 'NO' } } }],
     [
       'kitchen sink',
       {
@@ -100,6 +149,8 @@ export function filterArb(patientIds: readonly number[]): fc.Arbitrary<CohortFil
             airspaceOpacity: bool,
             noduleOrMass: bool,
             set: nonEmptySubset(FOUR_FINDINGS_SETS),
+            disputed: nonEmptySubset(FOUR_FINDINGS),
+            hedged: nonEmptySubset(FOUR_FINDINGS),
           },
           { requiredKeys: [] },
         ),
@@ -111,9 +162,18 @@ export function filterArb(patientIds: readonly number[]): fc.Arbitrary<CohortFil
               .subarray([...FINDINGS], { minLength: 1, maxLength: 3 })
               .chain((names) => fc.tuple(...names.map((n) => bool.map((b) => [n, b] as const))))
               .map((entries) => Object.fromEntries(entries)),
+            disputed: fc.subarray([...ALL_FINDINGS_LABELS], { minLength: 1, maxLength: 3 }),
           },
           { requiredKeys: [] },
         ),
+        reader: fc.record({
+          id: fc.oneof(
+            { weight: 4, arbitrary: fc.constantFrom(...KNOWN_READER_IDS) },
+            { weight: 1, arbitrary: fc.stringMatching(/^\d{1,20}$/) },
+          ),
+          finding: fc.constantFrom(...READER_LABELS),
+          value: fc.constantFrom(...READER_VALUES),
+        }),
       },
       { requiredKeys: [] },
     ),

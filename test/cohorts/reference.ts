@@ -4,7 +4,26 @@
  */
 import type { CohortFilter } from '../../shared/cohorts/filter.ts';
 import type { CohortSummary } from '../../shared/cohorts/results.ts';
-import { FINDINGS, type ImageRecord, NO_FINDING } from '../../shared/model/index.ts';
+import {
+  FINDINGS,
+  FOUR_FINDINGS,
+  type ImageRecord,
+  NO_FINDING,
+  type ReaderStudy,
+} from '../../shared/model/index.ts';
+
+/** The values the readers of one study gave one label of an image (one per reader, as the loader keeps). */
+export function readsOf(r: ImageRecord, study: ReaderStudy, label: string): string[] {
+  const out: string[] = [];
+  for (const reader of r.expert.readers) {
+    const v = reader.study === study ? reader.labels[label] : undefined;
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+const disputedOn = (r: ImageRecord, study: ReaderStudy, label: string) =>
+  new Set(readsOf(r, study, label)).size > 1;
+const hedgedOn = (r: ImageRecord, label: string) => readsOf(r, 'fourFindings', label).includes('HEDGE');
 
 export function matches(r: ImageRecord, f: CohortFilter): boolean {
   const has = (name: string) => (r.findings as string[]).includes(name);
@@ -31,6 +50,8 @@ export function matches(r: ImageRecord, f: CohortFilter): boolean {
     for (const k of ['fracture', 'pneumothorax', 'airspaceOpacity', 'noduleOrMass'] as const) {
       if (ffWant[k] !== undefined && ffWant[k] !== ff[k]) return false;
     }
+    if (ffWant.disputed && !ffWant.disputed.some((l) => disputedOn(r, 'fourFindings', l))) return false;
+    if (ffWant.hedged && !ffWant.hedged.some((l) => hedgedOn(r, l))) return false;
   }
   const afWant = f.expert?.allFindings;
   if (afWant) {
@@ -42,6 +63,11 @@ export function matches(r: ImageRecord, f: CohortFilter): boolean {
       const want = afWant.findings?.[name];
       if (want !== undefined && want !== af.findings[name]) return false;
     }
+    if (afWant.disputed && !afWant.disputed.some((l) => disputedOn(r, 'allFindings', l))) return false;
+  }
+  const rd = f.expert?.reader;
+  if (rd && !r.expert.readers.some((x) => x.readerId === rd.id && x.labels[rd.finding] === rd.value)) {
+    return false;
   }
   return true;
 }
@@ -53,6 +79,9 @@ export function expectedIds(records: readonly ImageRecord[], f: CohortFilter): s
     .map((r) => r.imageId as string)
     .sort();
 }
+
+const zeros = (keys: readonly string[]): Record<string, number> =>
+  Object.fromEntries(keys.map((k) => [k, 0]));
 
 /** The summary a filter should produce, counted one record at a time. */
 export function expectedSummary(records: readonly ImageRecord[], f: CohortFilter): CohortSummary {
@@ -67,8 +96,19 @@ export function expectedSummary(records: readonly ImageRecord[], f: CohortFilter
     viewPosition: { PA: 0, AP: 0 },
     split: { train_val: 0, test: 0 },
     age,
+    expert: {
+      fourFindings: { disputed: zeros(FOUR_FINDINGS), hedged: zeros(FOUR_FINDINGS) },
+      allFindings: { disputed: zeros(['abnormal', ...FINDINGS, 'other']) },
+    },
   };
   for (const r of hit) {
+    for (const l of FOUR_FINDINGS) {
+      if (disputedOn(r, 'fourFindings', l)) s.expert.fourFindings.disputed[l]! += 1;
+      if (hedgedOn(r, l)) s.expert.fourFindings.hedged[l]! += 1;
+    }
+    for (const l of Object.keys(s.expert.allFindings.disputed)) {
+      if (disputedOn(r, 'allFindings', l)) s.expert.allFindings.disputed[l]! += 1;
+    }
     if (r.findings.length === 0) findings[NO_FINDING]! += 1;
     for (const name of new Set(r.findings)) findings[name]! += 1;
     s.patientSex[r.patientSex] += 1;
