@@ -1,6 +1,9 @@
 /**
- * BigQuery REST v2 shapes the cohort store sends and reads (jobs.insert, jobs.get, jobs.getQueryResults),
- * built and decoded here as plain data so that tests can check them against recorded responses.
+ * BigQuery REST v2 shapes the cohort store sends and reads (jobs.query, jobs.insert, jobs.get,
+ * jobs.getQueryResults, jobs.cancel, tables.insert), built and decoded here as plain data so that tests can
+ * check them against recorded responses. They are hand-built rather than left to @google-cloud/bigquery's
+ * createJob / query because those drop what the store needs: createJob counts a 409 as success only for a
+ * job id it generated itself, and query() with timeoutMs loses the job it would have to cancel.
  */
 import type { PlainRow } from './results.ts';
 import type { BigQueryField } from './schema.ts';
@@ -69,6 +72,52 @@ export function queryJob(sql: string, params: Record<string, SqlParam>, o: Query
   };
 }
 
+export interface JobsQueryOptions {
+  maximumBytesBilled: number;
+  operation: string;
+  location: string;
+  /** Rows in the first (and, for short queries, only) response. */
+  maxResults: number;
+  /** How long BigQuery may hold this call open before answering jobComplete: false. */
+  timeoutMs: number;
+  /** Makes the call idempotent: a retry with the same id returns the same query (BigQuery keeps it ~15 min). */
+  requestId: string;
+}
+
+/**
+ * jobs.query body of a short query: JOB_CREATION_OPTIONAL lets BigQuery answer without creating a job when
+ * the query finishes within timeoutMs and fits one response; otherwise the answer names the job it created.
+ */
+export function jobsQueryRequest(sql: string, params: Record<string, SqlParam>, o: JobsQueryOptions) {
+  return {
+    query: sql,
+    useLegacySql: false,
+    parameterMode: 'NAMED',
+    queryParameters: toQueryParameters(params),
+    useQueryCache: true,
+    maximumBytesBilled: String(o.maximumBytesBilled),
+    labels: jobLabels(o.operation),
+    location: o.location,
+    maxResults: o.maxResults,
+    timeoutMs: o.timeoutMs,
+    requestId: o.requestId,
+    jobCreationMode: 'JOB_CREATION_OPTIONAL',
+  };
+}
+
+/**
+ * tables.insert body of a staging table that deletes itself at `expirationTime` (ms since the epoch) even
+ * if the upsert that created it never reaches its own tables.delete.
+ */
+export function stagingTable(ref: TableRef, schema: { fields: BigQueryField[] }, expirationTime: number) {
+  return {
+    tableReference: ref,
+    schema,
+    expirationTime: String(expirationTime),
+    labels: jobLabels('upsert_staging'),
+  };
+}
+
 /** jobs.insert body (metadata part) of an NDJSON load job. */
 export function loadJob(
   destination: TableRef,
@@ -110,7 +159,11 @@ export interface ResultField {
 }
 export interface QueryResultsResponse {
   jobComplete?: boolean;
+  /** Absent from a jobs.query answer when BigQuery ran the query without creating a job. */
   jobReference?: JobReference;
+  /** jobs.query: why a job was created (JOB_CREATION_OPTIONAL), e.g. LONG_RUNNING, LARGE_RESULTS. */
+  jobCreationReason?: { code?: string };
+  queryId?: string;
   schema?: { fields: ResultField[] };
   rows?: { f: { v: unknown }[] }[];
   pageToken?: string;

@@ -2,17 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ServiceUnavailableError } from '../http/errors.ts';
 import { mapBigQueryError } from './bigquery-errors.ts';
 import {
   decodeRows,
   type JobReference,
   type JobResource,
+  jobsQueryRequest,
   loadJob,
   type QueryResultsResponse,
   queryJob,
+  stagingTable,
   type TableRef,
 } from './bigquery-rest.ts';
-import type { BigQueryTransport } from './bigquery-transport.ts';
+import type { BigQueryErrorLike, BigQueryTransport } from './bigquery-transport.ts';
 import { compileExport, compileQuery, compileSummary } from './compile.ts';
 import { countRowsSql, truncateReaders, upsertScript } from './compile-dml.ts';
 import type { PageTokens } from './page-token.ts';
@@ -32,25 +35,42 @@ export interface BigQueryStoreOptions {
   maximumBytesBilled: number;
   /** Job ids; injectable so that tests can match recordings. */
   newJobId?: (operation: string) => string;
-  /** Long-poll of one getQueryResults call. */
+  /** jobs.query request ids and staging-table suffixes; injectable for the same reason. */
+  newRequestId?: () => string;
+  /** Long-poll of one jobs.query / getQueryResults call (capped by what is left of the deadline). */
   pollTimeoutMs?: number;
-  /** Give up on a query after this long (503). */
+  /** Deadline of a query (page, summary, export's first page): past it the job is cancelled and a 503 answered. */
   deadlineMs?: number;
+  /** Deadline of a load or upsert: uploads, load jobs and the merge script, each wait on its own. */
+  loadDeadlineMs?: number;
+  /** Staging tables expire this long after they were created, whatever becomes of the upsert. */
+  stagingTtlMs?: number;
   /** Rows per getQueryResults page while exporting: the memory bound of an export. */
   exportPageRows?: number;
   /** Pause between jobs.get polls of a load job. */
   loadPollMs?: number;
+  /** The clock of deadlines and expiration times. */
+  now?: () => number;
 }
 
 type Rows = Iterable<CohortRows> | AsyncIterable<CohortRows>;
+
+/** Seconds a caller should wait after a cancelled job before retrying. */
+const RETRY_AFTER_SECONDS = 30;
+
+const isAlreadyExists = (err: unknown) => (err as BigQueryErrorLike | null)?.code === 409;
 
 /** The cloud cohort store: parameterised query jobs and NDJSON load jobs, never streaming inserts. */
 export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore {
   const t = o.transport;
   const dialect = bigQueryDialect({ project: o.projectId, dataset: o.dataset });
   const newJobId = o.newJobId ?? ((op: string) => `nihcxr_cohorts_${op}_${randomUUID()}`);
+  const newRequestId = o.newRequestId ?? (() => randomUUID());
+  const now = o.now ?? Date.now;
   const pollTimeoutMs = o.pollTimeoutMs ?? 10_000;
   const deadlineMs = o.deadlineMs ?? 60_000;
+  const loadDeadlineMs = o.loadDeadlineMs ?? 480_000;
+  const stagingTtlMs = o.stagingTtlMs ?? 24 * 3600_000;
   const ref = (jobId: string): JobReference => ({ projectId: o.projectId, jobId, location: o.location });
   const table = (tableId: string): TableRef => ({ projectId: o.projectId, datasetId: o.dataset, tableId });
   const call = async <T>(fn: () => Promise<unknown>): Promise<T> => {
@@ -63,42 +83,121 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
   const failIfErrored = (job: JobResource) => {
     if (job.status?.errorResult) throw mapBigQueryError({ errors: [job.status.errorResult] });
   };
+  const getJob = (jobId: string) =>
+    call<JobResource>(() =>
+      t.request({
+        method: 'GET',
+        path: `/jobs/${encodeURIComponent(jobId)}`,
+        query: { location: o.location },
+      }),
+    );
 
-  const results = (jobId: string, extra: Record<string, string>) =>
+  /**
+   * jobs.insert (or a media upload) of a job with our own id. A 409 means an earlier attempt of this very
+   * request (the client retries inserts that failed in transit) already created the job: that is success,
+   * and the job is fetched instead.
+   */
+  async function insertJob(jobId: string, send: () => Promise<unknown>): Promise<JobResource> {
+    let job: JobResource;
+    try {
+      job = (await send()) as JobResource;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw mapBigQueryError(err);
+      job = await getJob(jobId);
+    }
+    failIfErrored(job);
+    return job;
+  }
+
+  /** Cancels a job that outlived its deadline (best effort) and answers 503 with Retry-After. */
+  async function giveUp(jobId: string | undefined, what: string, ms: number): Promise<never> {
+    if (jobId) {
+      await t
+        .request({
+          method: 'POST',
+          path: `/jobs/${encodeURIComponent(jobId)}/cancel`,
+          query: { location: o.location },
+          timeoutMs: 10_000,
+        })
+        .catch(() => {}); // the 503 stands whether or not the cancel got through
+    }
+    throw new ServiceUnavailableError(
+      `The cohort store (BigQuery) did not finish the ${what} within ${Math.round(ms / 1000)} s; it was cancelled, retry shortly.`,
+      { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    );
+  }
+
+  const results = (jobId: string, extra: Record<string, string>, timeoutMs: number) =>
     call<QueryResultsResponse>(() =>
       t.request({
         method: 'GET',
         path: `/queries/${encodeURIComponent(jobId)}`,
-        query: { location: o.location, timeoutMs: String(pollTimeoutMs), ...extra },
+        query: { location: o.location, timeoutMs: String(timeoutMs), ...extra },
+        timeoutMs: timeoutMs + 10_000,
       }),
     );
 
-  /** Inserts a query job and waits for its first page of results. */
-  async function run(sql: string, params: Record<string, SqlParam>, operation: string, maxResults: number) {
-    const jobReference = ref(newJobId(operation));
-    const body = queryJob(sql, params, { jobReference, maximumBytesBilled: o.maximumBytesBilled, operation });
-    failIfErrored(await call<JobResource>(() => t.request({ method: 'POST', path: '/jobs', body })));
-    const started = Date.now();
+  /** Long-polls getQueryResults until the job completes or the deadline passes (then cancels it). */
+  async function poll(jobId: string, maxResults: number, what: string, until: number, limit: number) {
     for (;;) {
-      const res = await results(jobReference.jobId, { maxResults: String(maxResults) });
-      if (res.jobComplete) return { jobId: jobReference.jobId, res };
-      if (Date.now() - started > deadlineMs) {
-        throw mapBigQueryError({ code: 504, message: `query job ${jobReference.jobId} still running` });
-      }
+      const left = until - now();
+      if (left <= 0) return giveUp(jobId, what, limit);
+      const res = await results(jobId, { maxResults: String(maxResults) }, Math.min(pollTimeoutMs, left));
+      if (res.jobComplete) return res;
     }
   }
 
-  async function waitForJob(jobId: string): Promise<JobResource> {
+  /**
+   * A short query (page, summary, counts) through jobs.query with JOB_CREATION_OPTIONAL: one round trip
+   * and no job when BigQuery answers at once; a job to poll (and cancel) when it does not.
+   */
+  async function runShort(
+    sql: string,
+    params: Record<string, SqlParam>,
+    operation: string,
+    maxResults: number,
+  ) {
+    const until = now() + deadlineMs;
+    const timeoutMs = Math.min(pollTimeoutMs, deadlineMs);
+    const body = jobsQueryRequest(sql, params, {
+      maximumBytesBilled: o.maximumBytesBilled,
+      operation,
+      location: o.location,
+      maxResults,
+      timeoutMs,
+      requestId: newRequestId(),
+    });
+    const res = await call<QueryResultsResponse>(() =>
+      t.request({ method: 'POST', path: '/queries', body, timeoutMs: timeoutMs + 10_000 }),
+    );
+    if (res.jobComplete) return res;
+    const jobId = res.jobReference?.jobId;
+    if (!jobId) throw mapBigQueryError({ code: 502, message: 'jobs.query answered neither rows nor a job' });
+    return poll(jobId, maxResults, operation, until, deadlineMs);
+  }
+
+  /** Inserts a query job (export, merge script) and waits for its first page of results. */
+  async function run(
+    sql: string,
+    params: Record<string, SqlParam>,
+    operation: string,
+    maxResults: number,
+    limit = deadlineMs,
+  ) {
+    const until = now() + limit;
+    const jobReference = ref(newJobId(operation));
+    const body = queryJob(sql, params, { jobReference, maximumBytesBilled: o.maximumBytesBilled, operation });
+    await insertJob(jobReference.jobId, () => t.request({ method: 'POST', path: '/jobs', body }));
+    const res = await poll(jobReference.jobId, maxResults, operation, until, limit);
+    return { jobId: jobReference.jobId, res };
+  }
+
+  async function waitForJob(jobId: string, what: string, until: number): Promise<JobResource> {
     for (;;) {
-      const job = await call<JobResource>(() =>
-        t.request({
-          method: 'GET',
-          path: `/jobs/${encodeURIComponent(jobId)}`,
-          query: { location: o.location },
-        }),
-      );
+      const job = await getJob(jobId);
       failIfErrored(job);
       if (job.status?.state === 'DONE') return job;
+      if (now() >= until) return giveUp(jobId, what, loadDeadlineMs);
       await sleep(o.loadPollMs ?? 1000);
     }
   }
@@ -119,7 +218,7 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
       const stream = new PassThrough();
       const jobReference = ref(newJobId(`${operation}_${id === IMAGES_TABLE ? 'images' : 'readers'}`));
       const job = loadJob(dest[id], bigQueryTableSchema(id), { jobReference, operation, create });
-      const done = call<JobResource>(() => t.upload(job, stream));
+      const done = insertJob(jobReference.jobId, () => t.upload(job, stream));
       // Rejections surface at the await below or through `failed`; never unhandled.
       done.catch(() => {});
       return { stream, done, jobId: jobReference.jobId };
@@ -155,26 +254,42 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
     images.stream.end();
     readers?.stream.end();
     const jobs = [images, ...(readers ? [readers] : [])];
-    for (const j of jobs) failIfErrored(await j.done);
-    for (const j of jobs) await waitForJob(j.jobId);
+    const until = now() + loadDeadlineMs;
+    for (const j of jobs) {
+      const left = until - now();
+      const uploaded = await Promise.race([j.done, sleep(Math.max(0, left), null, { ref: false })]);
+      if (uploaded === null || uploaded === undefined)
+        return giveUp(j.jobId, `${operation} upload`, loadDeadlineMs);
+    }
+    for (const j of jobs) await waitForJob(j.jobId, operation, until);
     return { counts, readers: readers !== null };
   }
 
   const runScript = async (sql: string, operation: string) => {
-    await run(sql, {}, operation, 1);
+    await run(sql, {}, operation, 1, loadDeadlineMs);
   };
+
+  /** Creates an empty staging table with an expiration; a 409 (a retried insert) means it exists already. */
+  async function createStaging(id: CohortTableId, tableId: string) {
+    const body = stagingTable(table(tableId), bigQueryTableSchema(id), now() + stagingTtlMs);
+    try {
+      await t.request({ method: 'POST', path: `/datasets/${o.dataset}/tables`, body, timeoutMs: 60_000 });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw mapBigQueryError(err);
+    }
+  }
 
   return {
     kind: 'bigquery',
     async query(filter, pageSize, pageToken) {
       const after = pageStart(filter, o.tokens, pageToken);
       const q = compileQuery(filter, { after, limit: pageSize + 1 }, dialect);
-      const { res } = await run(q.sql, q.params, 'query', pageSize + 1);
+      const res = await runShort(q.sql, q.params, 'query', pageSize + 1);
       return toPage(decodeRows(res), filter, pageSize, o.tokens);
     },
     async summary(filter) {
       const q = compileSummary(filter, dialect);
-      const { res } = await run(q.sql, q.params, 'summary', 1);
+      const res = await runShort(q.sql, q.params, 'summary', 1);
       return decodeSummary(decodeRows(res)[0] ?? {});
     },
     export(filter): AsyncIterable<CohortExportRow> {
@@ -187,7 +302,11 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
           for (;;) {
             for (const row of decodeRows(res)) yield decodeExportRow(row);
             if (!res.pageToken) return;
-            res = await results(first.jobId, { maxResults: String(pageRows), pageToken: res.pageToken });
+            res = await results(
+              first.jobId,
+              { maxResults: String(pageRows), pageToken: res.pageToken },
+              Math.min(pollTimeoutMs, deadlineMs),
+            );
           }
         },
       };
@@ -199,11 +318,13 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
       return staged.counts;
     },
     async upsert(rows) {
-      const suffix = randomUUID().replaceAll('-', '');
+      const suffix = newRequestId().replaceAll('-', '');
       const names = { images: `staging_images_${suffix}`, readers: `staging_readers_${suffix}` };
       const dest = { [IMAGES_TABLE]: table(names.images), [READERS_TABLE]: table(names.readers) };
       try {
-        const staged = await stage(rows, dest, 'upsert', true);
+        await createStaging(IMAGES_TABLE, names.images);
+        await createStaging(READERS_TABLE, names.readers);
+        const staged = await stage(rows, dest, 'upsert', false);
         const script = upsertScript(dialect, {
           images: names.images,
           readers: staged.readers ? names.readers : null,
@@ -219,7 +340,7 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
       }
     },
     async stats() {
-      const { res } = await run(countRowsSql(dialect), {}, 'stats', 1);
+      const res = await runShort(countRowsSql(dialect), {}, 'stats', 1);
       const [row] = decodeRows(res);
       return { images: Number(row?.images ?? 0), readers: Number(row?.readers ?? 0) };
     },

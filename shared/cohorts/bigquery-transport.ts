@@ -6,6 +6,8 @@ export interface RestRequest {
   path: string;
   query?: Record<string, string>;
   body?: unknown;
+  /** Client-side limit of this one HTTP call (ms), so that no call outlives the wait it belongs to. */
+  timeoutMs?: number;
 }
 
 /**
@@ -55,6 +57,7 @@ export function clientTransport(client: BigQueryServiceLike, projectId: string):
         uri: r.path,
         ...(r.query ? { qs: r.query } : {}),
         ...(r.body !== undefined ? { json: r.body } : {}),
+        ...(r.timeoutMs !== undefined ? { timeout: r.timeoutMs } : {}),
       }),
     upload: (job, data) =>
       call({

@@ -21,9 +21,22 @@ const tokens = createPageTokens('test-secret-for-cohort-pages');
 const dialect = bigQueryDialect({ project: 'nih-cxr-test', dataset: 'cohorts' });
 const CAP = 1_073_741_824;
 
-function storeFor(r: Replay, extra: { exportPageRows?: number } = {}) {
+const T0 = Date.UTC(2026, 3, 17, 9, 0, 0);
+
+function storeFor(
+  r: Replay,
+  extra: {
+    exportPageRows?: number;
+    now?: () => number;
+    deadlineMs?: number;
+    loadDeadlineMs?: number;
+  } = {},
+) {
   const counters = new Map<string, number>();
+  let requests = 0;
   return createBigQueryCohortStore({
+    newRequestId: () => `0123456789abcdef0123456789abcde${++requests}`,
+    now: () => T0,
     transport: r.transport,
     tokens,
     projectId: 'nih-cxr-test',
@@ -40,6 +53,12 @@ function storeFor(r: Replay, extra: { exportPageRows?: number } = {}) {
   });
 }
 
+async function drain<T>(rows: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of rows) out.push(x);
+  return out;
+}
+
 const filter = CohortFilterSchema.parse({ findings: { any: ['Mass'] }, sex: ['F'], age: { min: 50 } });
 
 describe('BigQuery store (recorded REST responses, not live calls)', () => {
@@ -49,29 +68,30 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     r.assertDone();
     const insert = r.requests[0]!;
     const q = compileQuery(filter, { after: '', limit: 3 }, dialect);
+    assert.equal(insert.path, '/queries', 'a short query goes through jobs.query');
     assert.deepEqual(insert.body, {
-      jobReference: { projectId: 'nih-cxr-test', jobId: 'job_query_1', location: 'US' },
-      configuration: {
-        labels: { app: 'nih-cxr', component: 'cohorts', operation: 'query' },
-        query: {
-          query: q.sql,
-          useLegacySql: false,
-          parameterMode: 'NAMED',
-          queryParameters: [
-            { name: 'findingsAny', parameterType: { type: 'INT64' }, parameterValue: { value: '512' } },
-            { name: 'ageMin', parameterType: { type: 'INT64' }, parameterValue: { value: '50' } },
-            {
-              name: 'sex',
-              parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } },
-              parameterValue: { arrayValues: [{ value: 'F' }] },
-            },
-            { name: 'afterKey', parameterType: { type: 'INT64' }, parameterValue: { value: '-1' } },
-            { name: 'pageLimit', parameterType: { type: 'INT64' }, parameterValue: { value: '3' } },
-          ],
-          useQueryCache: true,
-          maximumBytesBilled: String(CAP),
+      query: q.sql,
+      useLegacySql: false,
+      parameterMode: 'NAMED',
+      queryParameters: [
+        { name: 'findingsAny', parameterType: { type: 'INT64' }, parameterValue: { value: '512' } },
+        { name: 'ageMin', parameterType: { type: 'INT64' }, parameterValue: { value: '50' } },
+        {
+          name: 'sex',
+          parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } },
+          parameterValue: { arrayValues: [{ value: 'F' }] },
         },
-      },
+        { name: 'afterKey', parameterType: { type: 'INT64' }, parameterValue: { value: '-1' } },
+        { name: 'pageLimit', parameterType: { type: 'INT64' }, parameterValue: { value: '3' } },
+      ],
+      useQueryCache: true,
+      maximumBytesBilled: String(CAP),
+      labels: { app: 'nih-cxr', component: 'cohorts', operation: 'query' },
+      location: 'US',
+      maxResults: 3,
+      timeoutMs: 10_000,
+      requestId: '0123456789abcdef0123456789abcde1',
+      jobCreationMode: 'JOB_CREATION_OPTIONAL',
     });
     assert.ok(!q.sql.includes("'F'") && !q.sql.includes('512'), 'values are parameters, not SQL text');
     assert.deepEqual(r.requests[1]!.query, { location: 'US', timeoutMs: '10000', maxResults: '3' });
@@ -103,10 +123,15 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     assert.equal(tokens.read(filter, page.nextPageToken), '00000032_012');
   });
 
-  it('recording query-empty: an empty cohort decodes to zero totals, no images, no next page', async () => {
+  it('recording query-empty: jobs.query with JOB_CREATION_OPTIONAL answers at once, no job to poll; zero totals', async () => {
     const r = replay('query-empty.json');
     const page = await storeFor(r).query(filter, 100);
     r.assertDone();
+    assert.equal(r.requests.length, 1, 'one round trip: no jobs.insert, no getQueryResults');
+    assert.equal(
+      (r.requests[0]!.body as { jobCreationMode: string }).jobCreationMode,
+      'JOB_CREATION_OPTIONAL',
+    );
     assert.deepEqual(page, { totalImages: 0, totalPatients: 0, images: [], nextPageToken: null });
   });
 
@@ -114,9 +139,11 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     const r = replay('summary.json');
     const s = await storeFor(r).summary({});
     r.assertDone();
-    const body = r.requests[0]!.body as { configuration: { query: { query: string; queryParameters: [] } } };
-    assert.equal(body.configuration.query.query, compileSummary({}, dialect).sql);
-    assert.deepEqual(body.configuration.query.queryParameters, []);
+    const body = r.requests[0]!.body as { query: string; queryParameters: []; jobCreationMode: string };
+    assert.equal(r.requests.length, 1, 'answered without a job');
+    assert.equal(body.query, compileSummary({}, dialect).sql);
+    assert.deepEqual(body.queryParameters, []);
+    assert.equal(body.jobCreationMode, 'JOB_CREATION_OPTIONAL');
     assert.equal(s.totalImages, 112120);
     assert.equal(s.findings.Hernia, 227);
     assert.equal(s.findings['No Finding'], 60361);
@@ -157,7 +184,11 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     it(`recording ${file}: becomes a ${status} AppError`, async () => {
       const r = replay(file);
       const store = storeFor(r);
-      const call = file.includes('bytes') ? store.summary({}) : store.query({}, 10);
+      const call = file.includes('bytes')
+        ? store.summary({})
+        : file.includes('insert')
+          ? drain(store.export({}))
+          : store.query({}, 10);
       await assert.rejects(
         call,
         (e: unknown) => e instanceof AppError && e.status === status && pattern.test(e.message),
@@ -218,7 +249,21 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
       r.uploads[0]!.job as { configuration: { load: { destinationTable: { tableId: string } } } }
     ).configuration.load.destinationTable.tableId;
     const stagingReaders = staging.replace('staging_images_', 'staging_readers_');
-    const script = r.requests.find((x) => x.method === 'POST')!.body as {
+    const created = r.requests.filter((x) => x.path === '/datasets/cohorts/tables');
+    assert.deepEqual(
+      created.map((x) => x.body),
+      [
+        [staging, 'cohort_images'],
+        [stagingReaders, 'cohort_readers'],
+      ].map(([tableId, id]) => ({
+        tableReference: { projectId: 'nih-cxr-test', datasetId: 'cohorts', tableId },
+        schema: bigQueryTableSchema(id as 'cohort_images'),
+        expirationTime: String(T0 + 24 * 3600_000),
+        labels: { app: 'nih-cxr', component: 'cohorts', operation: 'upsert_staging' },
+      })),
+      'both staging tables are created first, each expiring a day later',
+    );
+    const script = r.requests.find((x) => x.method === 'POST' && x.path === '/jobs')!.body as {
       configuration: { query: { query: string; queryParameters: unknown[] } };
     };
     assert.equal(
@@ -232,7 +277,72 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     assert.equal(
       (r.uploads[0]!.job as { configuration: { load: { createDisposition: string } } }).configuration.load
         .createDisposition,
-      'CREATE_IF_NEEDED',
+      'CREATE_NEVER',
     );
+  });
+
+  it('recording insert-409-on-retry: an "already exists" answer to a retried jobs.insert counts as success, then the job is fetched', async () => {
+    const r = replay('insert-409-on-retry.json');
+    const rows = await drain(storeFor(r, { exportPageRows: 2 }).export(filter));
+    r.assertDone();
+    assert.deepEqual(
+      r.requests.map((x) => `${x.method} ${x.path}`),
+      ['POST /jobs', 'GET /jobs/job_export_1', 'GET /queries/job_export_1'],
+    );
+    assert.deepEqual(r.requests[1]!.query, { location: 'US' });
+    assert.deepEqual(
+      rows.map((x) => x.imageId),
+      ['00000005_000'],
+    );
+  });
+
+  /** A clock that moves `step` ms each time the store reads it. */
+  const ticking = (step: number) => {
+    let t = T0;
+    return () => {
+      t += step;
+      return t;
+    };
+  };
+
+  it('recording query-deadline-cancel: a query past its deadline is cancelled (jobs.cancel) and answered 503 with Retry-After', async () => {
+    const r = replay('query-deadline-cancel.json');
+    const store = storeFor(r, { now: ticking(400), deadlineMs: 1000 });
+    await assert.rejects(
+      store.query(filter, 10),
+      (e: unknown) =>
+        e instanceof AppError &&
+        e.status === 503 &&
+        e.headers['Retry-After'] === '30' &&
+        /cancelled/.test(e.message),
+    );
+    r.assertDone();
+    const polls = r.requests.filter((x) => x.method === 'GET');
+    assert.deepEqual(
+      polls.map((x) => Number(x.query?.timeoutMs)),
+      [600, 200],
+      'each long-poll waits at most what is left of the deadline',
+    );
+    assert.deepEqual(r.requests.at(-1), {
+      method: 'POST',
+      path: '/jobs/job_RGVhZGxpbmVfY2FuY2Vs/cancel',
+      query: { location: 'US' },
+      timeoutMs: 10_000,
+    });
+  });
+
+  it('recording load-deadline-cancel: a load job still running at the load deadline is cancelled and answered 503', async () => {
+    const r = replay('load-deadline-cancel.json');
+    const rows = handRecords(40)
+      .filter((x) => x.expert.readers.length === 0)
+      .slice(0, 2)
+      .map(toCohortRows);
+    const store = storeFor(r, { now: ticking(400), loadDeadlineMs: 1000 });
+    await assert.rejects(
+      store.load(rows),
+      (e: unknown) => e instanceof AppError && e.status === 503 && e.headers['Retry-After'] === '30',
+    );
+    r.assertDone();
+    assert.equal(r.requests.at(-1)!.path, '/jobs/job_load_images_1/cancel');
   });
 });
