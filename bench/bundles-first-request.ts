@@ -17,7 +17,7 @@ import {
   startStorageEmulator,
 } from '../scripts/emulators/storage.ts';
 import { REPO_ROOT } from '../scripts/function-folders.ts';
-import { serveFolder } from '../test/terraform/bundles.ts';
+import { serveFolder } from '../test/harness/bundles.ts';
 import { makePng } from '../test/uploads/fixtures.ts';
 
 export interface Scenario {

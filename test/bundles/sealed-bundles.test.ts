@@ -36,7 +36,7 @@ import {
 } from '../harness/google-stand-ins.ts';
 import { HMAC_ID, HMAC_SECRET, rsaKey } from '../signing/fixtures.ts';
 import { verifyHmacUrl, verifyRsaUrl } from '../signing/v4-verify.ts';
-import { buildSealedBundles, removeTmp, type SealedBundle, serveBundle } from '../terraform/bundles.ts';
+import { buildSealedBundles, removeTmp, type SealedBundle, serveBundle } from '../harness/bundles.ts';
 import { type FunctionDeployment, functionDeployments } from '../terraform/checks.ts';
 import { sampleEnvironment } from '../terraform/expected.ts';
 import { loadTerraform } from '../terraform/hcl.ts';
