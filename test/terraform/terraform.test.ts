@@ -22,7 +22,7 @@ import {
   type SealedBundle,
   serveBundle,
   startRecordingProxy,
-} from './bundles.ts';
+} from '../harness/bundles.ts';
 import {
   checkFunctions,
   checkGenerated,
