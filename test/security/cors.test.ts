@@ -2,33 +2,26 @@
  * CORS and response headers as configured through the environment (CORS_ORIGINS, MAX_BODY_BYTES read by
  * loadHttpConfig, as every HTTP function does): an allow-list echoes only its own origins, `*` allows any
  * (never with credentials), an empty list sends no CORS headers; every answer, error or not, carries nosniff.
- * Routes: the signer (HMAC) and meta routes, which need no backend.
+ * The whole signer function as its entry builds it (functions/signer/app.ts; HMAC signing, no backend).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { createSignerRoutes } from '../../functions/signer/routes.ts';
-import { loadHttpConfig } from '../../shared/http/config.ts';
-import { createMetaRoutes } from '../../shared/http/meta-routes.ts';
-import { createRouter } from '../../shared/http/router.ts';
+import { createSignerApp, loadSignerAppConfig } from '../../functions/signer/app.ts';
 import { createLogger } from '../../shared/log.ts';
-import { createHmacSigner } from '../../shared/signing/hmac-signer.ts';
 
 const ALLOWED = ['https://app.example', 'https://admin.example'];
-const signer = createHmacSigner({
-  accessId: 'GOOG1ECORSTESTNOTREAL',
-  secret: 'cors-test-secret-not-real',
-  billingProject: 'nih-cxr-cors-test',
-});
+const SIGNING = {
+  BILLING_PROJECT: 'nih-cxr-cors-test',
+  HMAC_ACCESS_ID: 'GOOG1ECORSTESTNOTREAL',
+  HMAC_SECRET: 'cors-test-secret-not-real',
+};
 
 function serve(name: string, env: Record<string, string>) {
-  const routes = [
-    ...createSignerRoutes({ signer }),
-    ...createMetaRoutes({ openapi: () => ({}), health: () => ({ status: 'ok' }) }),
-  ];
-  http(name, createRouter(routes, { logger: createLogger({}, () => {}), ...loadHttpConfig(env) }));
+  const config = loadSignerAppConfig({ ...SIGNING, ...env });
+  http(name, createSignerApp({ config, logger: createLogger({}, () => {}) }).handler);
   return getTestServer(name);
 }
 const listed = serve('cors-listed', { CORS_ORIGINS: ALLOWED.join(', '), MAX_BODY_BYTES: '2048' });
@@ -37,7 +30,14 @@ const none = serve('cors-none', {});
 
 /** One request of each kind of answer: 200, 302, 400, 404, 405, 413, 204 preflight. */
 const KINDS: [string, (s: typeof listed, origin: string) => request.Test][] = [
-  ['200', (s, o) => request(s).get('/v1/attribution').set('Origin', o)],
+  [
+    '200',
+    (s, o) =>
+      request(s)
+        .post('/v1/images:signUrls')
+        .set('Origin', o)
+        .send({ imageIds: ['00000001_000'] }),
+  ],
   ['302', (s, o) => request(s).get('/v1/images/00000001_000/content').set('Origin', o)],
   [
     '400',
@@ -48,7 +48,7 @@ const KINDS: [string, (s: typeof listed, origin: string) => request.Test][] = [
         .send({ imageIds: ['../x'] }),
   ],
   ['404', (s, o) => request(s).get('/v1/nothing').set('Origin', o)],
-  ['405', (s, o) => request(s).delete('/v1/attribution').set('Origin', o)],
+  ['405', (s, o) => request(s).delete('/v1/images:signUrls').set('Origin', o)],
   [
     '413',
     (s, o) =>
