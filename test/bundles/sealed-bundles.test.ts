@@ -252,6 +252,18 @@ describe('sealed cloud bundles under the functions-framework CLI', () => {
     }
   });
 
+  it('cohorts and processUpload do not start with COHORT_STORE=duckdb: the cloud bundles have no DuckDB', async () => {
+    for (const folder of ['cohorts', 'uploads']) {
+      const b = bundles.find((x) => x.name === folder)!;
+      const { entryPoint, env } = cloudEnv(folder);
+      await assert.rejects(
+        serveBundle(b, entryPoint, { ...env, COHORT_STORE: 'duckdb' }),
+        /exited with[\s\S]*COHORT_STORE: must be bigquery in the cloud/,
+        folder,
+      );
+    }
+  });
+
   it('cohorts: a query reaches the BigQuery API (local stand-in) with the configured dataset, cap and token; its 404 becomes a 503', async (t) => {
     const before = proxy.requests.length;
     const res = await firstAnswer(t, 'cohorts', onGoogleCloud(), (u) =>
