@@ -74,6 +74,7 @@ export async function* parseBatches(
     warnings.push(reason);
   };
   let sawContent = false;
+  const onBlank = opts.onBlankLine;
   for await (const batch of lineBatches(input)) {
     for (const line of batch) {
       lineNo++;
@@ -95,7 +96,8 @@ export async function* parseBatches(
         if (csv) continue;
       }
       if (isBlank(line)) {
-        out.push(issue(lineNo, BLANK_LINE_SKIPPED, 'warning'));
+        if (onBlank) onBlank(lineNo);
+        else out.push(issue(lineNo, BLANK_LINE_SKIPPED, 'warning'));
         continue;
       }
       const f = csv ? splitCsv(line) : [line];

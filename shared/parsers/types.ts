@@ -84,6 +84,11 @@ export interface ParseOptions {
    * the split cannot come from the content. loadDatasetDir takes it from the file name.
    */
   split?: Split;
+  /**
+   * Called for each blank data line instead of yielding a `blank line skipped` warning for it: a consumer
+   * that only counts them (upload processing) pays nothing per line, whatever a file of newlines holds.
+   */
+  onBlankLine?: (line: number) => void;
 }
 
 export interface ParsedFile {

@@ -114,8 +114,11 @@ export async function* gunzipped(source: ByteSource): AsyncGenerator<Buffer> {
   }
 }
 
-/** Content (after gunzip) one upload may have: 28 times the largest NIH file (9 MB uncompressed). */
-export const MAX_CONTENT_BYTES = 256 * 1024 * 1024;
+/**
+ * Content (after gunzip) one upload may have: seven times the largest NIH file (9 MB uncompressed), and a
+ * bound on the time one upload can take (a label file is parsed at about 20 MB/s).
+ */
+export const MAX_CONTENT_BYTES = 64 * 1024 * 1024;
 
 /** Passes `source` through and rejects the upload once more than `max` bytes came out of it. */
 export async function* capped(

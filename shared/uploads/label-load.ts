@@ -10,10 +10,12 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { toCohortRows } from '../cohorts/rows.ts';
 import type { CohortStore } from '../cohorts/store.ts';
+import { IMAGES_COLLECTION } from '../labels/doc.ts';
 import { patchRecords } from '../labels/patch.ts';
 import type { LabelRepo } from '../labels/repo.ts';
+import { bumpLabelsVersion } from '../labels/version-stamp.ts';
 import type { ImageId, Split } from '../model/index.ts';
-import { BLANK_LINE_SKIPPED, parseBatches } from '../parsers/index.ts';
+import { parseBatches } from '../parsers/index.ts';
 import { type FileKind, isRowIssue } from '../parsers/types.ts';
 import { contentFault, UploadRejection } from './errors.ts';
 import { IssueList } from './issues.ts';
@@ -77,7 +79,10 @@ export async function loadLabelFile(
   let blank = 0;
   let firstBlank = 0;
   let dataRows = 0;
-  const gen = parseBatches(content, opts.split ? { split: opts.split } : {});
+  const onBlankLine = (line: number) => {
+    if (blank++ === 0) firstBlank = line;
+  };
+  const gen = parseBatches(content, { ...(opts.split ? { split: opts.split } : {}), onBlankLine });
   let summary: { kind: FileKind; lines: number };
   try {
     summary = await collect();
@@ -92,9 +97,7 @@ export async function loadLabelFile(
       for (const e of r.value) {
         if (isRowIssue(e)) {
           if (e.severity === 'warning') {
-            if (e.issue.reason === BLANK_LINE_SKIPPED) {
-              if (blank++ === 0) firstBlank = e.issue.line;
-            } else warnings.add(e.issue);
+            warnings.add(e.issue);
             continue;
           }
           rowIssues.add(e.issue);
@@ -140,6 +143,10 @@ export async function loadLabelFile(
     throw new LabelWriteError(
       `${result.failed.length} Firestore writes failed, e.g. ${f.imageId}: ${f.reason}`,
     );
+  }
+  // Every labels instance drops its cache within LABELS_CACHE_CHECK_SECONDS of this (shared/labels/label-cache.ts).
+  if (result.created + result.updated > 0) {
+    await bumpLabelsVersion(deps.firestore(), deps.collection ?? IMAGES_COLLECTION);
   }
 
   let staged = 0;

@@ -3,9 +3,12 @@
  * here, on free ports), a DuckDB cohort store in a temporary file, and the processor wired to the Storage
  * emulator's finalized CloudEvents. Every delivery and its outcome is recorded.
  */
+import { deepStrictEqual } from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Firestore } from '@google-cloud/firestore';
 import { Storage } from '@google-cloud/storage';
@@ -19,7 +22,7 @@ import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/pa
 import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import { IMAGES_TABLE, READERS_TABLE } from '../../shared/cohorts/schema.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
-import { IMAGES_COLLECTION, toImageDoc } from '../../shared/labels/doc.ts';
+import { fromImageDoc, IMAGES_COLLECTION, toImageDoc } from '../../shared/labels/doc.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import {
@@ -70,6 +73,7 @@ export function fileCohortStore(path: string): CohortStore {
     kind: 'duckdb',
     query: (f, n, t) => withStore((s) => s.query(f, n, t)),
     summary: (f) => withStore((s) => s.summary(f)),
+    split: (f, o) => withStore((s) => s.split(f, o)),
     export: () => {
       throw new Error('not used by upload processing');
     },
@@ -193,4 +197,59 @@ export async function readJson(storage: Storage, name: string): Promise<Record<s
 export async function exists(storage: Storage, name: string): Promise<boolean> {
   const [e] = await storage.bucket(BUCKET).file(name).exists();
   return e;
+}
+
+export interface MemoryFigures {
+  seconds: number;
+  /** Peak growth of heap + Buffer memory over the start, each sample taken after a forced collection. */
+  liveGrowthMb: number;
+  rssGrowthMb: number;
+}
+
+/**
+ * Runs `work` while sampling this process's memory every `everyMs` (after a forced GC, so that garbage
+ * awaiting collection does not count) and returns its result with the peak growth and the time it took.
+ */
+export async function measured<T>(work: () => Promise<T>, everyMs = 200): Promise<[T, MemoryFigures]> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const sample = () => {
+    gc();
+    const m = process.memoryUsage();
+    return { rss: m.rss, live: m.heapUsed + m.external };
+  };
+  const base = sample();
+  let peakLive = base.live;
+  let peakRss = base.rss;
+  const timer = setInterval(() => {
+    const m = sample();
+    peakLive = Math.max(peakLive, m.live);
+    peakRss = Math.max(peakRss, m.rss);
+  }, everyMs);
+  const started = performance.now();
+  try {
+    const result = await work();
+    const seconds = (performance.now() - started) / 1000;
+    const end = sample();
+    peakLive = Math.max(peakLive, end.live);
+    peakRss = Math.max(peakRss, end.rss);
+    return [
+      result,
+      {
+        seconds,
+        liveGrowthMb: (peakLive - base.live) / 2 ** 20,
+        rssGrowthMb: (peakRss - base.rss) / 2 ** 20,
+      },
+    ];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Firestore and the cohort store agree: the cohort tables are what a bulk load of the stored records gives. */
+export async function assertStoresAgree(rig: UploadRig & { dir: string }): Promise<number> {
+  const docs = await readImageDocs(rig.db);
+  const records = [...docs].map(([id, d]) => fromImageDoc(id, d as Record<string, unknown>).record);
+  deepStrictEqual(await readCohortTables(rig.cohortPath), await bulkCohortTables(records, rig.dir));
+  return records.length;
 }
