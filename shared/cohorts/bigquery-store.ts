@@ -16,12 +16,14 @@ import {
   type TableRef,
 } from './bigquery-rest.ts';
 import type { BigQueryErrorLike, BigQueryTransport } from './bigquery-transport.ts';
-import { compileExport, compileQuery, compileSummary } from './compile.ts';
+import { compileQuery, compileSummary } from './compile.ts';
+import { compileDatasetExport, compileSplit, withCohortOptions } from './compile-cohort.ts';
 import { countRowsSql, truncateReaders, upsertScript } from './compile-dml.ts';
 import type { PageTokens } from './page-token.ts';
 import { type CohortExportRow, decodeExportRow, decodeSummary } from './results.ts';
 import type { CohortRows } from './rows.ts';
 import { bigQueryTableSchema, type CohortTableId, IMAGES_TABLE, READERS_TABLE } from './schema.ts';
+import { decodeSplit } from './split-result.ts';
 import { bigQueryDialect, type SqlParam } from './sql-dialect.ts';
 import { type CohortStore, type LoadCounts, pageStart, toPage } from './store.ts';
 
@@ -281,26 +283,33 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
 
   return {
     kind: 'bigquery',
-    async query(filter, pageSize, pageToken) {
-      const after = pageStart(filter, o.tokens, pageToken);
-      const q = compileQuery(filter, { after, limit: pageSize + 1 }, dialect);
+    async query(filter, pageSize, pageToken, options = {}) {
+      const after = pageStart(filter, o.tokens, pageToken, options);
+      const page = compileQuery(filter, { after, limit: pageSize + 1 }, dialect);
+      const q = withCohortOptions(page, filter, options, dialect);
       const res = await runShort(q.sql, q.params, 'query', pageSize + 1);
-      return toPage(decodeRows(res), filter, pageSize, o.tokens);
+      return toPage(decodeRows(res), filter, pageSize, o.tokens, options);
     },
-    async summary(filter) {
-      const q = compileSummary(filter, dialect);
+    async split(filter, options) {
+      const q = compileSplit(filter, options, dialect);
+      const res = await runShort(q.sql, q.params, 'split', 11);
+      return decodeSplit(decodeRows(res), options.split);
+    },
+    async summary(filter, options = {}) {
+      const q = withCohortOptions(compileSummary(filter, dialect), filter, options, dialect);
       const res = await runShort(q.sql, q.params, 'summary', 1);
       return decodeSummary(decodeRows(res)[0] ?? {});
     },
-    export(filter): AsyncIterable<CohortExportRow> {
-      const q = compileExport(filter, dialect);
+    export(filter, options = {}): AsyncIterable<CohortExportRow> {
+      const q = compileDatasetExport(filter, options, dialect);
+      const partNames = options.split ? Object.keys(options.split.parts) : undefined;
       const pageRows = o.exportPageRows ?? 10_000;
       return {
         async *[Symbol.asyncIterator]() {
           const first = await run(q.sql, q.params, 'export', pageRows);
           let res: QueryResultsResponse = first.res;
           for (;;) {
-            for (const row of decodeRows(res)) yield decodeExportRow(row);
+            for (const row of decodeRows(res)) yield decodeExportRow(row, partNames);
             if (!res.pageToken) return;
             res = await results(
               first.jobId,

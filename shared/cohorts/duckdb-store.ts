@@ -13,11 +13,13 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import { IMAGE_COLUMNS, READER_COLUMNS } from './columns.ts';
-import { type CompiledSql, compileExport, compileQuery, compileSummary } from './compile.ts';
+import { type CompiledSql, compileQuery, compileSummary } from './compile.ts';
+import { compileDatasetExport, compileSplit, withCohortOptions } from './compile-cohort.ts';
 import type { PageTokens } from './page-token.ts';
 import { type CohortExportRow, decodeExportRow, decodeSummary, type PlainRow } from './results.ts';
 import type { CohortRows } from './rows.ts';
 import { type CohortTableId, duckDbDdl, IMAGES_TABLE, READERS_TABLE } from './schema.ts';
+import { decodeSplit } from './split-result.ts';
 import { duckDbDialect, type ParamType, type SqlParam } from './sql-dialect.ts';
 import { type CohortStore, type LoadCounts, pageStart, toPage } from './store.ts';
 
@@ -129,17 +131,24 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
 
   return {
     kind: 'duckdb',
-    async query(filter, pageSize, pageToken) {
-      const after = pageStart(filter, opts.tokens, pageToken);
-      const rows = await rowsOf(compileQuery(filter, { after, limit: pageSize + 1 }, dialect));
-      return toPage(rows, filter, pageSize, opts.tokens);
+    async query(filter, pageSize, pageToken, options = {}) {
+      const after = pageStart(filter, opts.tokens, pageToken, options);
+      const q = compileQuery(filter, { after, limit: pageSize + 1 }, dialect);
+      const rows = await rowsOf(withCohortOptions(q, filter, options, dialect));
+      return toPage(rows, filter, pageSize, opts.tokens, options);
     },
-    async summary(filter) {
-      const [row] = await rowsOf(compileSummary(filter, dialect));
+    async summary(filter, options = {}) {
+      const [row] = await rowsOf(
+        withCohortOptions(compileSummary(filter, dialect), filter, options, dialect),
+      );
       return decodeSummary(row ?? {});
     },
-    export(filter): AsyncIterable<CohortExportRow> {
-      const q = compileExport(filter, dialect);
+    async split(filter, options) {
+      return decodeSplit(await rowsOf(compileSplit(filter, options, dialect)), options.split);
+    },
+    export(filter, options = {}): AsyncIterable<CohortExportRow> {
+      const q = compileDatasetExport(filter, options, dialect);
+      const partNames = options.split ? Object.keys(options.split.parts) : undefined;
       return {
         async *[Symbol.asyncIterator]() {
           const c = await acquire();
@@ -155,7 +164,7 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
                 names.forEach((n, i) => {
                   o[n] = row[i];
                 });
-                yield decodeExportRow(o);
+                yield decodeExportRow(o, partNames);
               }
             }
           } finally {

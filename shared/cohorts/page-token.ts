@@ -20,24 +20,27 @@ const PayloadSchema = z.strictObject({
  * Tamper-checked, and valid only with the filter it was issued for.
  */
 export interface PageTokens {
-  issue(filter: CohortFilter, afterImageId: string): string;
+  /** `scope`: a hash of anything else that shapes the cohort (onePerPatient, sample); bound like the filter. */
+  issue(filter: CohortFilter, afterImageId: string, scope?: string): string;
   /** The image id to continue after; throws a 400 naming `field` when the token is not valid for `filter`. */
-  read(filter: CohortFilter, token: string, field?: string): string;
+  read(filter: CohortFilter, token: string, field?: string, scope?: string): string;
 }
 
 export function createPageTokens(secret: string): PageTokens {
   if (secret.length < 16) throw new Error('page token secret must be at least 16 characters');
   const mac = (payload: string) => createHmac('sha256', secret).update(payload).digest();
+  const bound = (filter: CohortFilter, scope: string | undefined) =>
+    scope ? `${filterHash(filter)}.${scope}` : filterHash(filter);
   const bad = (field: string, message: string) =>
     new BadRequestError(`Invalid ${field}: ${message}`, [{ path: field, message }]);
   return {
-    issue(filter, after) {
-      const payload = Buffer.from(JSON.stringify({ v: 1, a: after, f: filterHash(filter) })).toString(
+    issue(filter, after, scope) {
+      const payload = Buffer.from(JSON.stringify({ v: 1, a: after, f: bound(filter, scope) })).toString(
         'base64url',
       );
       return `${payload}.${mac(payload).toString('base64url')}`;
     },
-    read(filter, token, field = 'body.pageToken') {
+    read(filter, token, field = 'body.pageToken', scope = undefined) {
       const [payload, sig, ...rest] = token.split('.');
       if (!payload || !sig || rest.length || token.length > MAX_PAGE_TOKEN_LENGTH) {
         throw bad(field, 'is not a page token issued by this service');
@@ -55,8 +58,11 @@ export function createPageTokens(secret: string): PageTokens {
       }
       const r = PayloadSchema.safeParse(parsed);
       if (!r.success) throw bad(field, 'is not a page token issued by this service');
-      if (r.data.f !== filterHash(filter)) {
-        throw bad(field, 'was issued for a different filter; send the same filter with every page');
+      if (r.data.f !== bound(filter, scope)) {
+        throw bad(
+          field,
+          'was issued for a different filter or options; send the same filter, onePerPatient and sample with every page',
+        );
       }
       return r.data.a;
     },

@@ -3,6 +3,7 @@ import {
   FINDINGS,
   FindingSchema,
   FOUR_FINDINGS,
+  FourFindingsSetSchema,
   NO_FINDING,
   SEXES,
   SexSchema,
@@ -74,8 +75,38 @@ export const CohortSummarySchema = z.object({
 });
 export type CohortSummary = z.infer<typeof CohortSummarySchema>;
 
-export const CohortExportRowSchema = CohortImageSchema.extend({ hasBoundingBox: z.boolean() });
-export type CohortExportRow = z.infer<typeof CohortExportRowSchema>;
+/** Adjudicated four-findings labels of an exported image (true = YES). */
+export const ExportFourFindingsSchema = z.object({
+  set: FourFindingsSetSchema,
+  fracture: z.boolean(),
+  pneumothorax: z.boolean(),
+  airspaceOpacity: z.boolean(),
+  noduleOrMass: z.boolean(),
+});
+/** All-findings ground truth of an exported image: abnormal, other, and the NIH findings marked YES. */
+export const ExportAllFindingsSchema = z.object({
+  abnormal: z.boolean(),
+  other: z.boolean(),
+  findings: z.array(FindingSchema).describe('The findings marked YES, in NIH name order; the others are NO.'),
+});
+
+export const CohortExportRowSchema = CohortImageSchema.extend({
+  hasBoundingBox: z.boolean(),
+  fourFindings: ExportFourFindingsSchema.nullable().describe('null: the image has no four-findings label.'),
+  allFindings: ExportAllFindingsSchema.nullable().describe('null: the image has no all-findings label.'),
+  part: z.string().optional().describe('The split part of the image (export with split only).'),
+});
+
+/** The NIH fields as the metadata file writes them (nih-csv); not part of the other formats. */
+export interface NihFields {
+  width: number;
+  height: number;
+  pixelSpacingX: number;
+  pixelSpacingY: number;
+  /** Findings in the file's own order ([] for No Finding). */
+  findingLabels: string[];
+}
+export type CohortExportRow = z.infer<typeof CohortExportRowSchema> & { nih?: NihFields };
 
 /** A result row with plain JS values (numbers, strings, booleans, arrays, null), keyed by column name. */
 export type PlainRow = Record<string, unknown>;
@@ -95,8 +126,45 @@ export function decodeImage(r: PlainRow): CohortImage {
   };
 }
 
-export function decodeExportRow(r: PlainRow): CohortExportRow {
-  return { ...decodeImage(r), hasBoundingBox: r.has_bounding_box === true };
+const bool = (v: unknown): boolean => v === true;
+
+/** An export row; the label and NIH columns when the statement selected them (compileDatasetExport). */
+export function decodeExportRow(r: PlainRow, partNames?: readonly string[]): CohortExportRow {
+  const row: CohortExportRow = {
+    ...decodeImage(r),
+    hasBoundingBox: r.has_bounding_box === true,
+    fourFindings:
+      r.ff_set === null || r.ff_set === undefined
+        ? null
+        : {
+            set: r.ff_set as 'validation' | 'test',
+            fracture: bool(r.ff_fracture),
+            pneumothorax: bool(r.ff_pneumothorax),
+            airspaceOpacity: bool(r.ff_airspace_opacity),
+            noduleOrMass: bool(r.ff_nodule_or_mass),
+          },
+    allFindings:
+      r.af_findings_mask === null || r.af_findings_mask === undefined
+        ? null
+        : {
+            abnormal: bool(r.af_abnormal),
+            other: bool(r.af_other),
+            findings: maskFindings(num(r.af_findings_mask)),
+          },
+  };
+  if (partNames && r.part_index !== undefined && r.part_index !== null) {
+    row.part = partNames[Number(r.part_index)] ?? String(r.part_index);
+  }
+  if (r.width !== undefined) {
+    row.nih = {
+      width: num(r.width),
+      height: num(r.height),
+      pixelSpacingX: Number(r.pixel_spacing_x),
+      pixelSpacingY: Number(r.pixel_spacing_y),
+      findingLabels: Array.isArray(r.findings) ? r.findings.map(String) : [],
+    };
+  }
+  return row;
 }
 
 export function decodeSummary(r: PlainRow): CohortSummary {

@@ -17,6 +17,10 @@ export interface Dialect {
   inArray(expr: string, param: string): string;
   /** The quoted table reference. */
   table(id: string): string;
+  /** Lower-case hex SHA-256 of a STRING expression's UTF-8 bytes (64 characters, identical in both). */
+  sha256Hex(expr: string): string;
+  /** Integer division of two INT64 expressions, rounding toward zero. */
+  intDiv(a: string, b: string): string;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -51,6 +55,8 @@ export function bigQueryDialect(opts: { project?: string | undefined; dataset: s
     param: (n) => `@${paramName(n)}`,
     inArray: (expr, p) => `${expr} IN UNNEST(@${paramName(p)})`,
     table: (id) => `${prefix}.\`${assertIdentifier(id, 'table')}\``,
+    sha256Hex: (e) => `TO_HEX(SHA256(${e}))`,
+    intDiv: (a, b) => `DIV(${a}, ${b})`,
   };
 }
 
@@ -60,5 +66,7 @@ export function duckDbDialect(): Dialect {
     param: (n) => `$${paramName(n)}`,
     inArray: (expr, p) => `list_contains($${paramName(p)}, ${expr})`,
     table: (id) => `"${assertIdentifier(id, 'table')}"`,
+    sha256Hex: (e) => `sha256(${e})`,
+    intDiv: (a, b) => `((${a}) // (${b}))`,
   };
 }

@@ -1,3 +1,4 @@
+import { type CohortOptions, hasOptions, optionsHash, type SplitSpec } from './dataset-options.ts';
 import type { CohortFilter } from './filter.ts';
 import type { PageTokens } from './page-token.ts';
 import {
@@ -8,6 +9,7 @@ import {
   type PlainRow,
 } from './results.ts';
 import type { CohortRows } from './rows.ts';
+import type { CohortSplit } from './split-result.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -23,11 +25,24 @@ export interface LoadCounts {
  */
 export interface CohortStore {
   readonly kind: 'duckdb' | 'bigquery';
-  /** One page (ordered by imageId) and the cohort's totals. A bad pageToken throws a 400. */
-  query(filter: CohortFilter, pageSize: number, pageToken?: string): Promise<CohortPage>;
-  summary(filter: CohortFilter): Promise<CohortSummary>;
-  /** Every matching image in imageId order, pulled lazily (memory stays flat); `return()` releases it. */
-  export(filter: CohortFilter): AsyncIterable<CohortExportRow>;
+  /**
+   * One page (ordered by imageId) and the cohort's totals. A bad pageToken throws a 400. `options`
+   * (onePerPatient, sample) shape the cohort before paging; the token is bound to them.
+   */
+  query(
+    filter: CohortFilter,
+    pageSize: number,
+    pageToken?: string,
+    options?: CohortOptions,
+  ): Promise<CohortPage>;
+  summary(filter: CohortFilter, options?: CohortOptions): Promise<CohortSummary>;
+  /**
+   * Every image of the cohort in imageId order, with both expert label sets and the NIH fields, pulled
+   * lazily (memory stays flat); `return()` releases it. With `options.split` each row carries its part.
+   */
+  export(filter: CohortFilter, options?: CohortOptions): AsyncIterable<CohortExportRow>;
+  /** Patient-disjoint parts of the cohort (after onePerPatient): each part's images, patients and findings. */
+  split(filter: CohortFilter, options: CohortOptions & { split: SplitSpec }): Promise<CohortSplit>;
   /** Replaces the whole content of both tables with these rows (bulk load; idempotent). */
   load(rows: Iterable<CohortRows> | AsyncIterable<CohortRows>): Promise<LoadCounts>;
   /** Inserts or replaces by image_id: the image row and all of that image's reader rows. */
@@ -46,6 +61,7 @@ export function toPage(
   filter: CohortFilter,
   pageSize: number,
   tokens: PageTokens,
+  options?: CohortOptions,
 ): CohortPage {
   const first = rows[0];
   const withImage = rows.filter((r) => r.image_id !== null && r.image_id !== undefined);
@@ -55,11 +71,22 @@ export function toPage(
     totalImages: Number(first?.total_images ?? 0),
     totalPatients: Number(first?.total_patients ?? 0),
     images,
-    nextPageToken: withImage.length > pageSize && last ? tokens.issue(filter, last.imageId) : null,
+    nextPageToken:
+      withImage.length > pageSize && last ? tokens.issue(filter, last.imageId, scopeOf(options)) : null,
   };
 }
 
 /** Where a page starts: after the token's image id, or before every id ('' sorts first). */
-export function pageStart(filter: CohortFilter, tokens: PageTokens, pageToken?: string): string {
-  return pageToken === undefined ? '' : tokens.read(filter, pageToken);
+export function pageStart(
+  filter: CohortFilter,
+  tokens: PageTokens,
+  pageToken?: string,
+  options?: CohortOptions,
+): string {
+  return pageToken === undefined ? '' : tokens.read(filter, pageToken, 'body.pageToken', scopeOf(options));
+}
+
+/** What binds a page token beyond the filter: the options that shape the cohort (none: the filter alone). */
+function scopeOf(o: CohortOptions | undefined): string | undefined {
+  return hasOptions(o) ? optionsHash({ onePerPatient: o.onePerPatient, sample: o.sample }) : undefined;
 }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createBigQueryCohortStore } from '../../shared/cohorts/bigquery-store.ts';
-import { compileExport, compileQuery, compileSummary } from '../../shared/cohorts/compile.ts';
+import { compileQuery, compileSummary } from '../../shared/cohorts/compile.ts';
+import { compileDatasetExport } from '../../shared/cohorts/compile-cohort.ts';
 import { upsertScript } from '../../shared/cohorts/compile-dml.ts';
 import { CohortFilterSchema } from '../../shared/cohorts/filter.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
@@ -163,7 +164,7 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     for await (const row of storeFor(r, { exportPageRows: 2 }).export(filter)) rows.push(row);
     r.assertDone();
     const body = r.requests[0]!.body as { configuration: { query: { query: string } } };
-    assert.equal(body.configuration.query.query, compileExport(filter, dialect).sql);
+    assert.equal(body.configuration.query.query, compileDatasetExport(filter, {}, dialect).sql);
     assert.deepEqual(r.requests[1]!.query, { location: 'US', timeoutMs: '10000', maxResults: '2' });
     assert.equal(r.requests[2]!.query?.pageToken, 'BFKJZ2XNAIAQAAASAUIIBAEAAUNAICAKCAFCBMFOCU======');
     assert.deepEqual(
