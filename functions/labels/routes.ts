@@ -5,7 +5,8 @@ import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';
 import { isStoreUnavailable } from '../../shared/labels/errors.ts';
 import type { LabelRepo, StoredImage } from '../../shared/labels/repo.ts';
-import type { ImageId } from '../../shared/model/index.ts';
+import type { ImageId, ImageRecord } from '../../shared/model/index.ts';
+import { readAgreement } from '../../shared/model/read-agreement.ts';
 import openapi from '../../shared/openapi/openapi.json' with { type: 'json' };
 import { cachedReply, etagOf } from './http-cache.ts';
 import {
@@ -54,6 +55,11 @@ function storeGuard(retryAfterSeconds: number): Guard {
   };
 }
 
+/** The record as GET /v1/images/{imageId} shows it: per expert label, whether the reads were unanimous. */
+function withReadAgreement(r: ImageRecord) {
+  return { ...r, expert: { ...r.expert, readAgreement: readAgreement(r.expert.readers) } };
+}
+
 interface Reading {
   repo: LabelRepo;
   guard: Guard;
@@ -80,7 +86,7 @@ function imageRoute({ repo, guard, maxAge }: Reading): Route {
       const { imageId } = parseInput(ImageParamsSchema, params, 'path');
       const image = await guard(() => repo.getImage(imageId));
       if (!image) throw new NotFoundError(`Image ${imageId} does not exist.`);
-      return cachedReply(req, etagOf([image.version]), maxAge, image.record);
+      return cachedReply(req, etagOf([image.version]), maxAge, withReadAgreement(image.record));
     },
   };
 }

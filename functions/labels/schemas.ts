@@ -1,5 +1,11 @@
 import * as z from 'zod';
-import { ImageIdSchema, ImageRecordSchema, PatientIdSchema } from '../../shared/model/index.ts';
+import {
+  ExpertLabelsSchema,
+  ImageIdSchema,
+  ImageRecordSchema,
+  PatientIdSchema,
+} from '../../shared/model/index.ts';
+import { ReadAgreementSchema } from '../../shared/model/read-agreement.ts';
 
 /** Largest batchGet; more ids get 413. */
 export const MAX_BATCH_IDS = 1000;
@@ -14,7 +20,10 @@ export const BatchGetBodySchema = z.strictObject({
     .max(MAX_BATCH_IDS, `at most ${MAX_BATCH_IDS} image ids per request`),
 });
 
-export const ImageResponseSchema = ImageRecordSchema;
+/** One image: the record, with, next to the individual reads, whether they were unanimous per label. */
+export const ImageResponseSchema = ImageRecordSchema.extend({
+  expert: ExpertLabelsSchema.extend({ readAgreement: ReadAgreementSchema }),
+});
 export const BatchGetResponseSchema = z.object({
   images: z.array(ImageRecordSchema),
   /** Requested ids (normalised, without `.png`) that have no image, in request order, each once. */

@@ -15,12 +15,19 @@ import { fixtureRecords } from './fixtures.ts';
 
 const records = fixtureRecords();
 const stored = (id: string) => JSON.parse(toImageDoc(records.find((r) => r.imageId === id)!).record);
+/** The body without expert.readAgreement (derived from the reads; checked on its own below). */
+const withoutReadAgreement = (body: { expert: Record<string, unknown> }) => {
+  const { readAgreement: _derived, ...expert } = body.expert;
+  return { ...body, expert };
+};
 let fs: TestFirestore;
 let server: ReturnType<typeof getTestServer>;
 
 before(async () => {
   fs = await startTestFirestore();
   await loadRecords(fs.db, records, { throttle: false });
+  // Reloads below must show at once: no instance cache here (it and its invalidation: cache.test.ts).
+  process.env.LABELS_CACHE_BYTES = '0';
   await import('../../functions/labels/index.ts');
   server = getTestServer('labels');
 });
@@ -40,7 +47,7 @@ function assertProblem(res: request.Response, status: number, field?: string) {
 describe('GET /v1/images/{imageId}', () => {
   test('returns the record exactly, without storage fields, with cache headers and a strong ETag', async () => {
     const res = await request(server).get('/v1/images/00000013_008').expect(200);
-    assert.deepEqual(res.body, stored('00000013_008'));
+    assert.deepEqual(withoutReadAgreement(res.body), stored('00000013_008'));
     assert.match(res.headers['content-type'] ?? '', /^application\/json/);
     assert.equal(res.headers['cache-control'], 'public, max-age=3600');
     assert.equal(res.headers.etag, `"${toImageDoc(records[3]!).contentHash}"`);
@@ -50,7 +57,25 @@ describe('GET /v1/images/{imageId}', () => {
 
   test('accepts the file name with .png', async () => {
     const res = await request(server).get('/v1/images/00000001_001.png').expect(200);
-    assert.deepEqual(res.body, stored('00000001_001'));
+    assert.deepEqual(withoutReadAgreement(res.body), stored('00000001_001'));
+  });
+
+  test('shows, per expert label, whether the reads were unanimous, next to the reads', async () => {
+    // 00000013_008 (fixtures.ts): two four-findings readers, YES/NO on pneumothorax, HEDGE/NO on
+    // nodule/mass; one all-findings reader (unanimous by definition). Counted by hand from the fixture.
+    const res = await request(server).get('/v1/images/00000013_008').expect(200);
+    const { fourFindings, allFindings } = res.body.expert.readAgreement;
+    assert.deepEqual(fourFindings, {
+      fracture: { unanimous: true, reads: { YES: 0, NO: 2, HEDGE: 0 } },
+      pneumothorax: { unanimous: false, reads: { YES: 1, NO: 1, HEDGE: 0 } },
+      airspaceOpacity: { unanimous: true, reads: { YES: 2, NO: 0, HEDGE: 0 } },
+      noduleOrMass: { unanimous: false, reads: { YES: 0, NO: 1, HEDGE: 1 } },
+    });
+    assert.deepEqual(allFindings.abnormal, { unanimous: true, reads: { YES: 1, NO: 0, HEDGE: 0 } });
+    assert.deepEqual(allFindings.Effusion, { unanimous: true, reads: { YES: 0, NO: 1, HEDGE: 0 } });
+    assert.equal(Object.keys(allFindings).length, 16);
+    const none = await request(server).get('/v1/images/00000001_001').expect(200);
+    assert.deepEqual(none.body.expert.readAgreement, { fourFindings: null, allFindings: null });
   });
 
   test('If-None-Match with the current ETag (strong, weak or in a list) answers 304 without a body', async () => {
