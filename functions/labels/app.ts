@@ -11,6 +11,9 @@ import { type CircuitBreakerOptions, withCircuitBreaker } from '../../shared/lab
 import { type LabelsConfig, LabelsConfigSchema } from '../../shared/labels/config.ts';
 import { lazyFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
+import { createRestFirestore, type RestFirestore } from '../../shared/labels/firestore-rest.ts';
+import { createLabelCache } from '../../shared/labels/label-cache.ts';
+import { type CacheValue, createRestLabelRepo, restStampReader } from '../../shared/labels/rest-repo.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
 import { createLabelsRoutes } from './routes.ts';
 
@@ -26,8 +29,10 @@ export function loadLabelsAppConfig(env: Record<string, string | undefined> = pr
 
 export interface LabelsAppDeps {
   config: LabelsAppConfig;
-  /** The one Firestore client of the instance; default: created on the first read (lazyFirestore). */
+  /** The Firestore SDK client, for writes only; default: created on the first write (lazyFirestore). */
   firestore?: () => Firestore | Promise<Firestore>;
+  /** The REST reader of every label read; default: one for the configured project and emulator. */
+  restFirestore?: RestFirestore;
   logger?: Logger;
   /** The meta routes; the cloud default serves them here, the local server passes `false` and serves its own. */
   meta?: MetaDeps | false;
@@ -37,16 +42,31 @@ export interface LabelsAppDeps {
 export interface LabelsApp {
   routes: Route[];
   handler: ReturnType<typeof createRouter>;
+  /**
+   * Reads the labels version stamp now, so that the connection to Firestore, the access token and the
+   * cache's first check are ready before the first request; the cloud entry calls it at cold start, while
+   * the framework starts. Never rejects (a failure leaves the first request to try again).
+   */
+  warm(): Promise<void>;
 }
 
 export function createLabelsApp(deps: LabelsAppDeps): LabelsApp {
   const { labels, http } = deps.config;
   const log = deps.logger ?? defaultLogger.child({ function: 'labels' });
+  const rest = deps.restFirestore ?? createRestFirestore(labels);
+  const readStamp = restStampReader(() => rest, labels.collection);
+  const cache = createLabelCache<CacheValue>({ ...labels.cache, readStamp });
   const repo = withCircuitBreaker(
-    createFirestoreLabelRepo({
-      firestore: deps.firestore ?? lazyFirestore(labels),
+    createRestLabelRepo({
+      firestore: () => rest,
       collection: labels.collection,
       timeoutMs: labels.timeoutMs,
+      cache,
+      writes: createFirestoreLabelRepo({
+        firestore: deps.firestore ?? lazyFirestore(labels),
+        collection: labels.collection,
+        timeoutMs: labels.timeoutMs,
+      }),
     }),
     deps.breaker,
   );
@@ -55,5 +75,12 @@ export function createLabelsApp(deps: LabelsAppDeps): LabelsApp {
     cacheMaxAgeSeconds: labels.cacheMaxAgeSeconds,
     ...(deps.meta === undefined ? {} : { meta: deps.meta }),
   });
-  return { routes, handler: createRouter(routes, { logger: log, ...http }) };
+  const warm = async () => {
+    try {
+      await (cache.enabled ? cache.fresh() : readStamp());
+    } catch (err) {
+      log.warn('warm-up read of the labels version stamp failed; the first request retries', { err });
+    }
+  };
+  return { routes, handler: createRouter(routes, { logger: log, ...http }), warm };
 }

@@ -2,5 +2,8 @@
 import { http } from '@google-cloud/functions-framework';
 import { createLabelsApp, loadLabelsAppConfig } from './app.ts';
 
-export const labels = createLabelsApp({ config: loadLabelsAppConfig() }).handler;
+const app = createLabelsApp({ config: loadLabelsAppConfig() });
+export const labels = app.handler;
 http('labels', labels);
+// Cold start: the token, the connection and the cache's first stamp check, while the framework starts.
+void app.warm();

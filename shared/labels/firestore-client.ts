@@ -13,6 +13,11 @@ export interface FirestoreClientOptions {
   databaseId?: string | undefined;
   /** `host:port` of the emulator; FIRESTORE_EMULATOR_HOST, when set, takes precedence in the client. */
   emulatorHost?: string | undefined;
+  /**
+   * HTTP/1.1 + JSON (google-gax's REST fallback) instead of gRPC, for unary calls; streams (listen, the
+   * bidirectional write) keep gRPC.
+   */
+  preferRest?: boolean | undefined;
 }
 
 /** A new Firestore client; a process needs one (see lazyFirestore). */
@@ -24,6 +29,18 @@ export async function createFirestore(opts: FirestoreClientOptions = {}): Promis
   if (opts.emulatorHost) {
     settings.host = opts.emulatorHost;
     settings.ssl = false;
+  }
+  if (opts.preferRest) {
+    settings.preferRest = true;
+    // With the emulator, gRPC gets insecure channel credentials and no auth at all; the REST fallback
+    // instead asks its GoogleAuth for a client (google-gax fallback.ts createStub), which off Google Cloud
+    // fails with NO_ADC before any request. The emulator needs no credentials (the SDK's own
+    // `Authorization: Bearer owner` header makes the caller admin), so give it an AuthClient that adds none.
+    const emulated = opts.emulatorHost !== undefined || process.env.FIRESTORE_EMULATOR_HOST !== undefined;
+    if (emulated) {
+      const { PassThroughClient } = await import('google-auth-library');
+      (settings as Settings & { authClient?: unknown }).authClient = new PassThroughClient();
+    }
   }
   return new Firestore(settings);
 }

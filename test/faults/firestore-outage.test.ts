@@ -69,6 +69,8 @@ before(async () => {
     FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`,
     GOOGLE_CLOUD_PROJECT: 'demo-nih-cxr',
     FIRESTORE_TIMEOUT_MS: String(TIMEOUT_MS),
+    // Every read must reach Firestore: the instance cache would answer the outage's reads.
+    LABELS_CACHE_BYTES: '0',
   });
   const lazyClient = lazyFirestore(config.labels);
   const app = createLabelsApp({

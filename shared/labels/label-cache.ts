@@ -1,0 +1,74 @@
+/**
+ * The per-instance cache of label documents: a byte-bounded LRU (byte-lru.ts) whose entries live at most
+ * `ttlSeconds` (no longer than the responses' max-age, checked in config.ts), and which is dropped as a whole
+ * when the labels version stamp (version-stamp.ts) has changed. The stamp is read at most every
+ * `checkEverySeconds`, by the first read after that interval (the others wait for the same read), so a
+ * read that starts `checkEverySeconds` after an upload wrote the stamp never sees data from before it (plus
+ * at most one stamp read's duration, when it joins a stamp read already under way).
+ *
+ * A read that began before the cache was dropped does not store what it read (an epoch counts the drops),
+ * so an old document fetched just before an upload cannot come back after the drop.
+ */
+import { ByteLru } from './byte-lru.ts';
+
+export interface LabelCacheOptions {
+  /** Bound of the cached values' sizes, in bytes; 0 turns the cache off (every read goes to Firestore). */
+  maxBytes: number;
+  ttlSeconds: number;
+  checkEverySeconds: number;
+  /** Reads the current stamp (undefined when none was ever written). */
+  readStamp: () => Promise<string | undefined>;
+  now?: () => number;
+}
+
+export interface LabelCache<V> {
+  readonly enabled: boolean;
+  /** Makes sure the stamp was checked at most `checkEverySeconds` ago; returns the epoch to store with. */
+  fresh(): Promise<number>;
+  get(key: string): V | undefined;
+  /** Stores a value read under `epoch`, unless the cache was dropped since. */
+  set(key: string, value: V, bytes: number, epoch: number): void;
+  readonly bytes: number;
+}
+
+export function createLabelCache<V>(opts: LabelCacheOptions): LabelCache<V> {
+  const now = opts.now ?? Date.now;
+  const lru = new ByteLru<V>({ maxBytes: opts.maxBytes, ttlMs: opts.ttlSeconds * 1000, now });
+  const checkMs = opts.checkEverySeconds * 1000;
+  let stamp: string | undefined;
+  let checkedAt = Number.NEGATIVE_INFINITY;
+  let epoch = 0;
+  let checking: Promise<void> | undefined;
+
+  const check = async () => {
+    const started = now();
+    const current = await opts.readStamp();
+    if (current !== stamp) {
+      stamp = current;
+      lru.clear();
+      epoch++;
+    }
+    checkedAt = started;
+  };
+
+  return {
+    enabled: opts.maxBytes > 0,
+    async fresh() {
+      if (opts.maxBytes <= 0) return epoch;
+      if (now() - checkedAt >= checkMs) {
+        checking ??= check().finally(() => {
+          checking = undefined;
+        });
+        await checking;
+      }
+      return epoch;
+    },
+    get: (key) => (opts.maxBytes > 0 ? lru.get(key) : undefined),
+    set(key, value, bytes, at) {
+      if (opts.maxBytes > 0 && at === epoch) lru.set(key, value, bytes);
+    },
+    get bytes() {
+      return lru.bytes;
+    },
+  };
+}

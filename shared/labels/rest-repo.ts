@@ -1,0 +1,127 @@
+/**
+ * LabelRepo reads over Firestore's REST API (firestore-rest.ts), through the instance's label cache
+ * (label-cache.ts) when one is given; writes go to another repo (the SDK one, created on first use). This is
+ * the labels function's repo: its cold start loads no Firestore SDK at all.
+ */
+import type { ImageId, ImageRecord, PatientId } from '../model/index.ts';
+import { stringBytes } from './byte-lru.ts';
+import { fromImageDoc, IMAGES_COLLECTION, READ_FIELDS, type StoredImage } from './doc.ts';
+import { withDeadline } from './errors.ts';
+import type { RestDoc, RestFirestore } from './firestore-rest.ts';
+import type { LabelCache } from './label-cache.ts';
+import type { LoadOptions } from './loader.ts';
+import type { LabelRepo } from './repo.ts';
+import { VERSION_COLLECTION, VERSION_FIELDS } from './version-stamp.ts';
+
+/** What is cached for an image: its stored fields, or null for "no such image". */
+type Fields = Record<string, unknown> | null;
+/** Cached per key: `i/<imageId>` an image, `p/<patientId>` a patient's images in order. */
+export type CacheValue = Fields | RestDoc[];
+
+export interface RestLabelRepoOptions {
+  firestore: () => RestFirestore;
+  collection?: string;
+  /** Ids per batchGet round trip; default 250, the chunks of one request run concurrently. */
+  chunkSize?: number;
+  /** Reads slower than this fail with LabelStoreUnavailableError; default 10 s. */
+  timeoutMs?: number;
+  cache?: LabelCache<CacheValue>;
+  /** Where upsertRecords goes (the loader needs the SDK's BulkWriter). */
+  writes: Pick<LabelRepo, 'upsertRecords'>;
+}
+
+const ENTRY_OVERHEAD = 160; // the Map entry, the key, the entry object and the fields object, roughly
+
+function fieldsBytes(f: Fields): number {
+  if (!f) return ENTRY_OVERHEAD;
+  let n = ENTRY_OVERHEAD;
+  for (const v of Object.values(f)) n += typeof v === 'string' ? stringBytes(v) : 16;
+  return n;
+}
+
+/** The stamp reader the cache needs, over the same REST client. */
+export function restStampReader(firestore: () => RestFirestore, collection: string) {
+  return async (): Promise<string | undefined> => {
+    const doc = await firestore().get(VERSION_COLLECTION, collection, VERSION_FIELDS);
+    const stamp = doc?.fields.stamp;
+    return typeof stamp === 'string' ? stamp : undefined;
+  };
+}
+
+export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
+  const collection = opts.collection ?? IMAGES_COLLECTION;
+  const chunkSize = opts.chunkSize ?? 250;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const cache = opts.cache?.enabled ? opts.cache : undefined;
+  const mask = [...READ_FIELDS];
+  const epoch = () => (cache ? cache.fresh() : Promise.resolve(0));
+
+  const readImages = async (ids: readonly string[]): Promise<Map<string, Fields>> => {
+    const at = await epoch();
+    const out = new Map<string, Fields>();
+    const misses: string[] = [];
+    for (const id of ids) {
+      const hit = cache?.get(`i/${id}`);
+      if (hit === undefined) misses.push(id);
+      else out.set(id, hit as Fields);
+    }
+    if (misses.length === 0) return out;
+    const parts: string[][] = [];
+    for (let i = 0; i < misses.length; i += chunkSize) parts.push(misses.slice(i, i + chunkSize));
+    const fs = opts.firestore();
+    const maps = await Promise.all(parts.map((p) => fs.batchGet(collection, p, mask)));
+    for (const id of misses) {
+      let fields: Fields = null;
+      for (const m of maps) fields = m.get(id)?.fields ?? fields;
+      out.set(id, fields);
+      cache?.set(`i/${id}`, fields, fieldsBytes(fields), at);
+    }
+    return out;
+  };
+
+  const stored = (id: string, f: Fields): StoredImage | undefined => (f ? fromImageDoc(id, f) : undefined);
+
+  return {
+    async getImage(id: ImageId) {
+      const read = async () => {
+        const at = await epoch();
+        const hit = cache?.get(`i/${id}`);
+        if (hit !== undefined) return hit as Fields;
+        const doc = await opts.firestore().get(collection, id, mask);
+        const fields = doc ? doc.fields : null;
+        cache?.set(`i/${id}`, fields, fieldsBytes(fields), at);
+        return fields;
+      };
+      return stored(id, await withDeadline(read(), timeoutMs, 'Firestore get'));
+    },
+
+    async getImages(ids: readonly ImageId[]) {
+      const found = await withDeadline(readImages([...new Set(ids)]), timeoutMs, 'Firestore batchGet');
+      return ids.map((id) => stored(id, found.get(id) ?? null));
+    },
+
+    async getPatientImages(patientId: PatientId) {
+      const read = async () => {
+        const at = await epoch();
+        const key = `p/${patientId}`;
+        const hit = cache?.get(key);
+        if (hit !== undefined) return hit as RestDoc[];
+        const docs = await opts
+          .firestore()
+          .queryByInt(collection, { field: 'patientId', value: patientId }, 'followUp', mask);
+        cache?.set(
+          key,
+          docs,
+          docs.reduce((n, d) => n + fieldsBytes(d.fields), ENTRY_OVERHEAD),
+          at,
+        );
+        return docs;
+      };
+      const docs = await withDeadline(read(), timeoutMs, 'Firestore query');
+      return docs.map((d) => fromImageDoc(d.id, d.fields));
+    },
+
+    upsertRecords: (records: Iterable<ImageRecord> | AsyncIterable<ImageRecord>, loadOpts?: LoadOptions) =>
+      opts.writes.upsertRecords(records, loadOpts),
+  };
+}
