@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceUnavailableError } from '../http/errors.ts';
+import { compileAgreement, decodeAgreement } from './agreement.ts';
 import { mapBigQueryError } from './bigquery-errors.ts';
 import {
   decodeRows,
@@ -294,6 +295,11 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
       const q = compileSplit(filter, options, dialect);
       const res = await runShort(q.sql, q.params, 'split', 11);
       return decodeSplit(decodeRows(res), options.split);
+    },
+    async agreement(a) {
+      // One row per reader (a few dozen at most); the counting happens in BigQuery.
+      const q = compileAgreement(a, dialect);
+      return decodeAgreement(a, decodeRows(await runShort(q.sql, q.params, 'agreement', 1000)));
     },
     async summary(filter, options = {}) {
       const q = withCohortOptions(compileSummary(filter, dialect), filter, options, dialect);

@@ -12,6 +12,7 @@ import {
   LIST,
   VARCHAR,
 } from '@duckdb/node-api';
+import { compileAgreement, decodeAgreement } from './agreement.ts';
 import { IMAGE_COLUMNS, READER_COLUMNS } from './columns.ts';
 import { type CompiledSql, compileQuery, compileSummary } from './compile.ts';
 import { compileDatasetExport, compileSplit, withCohortOptions } from './compile-cohort.ts';
@@ -145,6 +146,9 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
     },
     async split(filter, options) {
       return decodeSplit(await rowsOf(compileSplit(filter, options, dialect)), options.split);
+    },
+    async agreement(q) {
+      return decodeAgreement(q, await rowsOf(compileAgreement(q, dialect)));
     },
     export(filter, options = {}): AsyncIterable<CohortExportRow> {
       const q = compileDatasetExport(filter, options, dialect);

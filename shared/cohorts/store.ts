@@ -1,3 +1,4 @@
+import type { AgreementQuery, AgreementResult } from './agreement.ts';
 import { type CohortOptions, hasOptions, optionsHash, type SplitSpec } from './dataset-options.ts';
 import type { CohortFilter } from './filter.ts';
 import type { PageTokens } from './page-token.ts';
@@ -43,6 +44,8 @@ export interface CohortStore {
   export(filter: CohortFilter, options?: CohortOptions): AsyncIterable<CohortExportRow>;
   /** Patient-disjoint parts of the cohort (after onePerPatient): each part's images, patients and findings. */
   split(filter: CohortFilter, options: CohortOptions & { split: SplitSpec }): Promise<CohortSplit>;
+  /** Agreement of the NIH labels or of each reader with the adjudicated expert label, counted in SQL. */
+  agreement(q: AgreementQuery): Promise<AgreementResult>;
   /** Replaces the whole content of both tables with these rows (bulk load; idempotent). */
   load(rows: Iterable<CohortRows> | AsyncIterable<CohortRows>): Promise<LoadCounts>;
   /** Inserts or replaces by image_id: the image row and all of that image's reader rows. */

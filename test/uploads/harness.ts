@@ -74,6 +74,7 @@ export function fileCohortStore(path: string): CohortStore {
     query: (f, n, t) => withStore((s) => s.query(f, n, t)),
     summary: (f) => withStore((s) => s.summary(f)),
     split: (f, o) => withStore((s) => s.split(f, o)),
+    agreement: (q) => withStore((s) => s.agreement(q)),
     export: () => {
       throw new Error('not used by upload processing');
     },
