@@ -75,10 +75,8 @@ function bucketOf(event: StorageCloudEvent): string | undefined {
   return d && typeof d === 'object' && 'bucket' in d && typeof d.bucket === 'string' ? d.bucket : undefined;
 }
 
-/** Starts a Storage emulator and resolves once it listens. */
-export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): Promise<StorageEmulator> {
-  const projectId = opts.projectId ?? 'demo-nih-cxr';
-  const dir = mkdtempSync(join(tmpdir(), 'nih-storage-emu-'));
+/** The emulator's child process, its output kept (the last 8,000 characters) for error messages. */
+function forkEmulator(projectId: string, port: number | undefined, dir: string) {
   const child: ChildProcess = fork(CHILD, [], {
     execPath: process.execPath,
     execArgv: [],
@@ -86,7 +84,7 @@ export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): P
     env: {
       ...process.env,
       TMPDIR: dir,
-      STORAGE_EMULATOR_PORT: opts.port ? String(opts.port) : '',
+      STORAGE_EMULATOR_PORT: port ? String(port) : '',
       STORAGE_EMULATOR_PROJECT: projectId,
     },
   });
@@ -96,7 +94,14 @@ export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): P
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  return { child, log: () => log };
+}
 
+/**
+ * The parent side of the child's messages: start-up, events delivered to onFinalize (filtered by bucket,
+ * retried), and pings, which the child answers after every event it sent before (IPC keeps order).
+ */
+function messages(child: ChildProcess, opts: StorageEmulatorOptions, log: () => string) {
   const inFlight = new Set<Promise<void>>();
   let received = 0;
   const pongs = new Map<number, (emitted: number) => void>();
@@ -115,15 +120,38 @@ export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): P
       }
     });
     child.once('exit', (code, signal) =>
-      reject(new Error(`Storage emulator exited (${code ?? signal}) during start-up:\n${log}`)),
+      reject(new Error(`Storage emulator exited (${code ?? signal}) during start-up:\n${log()}`)),
     );
   });
+  const ping = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      if (!child.connected) return reject(new Error('Storage emulator is not running'));
+      const id = ++nextPing;
+      pongs.set(id, (emitted) => {
+        pongs.delete(id);
+        resolve(emitted);
+      });
+      child.send({ type: 'ping', id } satisfies ParentMessage);
+    });
+  // Handling an event may finalize more objects (a report); settle until a ping finds nothing in flight.
+  const settled = async (): Promise<void> => {
+    for (;;) {
+      const emitted = await ping();
+      while (received < emitted) await sleep(5);
+      if (inFlight.size === 0) return;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    }
+  };
+  return { ready, ping, settled };
+}
+
+/** Stops the child (politely, then SIGKILL after 5 s) and removes its folder; also killed if we exit first. */
+function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
-
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
+  return () => {
     stopped ??= (async () => {
       process.off('exit', onExit);
       if (child.exitCode === null && child.signalCode === null) {
@@ -137,48 +165,32 @@ export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): P
     })();
     return stopped;
   };
+}
 
+/** Starts a Storage emulator and resolves once it listens. */
+export async function startStorageEmulator(opts: StorageEmulatorOptions = {}): Promise<StorageEmulator> {
+  const projectId = opts.projectId ?? 'demo-nih-cxr';
+  const dir = mkdtempSync(join(tmpdir(), 'nih-storage-emu-'));
+  const { child, log } = forkEmulator(projectId, opts.port, dir);
+  const { ready, ping, settled } = messages(child, opts, log);
+  const stop = stopper(child, dir);
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
   let port: number;
   try {
     port = await Promise.race([
       ready,
       sleep(timeoutMs).then(() => {
-        throw new Error(`Storage emulator did not start within ${timeoutMs} ms:\n${log}`);
+        throw new Error(`Storage emulator did not start within ${timeoutMs} ms:\n${log()}`);
       }),
     ]);
   } catch (err) {
     await stop();
     throw err;
   }
-
-  // A ping is answered after every event the child sent before it, since IPC keeps order.
-  const ping = (): Promise<number> =>
-    new Promise((resolve, reject) => {
-      if (!child.connected) return reject(new Error('Storage emulator is not running'));
-      const id = ++nextPing;
-      pongs.set(id, (emitted) => {
-        pongs.delete(id);
-        resolve(emitted);
-      });
-      child.send({ type: 'ping', id } satisfies ParentMessage);
-    });
-
-  // Handling an event may finalize more objects (a report); settle until a ping finds nothing in flight.
-  const settled = async (): Promise<void> => {
-    for (;;) {
-      const emitted = await ping();
-      while (received < emitted) await sleep(5);
-      if (inFlight.size === 0) return;
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-    }
-  };
-
   const reset = async (): Promise<void> => {
     child.send({ type: 'reset' } satisfies ParentMessage);
     await ping();
   };
-
   return { host: `http://127.0.0.1:${port}`, projectId, settled, reset, stop };
 }
 
