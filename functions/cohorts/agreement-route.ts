@@ -1,0 +1,59 @@
+/** POST /v1/cohorts:agreement: the request and response schemas and the route (parse -> store -> body). */
+import * as z from 'zod';
+import {
+  AgreementCompareSchema,
+  AgreementFindingSchema,
+  AgreementReferenceSchema,
+  AgreementResultSchema,
+  agreementProblem,
+} from '../../shared/cohorts/agreement.ts';
+import { CohortFilterSchema } from '../../shared/cohorts/filter.ts';
+import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { problemResponse } from '../../shared/http/problem.ts';
+import type { Route } from '../../shared/http/router.ts';
+import { jsonBody, parseInput } from '../../shared/http/validate.ts';
+
+export const AgreementRequestSchema = z
+  .strictObject({
+    filter: CohortFilterSchema.default({}),
+    finding: AgreementFindingSchema,
+    reference: AgreementReferenceSchema,
+    compare: AgreementCompareSchema,
+  })
+  .superRefine((b, ctx) => {
+    // A finding outside the reference's labels, or compare "nih" on a label without an NIH counterpart.
+    const problem = agreementProblem(b);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['finding'] });
+  })
+  .describe(
+    'Agreement with the adjudicated expert label over the images of the cohort that carry it: of the NIH label (compare "nih"), or of each individual reader (compare "readers").',
+  );
+
+export const AgreementResponseSchema = AgreementResultSchema;
+
+/** Runs a store call with the cohorts function's store guard (503 when the store is unavailable). */
+type Guarded = <T>(work: (s: CohortStore) => Promise<T>) => Promise<T>;
+
+export function agreementRoute(guarded: Guarded): Route {
+  return {
+    method: 'POST',
+    path: '/v1/cohorts:agreement',
+    spec: {
+      operationId: 'cohortAgreement',
+      summary:
+        "Label quality on a cohort: NIH label or each reader vs the adjudicated expert label (2x2 matrix, sensitivity, specificity, PPV, NPV with Wilson 95% intervals, Cohen's kappa with 95% CI; Fleiss' kappa across readers)",
+      body: AgreementRequestSchema,
+      responses: {
+        200: { description: 'The agreement statistics', schema: AgreementResponseSchema },
+        400: problemResponse(
+          'Malformed filter, a finding that is not a label of the reference, or compare "nih" on a label without an NIH counterpart such as fracture (errors name the field)',
+        ),
+        503: problemResponse('The cohort store is unavailable; see Retry-After'),
+      },
+    },
+    handler: async (req) => {
+      const b = parseInput(AgreementRequestSchema, jsonBody(req), 'body');
+      return { body: await guarded((st) => st.agreement(b)) };
+    },
+  };
+}
