@@ -23,6 +23,7 @@ import { type CohortFilter, CohortFilterSchema } from '../shared/cohorts/filter.
 import { createPageTokens } from '../shared/cohorts/page-token.ts';
 import { toCohortRow, toCohortRows } from '../shared/cohorts/rows.ts';
 import { bigQueryDialect } from '../shared/cohorts/sql-dialect.ts';
+import type { CohortStore } from '../shared/cohorts/store.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
 import { attributionLines, type ImageRecord } from '../shared/model/index.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
@@ -90,6 +91,68 @@ function valueBytes(type: string, v: unknown): number {
   return type === 'BOOLEAN' ? 1 : 8;
 }
 
+/** One export through the route's writer into a sink slower than memory, with its peak memory. */
+async function exportRun(store: CohortStore, label: string, f: CohortFilter): Promise<void> {
+  global.gc?.();
+  const base = process.memoryUsage();
+  let peakRss = base.rss;
+  let peakHeap = base.heapUsed;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 10);
+  let bytes = 0;
+  let rows = -1 - attributionLines('# ').length; // header and comment lines
+  const sink = new Writable({
+    highWaterMark: 64 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      for (const b of chunk) if (b === 10) rows++;
+      setImmediate(cb); // a consumer slower than memory: the writer must wait for it
+    },
+  });
+  const t0 = performance.now();
+  const opts = { format: 'csv', urls: 'gs', imageFormat: 'png', expiresInSeconds: 3600 } as const;
+  await pipeline(Readable.from(exportChunks(store.export(f), opts)), sink);
+  const took = performance.now() - t0;
+  clearInterval(sampler);
+  console.log(
+    `export ${label} (CSV, gs:// URLs): ${rows} rows in ${ms(took)}, ${Math.round(rows / (took / 1000))} rows/s, ${mb(bytes)} written; peak RSS +${mb(peakRss - base.rss)}, peak heap +${mb(peakHeap - base.heapUsed)} over the pre-export baseline`,
+  );
+}
+
+/** BigQuery bytes of the cohort table on the declared schema, and of three typical queries. */
+function bigQueryEstimate(records: readonly ImageRecord[]): void {
+  // BigQuery bytes estimate on the declared schema.
+  const colBytes = new Map<string, number>(IMAGE_COLUMNS.map((c) => [c.name, 0]));
+  for (const r of records) {
+    const row = toCohortRow(r) as Record<string, unknown>;
+    for (const c of IMAGE_COLUMNS)
+      colBytes.set(c.name, colBytes.get(c.name)! + valueBytes(c.type, row[c.name]));
+  }
+  const tableBytes = [...colBytes.values()].reduce((a, b) => a + b, 0);
+  console.log(`BigQuery cohort_images estimate: ${mb(tableBytes)} in total for ${records.length} rows`);
+  const bq = bigQueryDialect({ project: 'nih-cxr-bench', dataset: 'cohorts' });
+  const typical = CohortFilterSchema.parse({
+    findings: { any: ['Mass', 'Nodule'] },
+    sex: ['F'],
+    age: { min: 40 },
+  });
+  for (const [name, sql] of [
+    ['query page', compileQuery(typical, { after: '', limit: 101 }, bq).sql],
+    ['summary', compileSummary(typical, bq).sql],
+    ['export', compileExport(typical, bq).sql],
+  ] as const) {
+    const used = IMAGE_COLUMNS.filter((c) => new RegExp(`\\b${c.name}\\b`).test(sql)).map((c) => c.name);
+    const scanned = used.reduce((n, c) => n + colBytes.get(c)!, 0);
+    const billed = Math.max(10 * 1024 ** 2, Math.ceil(scanned / 1024 ** 2) * 1024 ** 2);
+    console.log(
+      `BigQuery ${name} (any Mass/Nodule, F, age >= 40): columns ${used.join(', ')} -> ${mb(scanned)} scanned, ${mb(billed)} billed on demand (10 MB minimum)`,
+    );
+  }
+}
+
 export default async function cohortsBench(): Promise<void> {
   const { source, records } = await dataset();
   console.log(`data: ${source}, ${records.length} images`);
@@ -120,64 +183,8 @@ export default async function cohortsBench(): Promise<void> {
   line('summary', summary, 50);
 
   // Exports through the route's writer into a backpressured sink: a small cohort, then every image.
-  const exportRun = async (label: string, f: CohortFilter) => {
-    global.gc?.();
-    const base = process.memoryUsage();
-    let peakRss = base.rss;
-    let peakHeap = base.heapUsed;
-    const sampler = setInterval(() => {
-      const m = process.memoryUsage();
-      peakRss = Math.max(peakRss, m.rss);
-      peakHeap = Math.max(peakHeap, m.heapUsed);
-    }, 10);
-    let bytes = 0;
-    let rows = -1 - attributionLines('# ').length; // header and comment lines
-    const sink = new Writable({
-      highWaterMark: 64 * 1024,
-      write(chunk: Buffer, _enc, cb) {
-        bytes += chunk.length;
-        for (const b of chunk) if (b === 10) rows++;
-        setImmediate(cb); // a consumer slower than memory: the writer must wait for it
-      },
-    });
-    const t0 = performance.now();
-    const opts = { format: 'csv', urls: 'gs', imageFormat: 'png', expiresInSeconds: 3600 } as const;
-    await pipeline(Readable.from(exportChunks(store.export(f), opts)), sink);
-    const took = performance.now() - t0;
-    clearInterval(sampler);
-    console.log(
-      `export ${label} (CSV, gs:// URLs): ${rows} rows in ${ms(took)}, ${Math.round(rows / (took / 1000))} rows/s, ${mb(bytes)} written; peak RSS +${mb(peakRss - base.rss)}, peak heap +${mb(peakHeap - base.heapUsed)} over the pre-export baseline`,
-    );
-  };
-  await exportRun('of the test split', CohortFilterSchema.parse({ split: ['test'] }));
-  await exportRun('of the whole dataset', {});
+  await exportRun(store, 'of the test split', CohortFilterSchema.parse({ split: ['test'] }));
+  await exportRun(store, 'of the whole dataset', {});
   await store.close();
-
-  // BigQuery bytes estimate on the declared schema.
-  const colBytes = new Map<string, number>(IMAGE_COLUMNS.map((c) => [c.name, 0]));
-  for (const r of records) {
-    const row = toCohortRow(r) as Record<string, unknown>;
-    for (const c of IMAGE_COLUMNS)
-      colBytes.set(c.name, colBytes.get(c.name)! + valueBytes(c.type, row[c.name]));
-  }
-  const tableBytes = [...colBytes.values()].reduce((a, b) => a + b, 0);
-  console.log(`BigQuery cohort_images estimate: ${mb(tableBytes)} in total for ${records.length} rows`);
-  const bq = bigQueryDialect({ project: 'nih-cxr-bench', dataset: 'cohorts' });
-  const typical = CohortFilterSchema.parse({
-    findings: { any: ['Mass', 'Nodule'] },
-    sex: ['F'],
-    age: { min: 40 },
-  });
-  for (const [name, sql] of [
-    ['query page', compileQuery(typical, { after: '', limit: 101 }, bq).sql],
-    ['summary', compileSummary(typical, bq).sql],
-    ['export', compileExport(typical, bq).sql],
-  ] as const) {
-    const used = IMAGE_COLUMNS.filter((c) => new RegExp(`\\b${c.name}\\b`).test(sql)).map((c) => c.name);
-    const scanned = used.reduce((n, c) => n + colBytes.get(c)!, 0);
-    const billed = Math.max(10 * 1024 ** 2, Math.ceil(scanned / 1024 ** 2) * 1024 ** 2);
-    console.log(
-      `BigQuery ${name} (any Mass/Nodule, F, age >= 40): columns ${used.join(', ')} -> ${mb(scanned)} scanned, ${mb(billed)} billed on demand (10 MB minimum)`,
-    );
-  }
+  bigQueryEstimate(records);
 }
