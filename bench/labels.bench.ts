@@ -22,8 +22,9 @@ import { canonicalRecord } from '../shared/labels/doc.ts';
 import { createFirestore } from '../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../shared/labels/firestore-repo.ts';
 import { loadRecords } from '../shared/labels/loader.ts';
+import type { LabelRepo } from '../shared/labels/repo.ts';
 import { createLogger } from '../shared/log.ts';
-import type { ImageRecord } from '../shared/model/index.ts';
+import type { ImageId, ImageRecord } from '../shared/model/index.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
 
 const LAYOUT_DOCS = 20_000;
@@ -60,40 +61,103 @@ async function stockLoad(
   return recs.length / ((performance.now() - t) / 1000);
 }
 
+type Emulator = Awaited<ReturnType<typeof startFirestoreEmulator>>;
+
+/** Loader throughput: cold and warm JVM, and a reload where nothing changed. */
+async function loadFigures(db: Firestore, emu: Emulator, recs: ImageRecord[]): Promise<void> {
+  const cold = await loadRecords(db, recs, { throttle: false });
+  await emu.reset();
+  const warm = await loadRecords(db, recs, { throttle: false });
+  console.log(`load, cold JVM:  ${Math.round(cold.docsPerSecond)} docs/s (${cold.seconds.toFixed(1)} s)`);
+  console.log(
+    `load, warm JVM:  ${Math.round(warm.docsPerSecond)} docs/s (${warm.seconds.toFixed(1)} s, target >= 5,000)`,
+  );
+  const again = await loadRecords(db, recs, { throttle: false, skipUnchanged: true });
+  console.log(`reload with skipUnchanged (nothing changed): ${again.seconds.toFixed(1)} s`);
+}
+
+/** Document layout (nested maps vs one JSON field) and BulkWriter tuning, on a subset. */
+async function layoutFigures(db: Firestore, emu: Emulator, recs: ImageRecord[]): Promise<void> {
+  const subset = recs.slice(0, LAYOUT_DOCS);
+  await emu.reset();
+  const nested = await stockLoad(db, subset, (r) => canonicalRecord(r));
+  await emu.reset();
+  const { toImageDoc } = await import('../shared/labels/doc.ts');
+  const oneField = await stockLoad(db, subset, (r) => toImageDoc(r));
+  console.log(
+    `layout, ${subset.length} docs, stock BulkWriter: nested maps ${Math.round(nested)} docs/s, ` +
+      `one JSON field ${Math.round(oneField)} docs/s`,
+  );
+  await emu.reset();
+  const tuned = await loadRecords(db, subset, { throttle: false });
+  console.log(
+    `BulkWriter, ${subset.length} docs, JSON layout: stock (20/batch) ${Math.round(oneField)} docs/s, ` +
+      `tuned (100/batch, 2,000 pending) ${Math.round(tuned.docsPerSecond)} docs/s`,
+  );
+}
+
+/** One batchGet of `ids` against as many sequential gets. */
+async function readFigures(repo: LabelRepo, ids: ImageId[]): Promise<void> {
+  const batch: number[] = [];
+  const single: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    let t = performance.now();
+    const got = await repo.getImages(ids);
+    batch.push(performance.now() - t);
+    if (got.some((g) => !g)) throw new Error('batchGet missed an image');
+    t = performance.now();
+    for (const id of ids) await repo.getImage(id);
+    single.push(performance.now() - t);
+  }
+  console.log(
+    `batchGet ${ids.length} ids: ${ms(median(batch))}; ${ids.length} sequential gets: ${ms(median(single))}; ` +
+      `ratio 1/${(median(single) / median(batch)).toFixed(1)} (target <= 1/10)`,
+  );
+}
+
+/** The routes over HTTP: latency of one image, and one batchGet. */
+async function httpFigures(repo: LabelRepo, ids: ImageId[]): Promise<void> {
+  http('labels-bench', createRouter(createLabelsRoutes({ repo }), { logger: createLogger({}, () => {}) }));
+  const server = getTestServer('labels-bench');
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const lat: number[] = [];
+    for (let i = 0; i < LATENCY_REQUESTS + 100; i++) {
+      const id = ids[(i * 7) % ids.length]!;
+      const t = performance.now();
+      const res = await fetch(`${base}/v1/images/${id}`);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`GET ${id}: ${res.status}`);
+      if (i >= 100) lat.push(performance.now() - t);
+    }
+    console.log(
+      `GET /v1/images/{id} over HTTP (${LATENCY_REQUESTS} requests after 100 warm-up): ` +
+        `p50 ${ms(pct(lat, 50))}, p95 ${ms(pct(lat, 95))}, p99 ${ms(pct(lat, 99))}`,
+    );
+    const t = performance.now();
+    const res = await fetch(`${base}/v1/images:batchGet`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ imageIds: ids }),
+    });
+    const size = (await res.arrayBuffer()).byteLength;
+    console.log(
+      `POST /v1/images:batchGet of ${ids.length} ids over HTTP: ${ms(performance.now() - t)}, ${size} bytes`,
+    );
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+}
+
 export default async (): Promise<void> => {
   const { source, records: recs } = await records();
   const emu = await startFirestoreEmulator({ projectId: 'demo-labels-bench' });
   const db = await createFirestore({ projectId: emu.projectId, emulatorHost: emu.host });
   try {
     console.log(`${recs.length} images (${source}), emulator ${emu.host}`);
-
-    const cold = await loadRecords(db, recs, { throttle: false });
-    await emu.reset();
-    const warm = await loadRecords(db, recs, { throttle: false });
-    console.log(`load, cold JVM:  ${Math.round(cold.docsPerSecond)} docs/s (${cold.seconds.toFixed(1)} s)`);
-    console.log(
-      `load, warm JVM:  ${Math.round(warm.docsPerSecond)} docs/s (${warm.seconds.toFixed(1)} s, target >= 5,000)`,
-    );
-    const again = await loadRecords(db, recs, { throttle: false, skipUnchanged: true });
-    console.log(`reload with skipUnchanged (nothing changed): ${again.seconds.toFixed(1)} s`);
-
-    const subset = recs.slice(0, LAYOUT_DOCS);
-    await emu.reset();
-    const nested = await stockLoad(db, subset, (r) => canonicalRecord(r));
-    await emu.reset();
-    const { toImageDoc } = await import('../shared/labels/doc.ts');
-    const oneField = await stockLoad(db, subset, (r) => toImageDoc(r));
-    console.log(
-      `layout, ${subset.length} docs, stock BulkWriter: nested maps ${Math.round(nested)} docs/s, ` +
-        `one JSON field ${Math.round(oneField)} docs/s`,
-    );
-    await emu.reset();
-    const tuned = await loadRecords(db, subset, { throttle: false });
-    console.log(
-      `BulkWriter, ${subset.length} docs, JSON layout: stock (20/batch) ${Math.round(oneField)} docs/s, ` +
-        `tuned (100/batch, 2,000 pending) ${Math.round(tuned.docsPerSecond)} docs/s`,
-    );
-
+    await loadFigures(db, emu, recs);
+    await layoutFigures(db, emu, recs);
     await emu.reset();
     await loadRecords(db, recs, { throttle: false });
     const repo = createFirestoreLabelRepo({ firestore: db });
@@ -102,53 +166,8 @@ export default async (): Promise<void> => {
       .filter((_, i) => i % step === 0)
       .slice(0, 1000)
       .map((r) => r.imageId);
-    const batch: number[] = [];
-    const single: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      let t = performance.now();
-      const got = await repo.getImages(ids);
-      batch.push(performance.now() - t);
-      if (got.some((g) => !g)) throw new Error('batchGet missed an image');
-      t = performance.now();
-      for (const id of ids) await repo.getImage(id);
-      single.push(performance.now() - t);
-    }
-    console.log(
-      `batchGet ${ids.length} ids: ${ms(median(batch))}; ${ids.length} sequential gets: ${ms(median(single))}; ` +
-        `ratio 1/${(median(single) / median(batch)).toFixed(1)} (target <= 1/10)`,
-    );
-
-    http('labels-bench', createRouter(createLabelsRoutes({ repo }), { logger: createLogger({}, () => {}) }));
-    const server = getTestServer('labels-bench');
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const lat: number[] = [];
-      for (let i = 0; i < LATENCY_REQUESTS + 100; i++) {
-        const id = ids[(i * 7) % ids.length]!;
-        const t = performance.now();
-        const res = await fetch(`${base}/v1/images/${id}`);
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`GET ${id}: ${res.status}`);
-        if (i >= 100) lat.push(performance.now() - t);
-      }
-      console.log(
-        `GET /v1/images/{id} over HTTP (${LATENCY_REQUESTS} requests after 100 warm-up): ` +
-          `p50 ${ms(pct(lat, 50))}, p95 ${ms(pct(lat, 95))}, p99 ${ms(pct(lat, 99))}`,
-      );
-      const t = performance.now();
-      const res = await fetch(`${base}/v1/images:batchGet`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ imageIds: ids }),
-      });
-      const size = (await res.arrayBuffer()).byteLength;
-      console.log(
-        `POST /v1/images:batchGet of ${ids.length} ids over HTTP: ${ms(performance.now() - t)}, ${size} bytes`,
-      );
-    } finally {
-      await new Promise((r) => server.close(r));
-    }
+    await readFigures(repo, ids);
+    await httpFigures(repo, ids);
   } finally {
     await db.terminate();
     await emu.stop();
