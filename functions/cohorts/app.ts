@@ -74,6 +74,7 @@ export function createCohortsApp(deps: CohortsAppDeps): CohortsApp {
     limits: signing.limits,
     logger: log,
     onStoreFailure: dropStore,
+    nihCsvLayout: cohorts.nihCsvLayout,
   });
   return { routes, handler: createRouter(routes, { logger: log, ...http }), store };
 }

@@ -1,9 +1,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from '@google-cloud/functions-framework';
+import type { CohortOptions } from '../../shared/cohorts/dataset-options.ts';
+import type { NihCsvLayout } from '../../shared/cohorts/export-nih-csv.ts';
 import {
   assertSignedExportFits,
   EXPORT_CONTENT_TYPES,
+  EXPORT_EXTENSIONS,
   type ExportFormat,
   exportChunks,
 } from '../../shared/cohorts/export-writer.ts';
@@ -13,14 +16,18 @@ import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route, RouteSpec } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
+import { attributionLines } from '../../shared/model/index.ts';
 import { DEFAULT_IAM_EXPORT_MAX_ROWS, DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/config.ts';
 import type { SigningLimits } from '../../shared/signing/create-signer.ts';
 import { urlLifetime } from '../../shared/signing/lifetime.ts';
 import type { SignerKind, UrlSigner } from '../../shared/signing/url-signer.ts';
+import { agreementRoute } from './agreement-route.ts';
 import {
   ExportRequestSchema,
   QueryRequestSchema,
   QueryResponseSchema,
+  SplitRequestSchema,
+  SplitResponseSchema,
   SummaryRequestSchema,
   SummaryResponseSchema,
 } from './schemas.ts';
@@ -37,7 +44,18 @@ export interface CohortsDeps {
   logger?: Logger;
   /** Called when the store fails after opening, so a cached store can be dropped and reopened. */
   onStoreFailure?: (err: unknown) => void;
+  /** Layout of `format: "nih-csv"`: the metadata file the deployment serves (METADATA_VERSION); default v2020. */
+  nihCsvLayout?: NihCsvLayout;
 }
+
+/** The options beside the filter that shape the cohort, as the store takes them. */
+const shapingOf = (b: {
+  onePerPatient?: CohortOptions['onePerPatient'];
+  sample?: CohortOptions['sample'];
+}) => ({
+  onePerPatient: b.onePerPatient,
+  sample: b.sample,
+});
 
 /** Runs a store call: a store that cannot open or fails after it opened is a 503 the caller may retry. */
 type Guarded = <T>(work: (s: CohortStore) => Promise<T>) => Promise<T>;
@@ -83,7 +101,7 @@ function queryRoute(guarded: Guarded): Route {
     },
     handler: async (req) => {
       const b = parseInput(QueryRequestSchema, jsonBody(req), 'body');
-      const page = await guarded((st) => st.query(b.filter, b.pageSize, b.pageToken));
+      const page = await guarded((st) => st.query(b.filter, b.pageSize, b.pageToken, shapingOf(b)));
       return { body: page };
     },
   };
@@ -105,7 +123,30 @@ function summaryRoute(guarded: Guarded): Route {
     },
     handler: async (req) => {
       const b = parseInput(SummaryRequestSchema, jsonBody(req), 'body');
-      return { body: await guarded((st) => st.summary(b.filter)) };
+      return { body: await guarded((st) => st.summary(b.filter, shapingOf(b))) };
+    },
+  };
+}
+
+function splitRoute(guarded: Guarded): Route {
+  return {
+    method: 'POST',
+    path: '/v1/cohorts:split',
+    spec: {
+      operationId: 'splitCohort',
+      summary:
+        "Seeded patient-disjoint parts of a cohort (2-10, fractions summing to 1): each part's images, patients and finding counts",
+      body: SplitRequestSchema,
+      responses: {
+        200: { description: 'The parts, in the order the request named them', schema: SplitResponseSchema },
+        400: problemResponse('Malformed filter, parts, seed or stratifyBy (errors name the field)'),
+        503: problemResponse('The cohort store is unavailable; see Retry-After'),
+      },
+    },
+    handler: async (req) => {
+      const b = parseInput(SplitRequestSchema, jsonBody(req), 'body');
+      const split = { seed: b.seed, parts: b.parts, stratifyBy: b.stratifyBy };
+      return { body: await guarded((st) => st.split(b.filter, { onePerPatient: b.onePerPatient, split })) };
     },
   };
 }
@@ -140,7 +181,15 @@ async function streamManifest(
 ): Promise<void> {
   res.status(200);
   res.setHeader('Content-Type', EXPORT_CONTENT_TYPES[o.format]);
-  res.setHeader('Content-Disposition', `attachment; filename="nih-cxr-cohort.${o.format}"`);
+  res.setHeader(
+    'Content-Disposition',
+    `attachment; filename="nih-cxr-cohort.${EXPORT_EXTENSIONS[o.format]}"`,
+  );
+  // nih-csv has no room for comment lines: the attribution travels in a header (the Link header is on every
+  // response already), so that loaders read the file unchanged.
+  res.setHeader('X-Attribution', attributionLines('').join(' '));
+  const exposed = res.getHeader('Access-Control-Expose-Headers');
+  if (exposed) res.setHeader('Access-Control-Expose-Headers', `${exposed}, Link, X-Attribution`);
   res.setHeader('Cache-Control', 'no-store');
   async function* all() {
     if (!o.first.done) yield o.first.value;
@@ -173,12 +222,19 @@ function exportRoute(deps: CohortsDeps, guarded: Guarded, limits: SigningLimits,
       }
       if (signed && deps.signerKind === 'iam') {
         // Decided before streaming starts, from the cohort's total: a 422 now, not a cut-off manifest later.
-        const { totalImages } = await guarded((st) => st.query(b.filter, 1));
+        const { totalImages } = await guarded((st) => st.query(b.filter, 1, undefined, shapingOf(b)));
         assertSignedExportFits(totalImages, deps.signerKind, limits.iamExportMaxRows);
       }
       // Pull the first chunk before any header goes out: a store failure is still a problem+json.
       const { chunks, first } = await guarded(async (st) => {
-        const chunks = exportChunks(st.export(b.filter), { ...b, expiresInSeconds, signer: deps.signer });
+        const options = { ...shapingOf(b), split: b.split };
+        const chunks = exportChunks(st.export(b.filter, options), {
+          ...b,
+          expiresInSeconds,
+          signer: deps.signer,
+          nihLayout: deps.nihCsvLayout,
+          part: b.split !== undefined,
+        });
         return { chunks, first: await chunks.next() };
       });
       return { write: (res) => streamManifest(res, { chunks, first, format: b.format, log }) };
@@ -194,5 +250,11 @@ export function createCohortsRoutes(deps: CohortsDeps): Route[] {
     iamExportMaxRows: DEFAULT_IAM_EXPORT_MAX_ROWS,
   };
   const guarded = storeGuard(deps);
-  return [queryRoute(guarded), summaryRoute(guarded), exportRoute(deps, guarded, limits, log)];
+  return [
+    queryRoute(guarded),
+    summaryRoute(guarded),
+    splitRoute(guarded),
+    agreementRoute(guarded),
+    exportRoute(deps, guarded, limits, log),
+  ];
 }

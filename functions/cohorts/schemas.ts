@@ -1,16 +1,27 @@
 import * as z from 'zod';
+import {
+  OnePerPatientSchema,
+  SampleSchema,
+  SplitPartsSchema,
+  SplitSpecSchema,
+  STRATA,
+} from '../../shared/cohorts/dataset-options.ts';
 import { CohortFilterSchema } from '../../shared/cohorts/filter.ts';
 import { MAX_PAGE_TOKEN_LENGTH } from '../../shared/cohorts/page-token.ts';
 import { CohortPageSchema, CohortSummarySchema } from '../../shared/cohorts/results.ts';
+import { CohortSplitSchema } from '../../shared/cohorts/split-result.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../shared/cohorts/store.ts';
 import { IMAGE_FORMATS } from '../../shared/model/index.ts';
 import { DEFAULT_IAM_EXPORT_MAX_ROWS, DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/config.ts';
 import { MAX_EXPIRES_SECONDS } from '../../shared/signing/v4.ts';
 
 const filter = CohortFilterSchema.default({});
+/** Beside `filter` on :query, :summary and :export: what the cohort is made of, applied in this order. */
+const shaping = { onePerPatient: OnePerPatientSchema.optional(), sample: SampleSchema.optional() };
 
 export const QueryRequestSchema = z.strictObject({
   filter,
+  ...shaping,
   pageSize: z
     .int('must be an integer')
     .min(1)
@@ -25,33 +36,53 @@ export const QueryRequestSchema = z.strictObject({
     .describe('nextPageToken of the previous page, sent with the same filter.'),
 });
 
-export const SummaryRequestSchema = z.strictObject({ filter });
+export const SummaryRequestSchema = z.strictObject({ filter, ...shaping });
 
-export const ExportRequestSchema = z.strictObject({
+export const SplitRequestSchema = z.strictObject({
   filter,
-  format: z
-    .enum(['csv', 'ndjson'])
-    .describe(
-      'csv: `# ` attribution comment lines, then a header line and one line per image (findings joined by `|`). ndjson: a first `{"attribution": {...}}` line, then one JSON object per image.',
-    ),
-  urls: z
-    .enum(['gs', 'signed'])
-    .default('gs')
-    .describe(
-      `gs: gs:// URIs of the requester-pays bucket; signed: V4 signed HTTPS URLs (503 when signing is not configured). Signed exports use the HMAC key when one is configured; on the IAM signBlob path a cohort of more than SIGNED_EXPORT_IAM_MAX_ROWS images (default ${DEFAULT_IAM_EXPORT_MAX_ROWS}) is refused with a 422, so that the export ends inside the function's timeout: export it with urls: "gs", or configure HMAC.`,
-    ),
-  imageFormat: z.enum(IMAGE_FORMATS).default('png').describe('Which file each URL points at.'),
-  expiresInSeconds: z
-    .int('must be an integer')
-    .min(1)
-    .max(MAX_EXPIRES_SECONDS)
-    .optional()
-    .describe(
-      `Lifetime of signed URLs (urls: "signed" only); default 3600, or the deployment's maximum (SIGNED_URL_MAX_SECONDS, default ${DEFAULT_MAX_URL_SECONDS}) when that is shorter. More than that maximum is a 400.`,
-    ),
+  onePerPatient: OnePerPatientSchema.optional(),
+  seed: SplitSpecSchema.shape.seed,
+  parts: SplitPartsSchema,
+  stratifyBy: SplitSpecSchema.shape.stratifyBy.describe(
+    `Strata of the patients (${STRATA.join(', ')}), each patient by its first matching image.`,
+  ),
 });
 
+export const ExportRequestSchema = z
+  .strictObject({
+    filter,
+    ...shaping,
+    split: SplitSpecSchema.optional().describe(
+      'Assign whole patients to named parts (as POST /v1/cohorts:split does) and add a `part` column to every row, in every format.',
+    ),
+    format: z
+      .enum(['csv', 'ndjson', 'nih-csv', 'parquet'])
+      .describe(
+        'csv: `# ` attribution comment lines, then a header line and one line per image (findings joined by `|`), with both expert label sets as columns (empty where an image has none). ndjson: a first `{"attribution": {...}}` line, then one JSON object per image (fourFindings, allFindings: null where none). nih-csv: exactly the Data_Entry_2017_v2020.csv layout (the 2017 layout with METADATA_VERSION=2017), no URL and no label columns; the attribution is in the Link and X-Attribution headers. parquet: typed columns (findings as a list), one row group per 10,000 rows, the attribution in the key-value metadata.',
+      ),
+    urls: z
+      .enum(['gs', 'signed'])
+      .default('gs')
+      .describe(
+        `gs: gs:// URIs of the requester-pays bucket; signed: V4 signed HTTPS URLs (503 when signing is not configured). Signed exports use the HMAC key when one is configured; on the IAM signBlob path a cohort of more than SIGNED_EXPORT_IAM_MAX_ROWS images (default ${DEFAULT_IAM_EXPORT_MAX_ROWS}) is refused with a 422, so that the export ends inside the function's timeout: export it with urls: "gs", or configure HMAC.`,
+      ),
+    imageFormat: z.enum(IMAGE_FORMATS).default('png').describe('Which file each URL points at.'),
+    expiresInSeconds: z
+      .int('must be an integer')
+      .min(1)
+      .max(MAX_EXPIRES_SECONDS)
+      .optional()
+      .describe(
+        `Lifetime of signed URLs (urls: "signed" only); default 3600, or the deployment's maximum (SIGNED_URL_MAX_SECONDS, default ${DEFAULT_MAX_URL_SECONDS}) when that is shorter. More than that maximum is a 400.`,
+      ),
+  })
+  .refine((b) => !(b.format === 'nih-csv' && b.urls === 'signed'), {
+    message: 'format nih-csv carries no URL column (it is the NIH layout); use urls: "gs" or another format',
+    path: ['urls'],
+  });
+
 export const QueryResponseSchema = CohortPageSchema;
+export const SplitResponseSchema = CohortSplitSchema;
 export const SummaryResponseSchema = CohortSummarySchema;
 
 export { ProblemSchema } from '../../shared/http/problem.ts';

@@ -28,6 +28,11 @@ export const CohortsConfigSchema = z
     DUCKDB_THREADS: envInt(0, 0, 64),
     /** DuckDB only: the real NIH files to load at start-up when the database is empty. */
     NIH_DATA_DIR: envString(),
+    /** Which NIH metadata file the tables hold: the layout of `format: "nih-csv"` exports. */
+    METADATA_VERSION: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.enum(['v2020', '2017']).default('v2020'),
+    ),
     /** Set by Cloud Run / Cloud Functions (2nd gen). */
     K_SERVICE: envString(),
   })
@@ -54,6 +59,7 @@ export const CohortsConfigSchema = z
   .transform((e) => ({
     store: e.COHORT_STORE,
     pageTokenSecret: e.PAGE_TOKEN_SECRET ?? DEV_PAGE_TOKEN_SECRET,
+    nihCsvLayout: e.METADATA_VERSION,
     bigQuery: {
       projectId: e.BQ_PROJECT ?? e.GOOGLE_CLOUD_PROJECT,
       dataset: e.BQ_DATASET ?? '',

@@ -1,9 +1,11 @@
 import { AppError } from '../http/errors.ts';
 import { attribution, attributionLines, gsUri, type ImageFormat, type ImageId } from '../model/index.ts';
 import type { UrlSigner } from '../signing/url-signer.ts';
+import { NIH_CSV_EOL, type NihCsvLayout, nihCsvHeader, nihCsvLine } from './export-nih-csv.ts';
+import { parquetChunks } from './export-parquet.ts';
 import type { CohortExportRow } from './results.ts';
 
-export type ExportFormat = 'csv' | 'ndjson';
+export type ExportFormat = 'csv' | 'ndjson' | 'nih-csv' | 'parquet';
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -16,6 +18,12 @@ export interface ExportOptions {
   signBatch?: number;
   /** Output chunk size in characters; default 64 KiB. */
   chunkChars?: number;
+  /** nih-csv: the layout of the metadata file the deployment serves (METADATA_VERSION); default v2020. */
+  nihLayout?: NihCsvLayout | undefined;
+  /** The rows carry a split part: every format adds a `part` column. */
+  part?: boolean;
+  /** parquet: rows per row group; default 10,000 (a BigQuery result page). */
+  rowGroupRows?: number;
 }
 
 export const CSV_COLUMNS = [
@@ -30,11 +38,29 @@ export const CSV_COLUMNS = [
   'hasBoundingBox',
   'url',
   'urlExpiresAt',
+  'ffSet',
+  'ffFracture',
+  'ffPneumothorax',
+  'ffAirspaceOpacity',
+  'ffNoduleOrMass',
+  'afAbnormal',
+  'afOther',
+  'afFindings',
 ] as const;
 
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8; header=present',
   ndjson: 'application/x-ndjson; charset=utf-8',
+  'nih-csv': 'text/csv; charset=utf-8; header=present',
+  parquet: 'application/vnd.apache.parquet',
+};
+
+/** File name extension of each format (Content-Disposition). */
+export const EXPORT_EXTENSIONS: Record<ExportFormat, string> = {
+  csv: 'csv',
+  ndjson: 'ndjson',
+  'nih-csv': 'csv',
+  parquet: 'parquet',
 };
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */
@@ -48,9 +74,13 @@ interface Located {
   expiresAt: string | null;
 }
 
+const flag = (b: boolean | undefined): string => (b === undefined ? '' : String(b));
+
 function csvLine(x: Located): string {
   const r = x.row;
-  return [
+  const ff = r.fourFindings;
+  const af = r.allFindings;
+  const fields = [
     r.imageId,
     String(r.patientId),
     String(r.followUp),
@@ -62,13 +92,22 @@ function csvLine(x: Located): string {
     String(r.hasBoundingBox),
     x.url,
     x.expiresAt ?? '',
-  ]
-    .map(csvField)
-    .join(',');
+    ff?.set ?? '',
+    flag(ff?.fracture),
+    flag(ff?.pneumothorax),
+    flag(ff?.airspaceOpacity),
+    flag(ff?.noduleOrMass),
+    flag(af?.abnormal),
+    flag(af?.other),
+    af ? af.findings.join('|') : '',
+  ];
+  if (r.part !== undefined) fields.push(r.part);
+  return fields.map(csvField).join(',');
 }
 
 function ndjsonLine(x: Located): string {
-  return JSON.stringify({ ...x.row, url: x.url, ...(x.expiresAt ? { urlExpiresAt: x.expiresAt } : {}) });
+  const { nih: _nih, ...row } = x.row;
+  return JSON.stringify({ ...row, url: x.url, ...(x.expiresAt ? { urlExpiresAt: x.expiresAt } : {}) });
 }
 
 /**
@@ -135,23 +174,38 @@ async function* locate(rows: AsyncIterable<CohortExportRow>, o: ExportOptions): 
 }
 
 /**
- * The export manifest as text chunks: the attribution first (CSV: `# ` comment lines before the header;
- * NDJSON: a first `{"attribution": ...}` line), then one line per image. The first chunk is only produced
- * once the first rows (or the end) are known, so a failing store fails before anything is sent.
+ * The export manifest as chunks: the attribution first (CSV: `# ` comment lines before the header; NDJSON: a
+ * first `{"attribution": ...}` line; Parquet: the file's key-value metadata; nih-csv: none, it travels in the
+ * response headers), then one line (row) per image. The first chunk is only produced once the first rows (or
+ * the end) are known, so a failing store fails before anything is sent.
  */
 export async function* exportChunks(
   rows: AsyncIterable<CohortExportRow>,
   o: ExportOptions,
-): AsyncGenerator<string> {
+): AsyncGenerator<string | Uint8Array> {
+  if (o.format === 'parquet') {
+    yield* parquetChunks(locate(rows, o), { part: o.part === true, rowGroupRows: o.rowGroupRows ?? 10_000 });
+    return;
+  }
   const limit = o.chunkChars ?? 64 * 1024;
+  const layout = o.nihLayout ?? 'v2020';
+  const eol = o.format === 'nih-csv' ? NIH_CSV_EOL[layout] : '\n';
+  const csvHeader = () => [...CSV_COLUMNS, ...(o.part ? ['part'] : [])].join(',');
   let buf =
     o.format === 'csv'
-      ? `${attributionLines('# ').join('\n')}\n${CSV_COLUMNS.join(',')}\n`
-      : `${JSON.stringify({ attribution: attribution() })}\n`;
-  const line = o.format === 'csv' ? csvLine : ndjsonLine;
+      ? `${attributionLines('# ').join('\n')}\n${csvHeader()}\n`
+      : o.format === 'nih-csv'
+        ? `${nihCsvHeader(layout, o.part === true)}${eol}`
+        : `${JSON.stringify({ attribution: attribution() })}\n`;
+  const line =
+    o.format === 'csv'
+      ? csvLine
+      : o.format === 'nih-csv'
+        ? (x: Located) => nihCsvLine(x.row, layout)
+        : ndjsonLine;
   for await (const located of locate(rows, o)) {
     for (const x of located) {
-      buf += `${line(x)}\n`;
+      buf += `${line(x)}${eol}`;
       if (buf.length >= limit) {
         yield buf;
         buf = '';

@@ -54,6 +54,7 @@ const ENV: Env = {
   DUCKDB_PATH: '/tmp/cfg-cohorts.duckdb',
   DUCKDB_THREADS: '3',
   NIH_DATA_DIR: '/tmp/cfg-nih',
+  METADATA_VERSION: '2017',
   K_SERVICE: 'cfg-service',
   FUNCTION_NAME: 'cfg-function',
   BILLING_PROJECT: 'cfg-billing-1',
@@ -154,11 +155,11 @@ describe('local server configuration against the cloud entries', () => {
     assert.equal(functions.labels.labels.collection, 'cfg-images');
   });
 
-  it('reads only PORT, METADATA_VERSION and SYNTHETIC_IMAGES besides what the functions read', () => {
+  it('reads only PORT and SYNTHETIC_IMAGES besides what the functions read', () => {
     const functionVariables = new Set(FUNCTION_SCHEMAS.flatMap(variables));
     assert.deepEqual(
       variables(LocalConfigSchema).filter((v) => !functionVariables.has(v)),
-      ['PORT', 'METADATA_VERSION', 'SYNTHETIC_IMAGES'],
+      ['PORT', 'SYNTHETIC_IMAGES'],
     );
   });
 

@@ -189,7 +189,7 @@ export const exportFuzz: RouteFuzz = {
             res.headers['content-type'] ?? '',
             b.format === 'csv' ? /^text\/csv/ : /^application\/x-ndjson/,
           );
-          const rows = exportUrls(res, b.format);
+          const rows = exportUrls(res, b.format as 'csv' | 'ndjson');
           assert.deepEqual(
             rows.map((r) => r.imageId),
             expectedIds(rig.records, b.filter),
