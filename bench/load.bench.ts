@@ -98,6 +98,64 @@ function memorySampler(root: number) {
 const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 
+/** Every route of the mix on its share of the connections, at once; prints one line per route. */
+async function runMix(url: string, ids: string[], patients: number[]): Promise<void> {
+  const routes = mix(ids, patients);
+  let left = CONNECTIONS;
+  const runs = routes.map((m, i) => {
+    const connections = i === routes.length - 1 ? left : Math.max(1, Math.round(CONNECTIONS * m.share));
+    left -= connections;
+    return autocannon({
+      url,
+      connections,
+      duration: SECONDS,
+      timeout: 30,
+      requests: [m.request],
+    }).then((r) => ({ m, connections, r }));
+  });
+  const results = await Promise.all(runs);
+
+  console.log(
+    `${'route'.padEnd(36)} ${pad('conns', 5)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('errors', 6)} ${pad('timeouts', 8)} ${pad('non-2xx', 7)}`,
+  );
+  let total = 0;
+  let bad = 0;
+  for (const { m, connections, r } of results) {
+    total += r.requests.total;
+    bad += r.errors + r.timeouts + r.non2xx;
+    const codes = Object.entries(r.statusCodeStats ?? {})
+      .filter(([code]) => !code.startsWith('2'))
+      .map(([code, v]) => `${code}:${v.count}`);
+    console.log(
+      `${m.name.padEnd(36)} ${pad(connections, 5)} ${pad(r.requests.average.toFixed(0), 8)} ${pad(r.latency.p50, 7)} ${pad(r.latency.p99, 7)} ${pad(r.errors, 6)} ${pad(r.timeouts, 8)} ${pad(r.non2xx, 7)}${codes.length ? `  (${codes.join(' ')})` : ''}`,
+    );
+  }
+  console.log(`${'all routes'.padEnd(36)} ${pad(CONNECTIONS, 5)} ${pad((total / SECONDS).toFixed(0), 8)}`);
+  console.log(
+    bad === 0 ? 'errors, timeouts and non-2xx: none' : `TARGET MISSED: ${bad} errors/timeouts/non-2xx`,
+  );
+}
+
+/** Stops the server and reports whether every process it started is gone. */
+async function stopAndCheck(server: NpmStart | undefined): Promise<void> {
+  if (server) {
+    const pids = server.tree().map((p) => p.pid);
+    await server.stop();
+    // The emulators stop with the server: give their process groups a moment, then check.
+    const deadline = Date.now() + 15_000;
+    let alive = pids.filter((pid) => statusKiB(pid, 'VmRSS') > 0);
+    while (alive.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      alive = pids.filter((pid) => statusKiB(pid, 'VmRSS') > 0);
+    }
+    console.log(
+      alive.length === 0
+        ? `stopped: all ${pids.length} processes of the server are gone`
+        : `NOT STOPPED: ${alive.join(', ')}`,
+    );
+  }
+}
+
 export default async function load(): Promise<void> {
   const dataDir = process.env.NIH_DATA_DIR;
   const startedAt = Date.now();
@@ -125,61 +183,13 @@ export default async function load(): Promise<void> {
     );
 
     const sampler = memorySampler(server.child.pid!);
-    const routes = mix(ids, patients);
-    let left = CONNECTIONS;
-    const runs = routes.map((m, i) => {
-      const connections = i === routes.length - 1 ? left : Math.max(1, Math.round(CONNECTIONS * m.share));
-      left -= connections;
-      return autocannon({
-        url: server!.url,
-        connections,
-        duration: SECONDS,
-        timeout: 30,
-        requests: [m.request],
-      }).then((r) => ({ m, connections, r }));
-    });
-    const results = await Promise.all(runs);
+    await runMix(server.url, ids, patients);
     sampler.stop();
-
-    console.log(
-      `${'route'.padEnd(36)} ${pad('conns', 5)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('errors', 6)} ${pad('timeouts', 8)} ${pad('non-2xx', 7)}`,
-    );
-    let total = 0;
-    let bad = 0;
-    for (const { m, connections, r } of results) {
-      total += r.requests.total;
-      bad += r.errors + r.timeouts + r.non2xx;
-      const codes = Object.entries(r.statusCodeStats ?? {})
-        .filter(([code]) => !code.startsWith('2'))
-        .map(([code, v]) => `${code}:${v.count}`);
-      console.log(
-        `${m.name.padEnd(36)} ${pad(connections, 5)} ${pad(r.requests.average.toFixed(0), 8)} ${pad(r.latency.p50, 7)} ${pad(r.latency.p99, 7)} ${pad(r.errors, 6)} ${pad(r.timeouts, 8)} ${pad(r.non2xx, 7)}${codes.length ? `  (${codes.join(' ')})` : ''}`,
-      );
-    }
-    console.log(`${'all routes'.padEnd(36)} ${pad(CONNECTIONS, 5)} ${pad((total / SECONDS).toFixed(0), 8)}`);
-    console.log(
-      bad === 0 ? 'errors, timeouts and non-2xx: none' : `TARGET MISSED: ${bad} errors/timeouts/non-2xx`,
-    );
     const hwm = node ? statusKiB(node.pid, 'VmHWM') : 0;
     console.log(
       `server memory: node process peak RSS (VmHWM) ${mib(hwm)} (${mib(readyKiB)} when ready); whole process tree (server, Firestore emulator JVM, Storage emulator) peak ${mib(sampler.peakTreeKiB())} (VmRSS sampled every 250 ms)`,
     );
   } finally {
-    if (server) {
-      const pids = server.tree().map((p) => p.pid);
-      await server.stop();
-      // The emulators stop with the server: give their process groups a moment, then check.
-      const deadline = Date.now() + 15_000;
-      let alive = pids.filter((pid) => statusKiB(pid, 'VmRSS') > 0);
-      while (alive.length > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        alive = pids.filter((pid) => statusKiB(pid, 'VmRSS') > 0);
-      }
-      console.log(
-        alive.length === 0
-          ? `stopped: all ${pids.length} processes of the server are gone`
-          : `NOT STOPPED: ${alive.join(', ')}`,
-      );
-    }
+    await stopAndCheck(server);
   }
 }
