@@ -72,7 +72,7 @@ describe('REST label reads (no SDK) against the emulator', () => {
   });
 });
 
-describe('REST errors carry the SDK's gRPC codes', () => {
+describe("REST errors carry the SDK's gRPC codes", () => {
   let server: Server;
   let status = 503;
   let body = '';
