@@ -42,7 +42,8 @@ function opensslRsa2048SignsPerSecond(): number | undefined {
 const ms = (x: number) => `${x.toFixed(1).padStart(7)} ms`;
 const rate = (x: number) => `${String(Math.round((N * 1000) / x)).padStart(6)} URLs/s`;
 
-export default async function bench(): Promise<void> {
+/** The ways to sign N URLs that are compared, each a function that signs them all once. */
+function contenders(): Record<string, () => Promise<unknown>> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const ids: ImageId[] = Array.from(
@@ -67,8 +68,7 @@ export default async function bench(): Promise<void> {
   const hmac = createHmacSigner({ accessId: 'GOOG1EBENCH', secret: 'bench-secret', billingProject: BILLING });
   const keyObject = createPrivateKey(pem);
   const blobs = ids.map((id) => Buffer.from(`GOOG4-RSA-SHA256\n20250101T000000Z\nscope\n${id}`));
-
-  const contenders: Record<string, () => Promise<unknown>> = {
+  return {
     // The faster of the two ways to call the library counts, so the baseline is not handicapped.
     libSequential: async () => {
       for (const n of names) await bucket.file(n).getSignedUrl(opts());
@@ -82,21 +82,15 @@ export default async function bench(): Promise<void> {
       for (const b of blobs) sign('sha256', b, keyObject);
     },
   };
-  for (const fn of Object.values(contenders)) await fn(); // warm-up
-  const t: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
-  const ratio = { rsa: [] as number[], rsa1: [] as number[], hmac: [] as number[] };
-  const opensslBefore = opensslRsa2048SignsPerSecond();
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, fn] of Object.entries(contenders)) t[name]!.push(await time(fn));
-    const lib = Math.min(t.libSequential!.at(-1)!, t.libParallel!.at(-1)!);
-    ratio.rsa.push(lib / t.rsa!.at(-1)!);
-    ratio.rsa1.push(lib / t.rsa1!.at(-1)!);
-    ratio.hmac.push(lib / t.hmac!.at(-1)!);
-  }
-  const opensslAfter = opensslRsa2048SignsPerSecond();
-  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<string, number>;
-  const lib = Math.min(m.libSequential!, m.libParallel!);
+}
 
+/** Prints the medians and ratios, and the comparison with openssl's one-core RSA rate. */
+function report(
+  m: Record<string, number>,
+  ratio: Record<'rsa' | 'rsa1' | 'hmac', number[]>,
+  openssl: { before: number | undefined; after: number | undefined },
+): void {
+  const lib = Math.min(m.libSequential!, m.libParallel!);
   console.log(
     `${N} V4 URLs; medians of ${ROUNDS} interleaved rounds; ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)} (shared machine)`,
   );
@@ -113,14 +107,32 @@ export default async function bench(): Promise<void> {
     `HMAC path:               ${ms(m.hmac!)} ${rate(m.hmac!)}  ${median(ratio.hmac).toFixed(0)}x getSignedUrl (target >= 50x)`,
   );
   console.log(`bare crypto.sign:        ${ms(m.bare!)} ${rate(m.bare!)}  (RSA-2048 alone, one thread)`);
-  const openssl = Math.max(opensslBefore ?? 0, opensslAfter ?? 0);
-  if (openssl > 0) {
-    const pct = (x: number) => `${(((N * 1000) / x / openssl) * 100).toFixed(0)}%`;
+  const best = Math.max(openssl.before ?? 0, openssl.after ?? 0);
+  if (best > 0) {
+    const pct = (x: number) => `${(((N * 1000) / x / best) * 100).toFixed(0)}%`;
     console.log(
-      `openssl speed rsa2048:   ${openssl.toFixed(0)} sign/s on one core (best of before/after: ${opensslBefore?.toFixed(0)}, ${opensslAfter?.toFixed(0)}); ` +
+      `openssl speed rsa2048:   ${best.toFixed(0)} sign/s on one core (best of before/after: ${openssl.before?.toFixed(0)}, ${openssl.after?.toFixed(0)}); ` +
         `RSA path = ${pct(m.rsa1!)} of it with 1 signature in flight, ${pct(m.rsa!)} with the thread pool; bare crypto.sign = ${pct(m.bare!)}`,
     );
   } else {
     console.log('openssl speed rsa2048:   openssl not found; one-core comparison skipped');
   }
+}
+
+export default async function bench(): Promise<void> {
+  const all = contenders();
+  for (const fn of Object.values(all)) await fn(); // warm-up
+  const t: Record<string, number[]> = Object.fromEntries(Object.keys(all).map((k) => [k, []]));
+  const ratio = { rsa: [] as number[], rsa1: [] as number[], hmac: [] as number[] };
+  const before = opensslRsa2048SignsPerSecond();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, fn] of Object.entries(all)) t[name]!.push(await time(fn));
+    const lib = Math.min(t.libSequential!.at(-1)!, t.libParallel!.at(-1)!);
+    ratio.rsa.push(lib / t.rsa!.at(-1)!);
+    ratio.rsa1.push(lib / t.rsa1!.at(-1)!);
+    ratio.hmac.push(lib / t.hmac!.at(-1)!);
+  }
+  const after = opensslRsa2048SignsPerSecond();
+  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<string, number>;
+  report(m, ratio, { before, after });
 }
