@@ -26,5 +26,10 @@ export function wilson(successes: number, n: number, z: number = Z95): Estimate 
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return { estimate: p, lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
+  // At 0 of n and n of n the bound is exactly 0 or 1; computed, it can land one ulp inside.
+  return {
+    estimate: p,
+    lower: successes === 0 ? 0 : Math.max(0, centre - half),
+    upper: successes === n ? 1 : Math.min(1, centre + half),
+  };
 }
