@@ -3,10 +3,10 @@
  * starts faster and pays for them in its first request. This times what Cloud Run does on a cold start: start
  * the functions-framework CLI on the bundle (ready = it listens), then send the first request, one that needs
  * the SDK (first answer = ms from spawn to the response). Local emulators stand in for Firestore and Cloud
- * Storage, so their network round trips are loopback ones; BigQuery and IAM signBlob have no emulator (each
- * scenario says what it can and cannot show).
+ * Storage, so their network round trips are loopback ones; BigQuery and IAM signBlob have no emulator, so
+ * local stand-ins answer them (test/harness/google-stand-ins.ts: a metadata server, and a TLS-intercepting
+ * proxy for *.googleapis.com), reached by the client libraries' own cloud code paths.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FirestoreEmulator, freePort, startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
@@ -18,6 +18,7 @@ import {
 } from '../scripts/emulators/storage.ts';
 import { REPO_ROOT } from '../scripts/function-folders.ts';
 import { serveFolder } from '../test/harness/bundles.ts';
+import { type GoogleStandIns, startGoogleStandIns } from '../test/harness/google-stand-ins.ts';
 import { makePng } from '../test/uploads/fixtures.ts';
 
 export interface Scenario {
@@ -98,25 +99,16 @@ export interface Backends {
   problems: string[];
   /** Uploads a fresh PNG to the uploads bucket and returns its finalized event. */
   nextUpload?: () => Promise<StorageCloudEvent>;
-  keyFile: string;
+  /** Metadata server, signBlob and BigQuery stand-ins behind a TLS-intercepting proxy. */
+  google: GoogleStandIns;
   stop(): Promise<void>;
 }
 
 const BUCKET = 'nih-cxr-bench-uploads';
 
 /** Starts the emulators the scenarios use; a backend that cannot start is reported, not fatal. */
-export async function startBackends(tmp: string): Promise<Backends> {
+export async function startBackends(): Promise<Backends> {
   const problems: string[] = [];
-  const keyFile = join(tmp, 'sa-key.json');
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(
-    keyFile,
-    JSON.stringify({
-      type: 'service_account',
-      client_email: 'bench-signer@nih-cxr-test.iam.gserviceaccount.com',
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-    }),
-  );
   let firestore: FirestoreEmulator | undefined;
   try {
     firestore = await startFirestoreEmulator();
@@ -130,6 +122,7 @@ export async function startBackends(tmp: string): Promise<Backends> {
   } catch (err) {
     problems.push(`Storage emulator: ${(err as Error).message.split('\n')[0]}`);
   }
+  const google = await startGoogleStandIns({ projectId: 'nih-cxr-test' });
   let nextUpload: Backends['nextUpload'];
   if (storage) {
     const { Storage } = await import('@google-cloud/storage');
@@ -154,9 +147,9 @@ export async function startBackends(tmp: string): Promise<Backends> {
     ...(storage ? { storage } : {}),
     ...(nextUpload ? { nextUpload } : {}),
     problems,
-    keyFile,
+    google,
     async stop() {
-      await Promise.all([firestore?.stop(), storage?.stop()]);
+      await Promise.all([firestore?.stop(), storage?.stop(), google.stop()]);
     },
   };
 }
@@ -194,16 +187,16 @@ export function scenarios(b: Backends): Scenario[] {
   list.push(
     {
       folder: 'cohorts',
-      name: 'cohorts: POST cohorts:query (BigQuery, offline: no credentials)',
-      env: {},
+      name: 'cohorts: POST cohorts:query (BigQuery stand-in: dataset not found)',
+      env: b.google.env,
       request: (u) => statusOf(fetch(`${u}/v1/cohorts:query`, json({ filter: {} }))),
-      // No credentials offline: the answer comes once the SDK is loaded and auth has failed.
-      expect: [500, 503],
+      // The stand-in answers BigQuery's 404 for a missing dataset, which the store reports as a 503.
+      expect: [503],
     },
     {
       folder: 'signer',
-      name: 'signer: POST images:signUrls (IAM path, local key for signBlob)',
-      env: { SIGNER: 'iam', GOOGLE_APPLICATION_CREDENTIALS: b.keyFile },
+      name: 'signer: POST images:signUrls (IAM, signBlob stand-in)',
+      env: { SIGNER: 'iam', ...b.google.env },
       request: (u) => statusOf(fetch(`${u}/v1/images:signUrls`, json({ imageIds: ['00000001_000'] }))),
       expect: [200],
     },

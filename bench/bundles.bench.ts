@@ -145,7 +145,7 @@ async function firstRequests(
     `\nfirst request after a cold start: functions-framework CLI on the bundle, median of ${FIRST_RUNS}` +
       ' (ready = listening, first answer = spawn to the response of the first request)',
   );
-  const backends = await startBackends(tmp);
+  const backends = await startBackends();
   try {
     for (const p of backends.problems) console.log(`  skipped scenarios: ${p}`);
     const dirs = new Map(bundles.map((b) => [b.name, b.dir]));

@@ -13,7 +13,7 @@
  * These are hand-written stand-ins (no emulator exists for either API): tests that use them say so.
  */
 import { execFileSync } from 'node:child_process';
-import { type KeyObject, sign } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -346,5 +346,50 @@ export async function startSignBlobServer(opts: {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+export interface GoogleStandIns {
+  metadata: MetadataStandIn;
+  proxy: InterceptingProxy;
+  /** The key the signBlob stand-in signs with (the runtime service account's, in the cloud). */
+  publicKey: KeyObject;
+  signBlob: SignBlobCheck;
+  /** What a child process needs to run as on Cloud Run: the metadata server and the proxy. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The metadata server and the intercepting proxy with a signBlob stand-in (its own RSA key) for
+ * iamcredentials.googleapis.com and, for bigquery.googleapis.com, BigQuery's answer for a dataset that does
+ * not exist (404 notFound): a request is recorded and checked, and nothing is ever run.
+ */
+export async function startGoogleStandIns(opts: { projectId?: string } = {}): Promise<GoogleStandIns> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const metadata = await startMetadataStandIn(opts.projectId ? { projectId: opts.projectId } : {});
+  const signBlob: SignBlobCheck = { refused: [], signed: [] };
+  const notFound = `Not found: Dataset ${metadata.projectId}`;
+  const proxy = await startInterceptingProxy({
+    'iamcredentials.googleapis.com': signBlobHandler({
+      email: metadata.email,
+      accessToken: metadata.accessToken,
+      privateKey,
+      check: signBlob,
+    }),
+    'bigquery.googleapis.com': () => ({
+      status: 404,
+      body: { error: { code: 404, message: notFound, errors: [{ reason: 'notFound', message: notFound }] } },
+    }),
+  });
+  return {
+    metadata,
+    proxy,
+    publicKey,
+    signBlob,
+    env: { GCE_METADATA_HOST: metadata.host, METADATA_SERVER_DETECTION: 'assume-present', ...proxy.env },
+    async stop() {
+      await Promise.all([metadata.stop(), proxy.stop()]);
+    },
   };
 }
