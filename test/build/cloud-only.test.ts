@@ -5,7 +5,7 @@
  * configuration that would select DuckDB.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -66,6 +66,10 @@ describe('the cloud bundles', () => {
 });
 
 describe('the build refuses local-only code in a bundle', () => {
+  it('lists local-only sources that exist (a renamed file must not silently leave the guard)', () => {
+    for (const p of LOCAL_ONLY_SOURCES) assert.ok(existsSync(join(REPO_ROOT, p)), p);
+  });
+
   // Fixture functions inside the repository, so that they resolve its packages and sources.
   let functionsDir: string;
   before(() => {
