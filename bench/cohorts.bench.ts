@@ -3,6 +3,7 @@
  * dataset of the same size, flagged as such).
  * - p50/p95 of POST-:query work (store.query, pageSize 100) over 20 varied filters, and of store.summary;
  *   targets p50 <= 20 ms (query) and <= 50 ms (summary). 2 warm-up + RUNS timed runs per filter.
+ * - p50/p95 of store.agreement on the whole expert set (NIH and readers comparisons); target p50 <= 50 ms.
  * - export of every image as CSV with gs:// URLs through the same writer the route uses, into a sink that
  *   honours backpressure: rows/s and peak RSS / heap above the pre-export baseline.
  * - BigQuery bytes a typical query would scan on the declared schema: BigQuery's documented data sizes
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { AgreementQuery } from '../shared/cohorts/agreement.ts';
 import { IMAGE_COLUMNS } from '../shared/cohorts/columns.ts';
 import { compileExport, compileQuery, compileSummary } from '../shared/cohorts/compile.ts';
 import { createDuckDbCohortStore } from '../shared/cohorts/duckdb-store.ts';
@@ -89,6 +91,29 @@ function valueBytes(type: string, v: unknown): number {
   if (Array.isArray(v)) return v.reduce((n: number, x) => n + valueBytes(type, x), 0);
   if (type === 'STRING') return 2 + Buffer.byteLength(String(v));
   return type === 'BOOLEAN' ? 1 : 8;
+}
+
+/** The agreement requests timed on the whole expert set (filter {}): both references, both comparisons. */
+const AGREEMENT: Omit<AgreementQuery, 'filter'>[] = [
+  { finding: 'pneumothorax', reference: 'fourFindings', compare: 'nih' },
+  { finding: 'noduleOrMass', reference: 'fourFindings', compare: 'readers' },
+  { finding: 'pneumothorax', reference: 'fourFindings', compare: 'readers' },
+  { finding: 'abnormal', reference: 'allFindings', compare: 'nih' },
+  { finding: 'abnormal', reference: 'allFindings', compare: 'readers' },
+  { finding: 'Effusion', reference: 'allFindings', compare: 'nih' },
+];
+
+/** p50/p95 of store.agreement over the whole expert set; target p50 <= 50 ms. */
+async function agreementBench(store: CohortStore): Promise<void> {
+  const times: number[] = [];
+  for (const q of AGREEMENT) {
+    for (let i = 0; i < 2; i++) await store.agreement({ ...q, filter: {} });
+    for (let i = 0; i < RUNS; i++) times.push(await timed(() => store.agreement({ ...q, filter: {} })));
+  }
+  const p50 = pct(times, 50);
+  console.log(
+    `agreement (whole expert set, ${AGREEMENT.length} requests: NIH and readers, four and all findings): p50 ${ms(p50)}, p95 ${ms(pct(times, 95))} over ${RUNS} runs each (target p50 <= 50 ms: ${p50 <= 50 ? 'met' : 'NOT met'})`,
+  );
 }
 
 /** One export through the route's writer into a sink slower than memory, with its peak memory. */
@@ -181,6 +206,7 @@ export default async function cohortsBench(): Promise<void> {
     );
   line('query (pageSize 100)', query, 20);
   line('summary', summary, 50);
+  await agreementBench(store);
 
   // Exports through the route's writer into a backpressured sink: a small cohort, then every image.
   await exportRun(store, 'of the test split', CohortFilterSchema.parse({ split: ['test'] }));
