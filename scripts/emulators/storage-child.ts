@@ -87,11 +87,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function main(): Promise<void> {
-  const req = createRequire(import.meta.url);
-  const fbRoot = dirname(req.resolve('firebase-tools/package.json'));
-  const fbReq = createRequire(join(fbRoot, 'lib/emulator/storage/apis/gcloud.js'));
-
+/**
+ * The firebase-tools internals patched before the emulator is built: a larger body limit, Cloud Storage's
+ * object-name limit, copy/rewrite under /storage/v1, and long keep-alive.
+ */
+function patchFirebase(fbReq: NodeJS.Require): void {
   // The routes call bodyParser.raw({limit: '130mb'}) when the app is built; raise the limit first.
   const bodyParser = fbReq('body-parser') as { raw: (o: Record<string, unknown>) => unknown };
   const raw = bodyParser.raw;
@@ -137,6 +137,14 @@ async function main(): Promise<void> {
     };
     return app;
   };
+}
+
+async function main(): Promise<void> {
+  const req = createRequire(import.meta.url);
+  const fbRoot = dirname(req.resolve('firebase-tools/package.json'));
+  const fbReq = createRequire(join(fbRoot, 'lib/emulator/storage/apis/gcloud.js'));
+
+  patchFirebase(fbReq);
 
   const { StorageEmulator } = fbReq('../index.js') as {
     StorageEmulator: new (args: Record<string, unknown>) => EmulatorInternals;
