@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createPageRoutes } from '../../functions/labels/page-route.ts';
 import type { UploadsApp } from '../../functions/uploads/app.ts';
 import type { HttpConfig } from '../../shared/http/config.ts';
 import { ServiceUnavailableError } from '../../shared/http/errors.ts';
@@ -14,6 +15,7 @@ import { createRouter, type Route } from '../../shared/http/router.ts';
 import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import type { Logger } from '../../shared/log.ts';
 import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
+import { buildExplorerPage } from '../build-web.ts';
 import { postCloudEvent } from '../emulators/storage.ts';
 import { createLocalApps, type LocalApps } from './apps.ts';
 import { type LocalConfig, withEmulatorHosts } from './config.ts';
@@ -56,17 +58,27 @@ function serveUploads(app: UploadsApp, stops: Stops): Promise<string> {
   return listen(getTestServer('nih-cxr-local-uploads'), 0, stops);
 }
 
-/** Every HTTP function's routes on one port, gated until ready, beside the local meta routes. */
+/**
+ * Every HTTP function's routes on one port, gated until ready, beside the local meta routes and the explorer
+ * page at `/` (answered at once: it shows the API's 503 while the data loads; not in the OpenAPI document).
+ */
 function serveHttp(
   apps: LocalApps,
-  o: { config: LocalConfig; http: HttpConfig; health: () => Health; ready: () => boolean; log: Logger },
+  o: {
+    config: LocalConfig;
+    http: HttpConfig;
+    health: () => Health;
+    ready: () => boolean;
+    log: Logger;
+    page: Route[];
+  },
   stops: Stops,
 ): Promise<string> {
   const data = [...apps.labels.routes, ...apps.cohorts.routes, ...apps.signer.routes];
   let openapi: unknown;
   const routes = [...gated(data, o.ready), ...createMetaRoutes({ openapi: () => openapi, health: o.health })];
   openapi = buildOpenApiDocument(routes, { serverUrl: `http://localhost:${o.config.port}` });
-  http('nih-cxr-local', createRouter(routes, { logger: o.log, ...o.http }));
+  http('nih-cxr-local', createRouter([...routes, ...o.page], { logger: o.log, ...o.http }));
   return listen(getTestServer('nih-cxr-local'), o.config.port, stops);
 }
 
@@ -97,7 +109,13 @@ export async function startLocalServer(config: LocalConfig, log: Logger): Promis
       emulators: { firestore: hosts.firestore, storage: hosts.storage },
     });
     const httpConfig = functions.labels.http;
-    const url = await serveHttp(apps, { config, http: httpConfig, health, ready: data.ready, log }, stops);
+    const html = (await buildExplorerPage()).html;
+    const page = createPageRoutes(() => html);
+    const url = await serveHttp(
+      apps,
+      { config, http: httpConfig, health, ready: data.ready, log, page },
+      stops,
+    );
     log.info('listening; loading data', { url });
     await data.load(apps.cohorts.store);
     log.info('ready', { url, ...data.health() });

@@ -1,0 +1,347 @@
+/**
+ * The cohort explorer (issue 16) in a real headless Chromium against `npm start` (the real NIH files when
+ * NIH_DATA_DIR is set, else the synthetic sample): one server, one browser, every check. The oracle is the
+ * API itself, asked through the typed client: the page must show what the API answers.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { type CohortQueryRequest, NihCxrClient } from '../../client/index.ts';
+import { REPO_ROOT } from '../../scripts/function-folders.ts';
+import { axeViolations, type Browser, launchBrowser, type Page } from '../harness/browser.ts';
+import { type NpmStart, startNpmStart } from '../harness/npm-start.ts';
+
+type Filter = NonNullable<CohortQueryRequest['filter']>;
+
+/** Where the screenshots go; the committed ones in docs/ are copies of a run's. */
+const SHOTS = process.env.SCREENSHOT_DIR ?? join(REPO_ROOT, '.tmp', 'web');
+
+let server: NpmStart;
+let browser: Browser;
+let api: NihCxrClient;
+let downloads: string;
+
+before(async () => {
+  const dataDir = process.env.NIH_DATA_DIR;
+  const [s, b] = await Promise.all([
+    startNpmStart(dataDir ? {} : { NIH_DATA_DIR: undefined }, { readyTimeoutMs: dataDir ? 300_000 : 90_000 }),
+    launchBrowser(),
+  ]);
+  server = s;
+  browser = b;
+  api = new NihCxrClient(server.url);
+  downloads = mkdtempSync(join(tmpdir(), 'nih-cxr-web-'));
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (downloads) rmSync(downloads, { recursive: true, force: true });
+});
+
+/** Opens the page (at `query`) and waits for its first summary and table page. */
+async function open(query = '', viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const page = await browser.newPage();
+  await page.setViewport(viewport);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}/${query}`, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  assert.deepEqual(errors, [], 'no script error in the page');
+  return page;
+}
+
+/** Waits until the summary shows `filter` (its answer arrived) and returns the totals on the page. */
+async function shownTotals(page: Page, filter: Filter): Promise<{ images: number; patients: number }> {
+  const want = JSON.stringify(filter);
+  await page.waitForFunction(
+    (w) => {
+      const s = document.getElementById('summary');
+      return s?.getAttribute('aria-busy') === 'false' && s.dataset.filter === w;
+    },
+    { timeout: 30_000 },
+    want,
+  );
+  return page.evaluate(() => ({
+    images: Number(document.getElementById('total-images')?.dataset.value),
+    patients: Number(document.getElementById('total-patients')?.dataset.value),
+  }));
+}
+
+async function tableIds(page: Page): Promise<string[]> {
+  await page.waitForFunction(
+    () => document.getElementById('table-region')?.getAttribute('aria-busy') === 'false',
+  );
+  return page.$$eval('#table-body tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.image ?? ''));
+}
+
+const urlFilter = (page: Page): unknown => {
+  const text = new URL(page.url()).searchParams.get('filter');
+  return text === null ? {} : JSON.parse(text);
+};
+
+describe('the cohort explorer page', () => {
+  it('is served at / as one gzipped HTML file with its own CSP, under 200 KB gzipped', async () => {
+    const res = await fetch(`${server.url}/`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    const html = await res.text();
+    assert.match(
+      html,
+      /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-/,
+    );
+    const raw = await fetch(`${server.url}/`, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(raw.headers.get('content-encoding'), null);
+    // fetch() inflates on its own; node:http shows the bytes on the wire.
+    const gz = await new Promise<{ encoding: string | undefined; bytes: Buffer }>((resolve, reject) => {
+      get(`${server.url}/`, { headers: { 'accept-encoding': 'gzip' } }, (r) => {
+        const parts: Buffer[] = [];
+        r.on('data', (d: Buffer) => parts.push(d));
+        r.on('end', () => resolve({ encoding: r.headers['content-encoding'], bytes: Buffer.concat(parts) }));
+      }).on('error', reject);
+    });
+    const bytes = gz.bytes;
+    assert.equal(gz.encoding, 'gzip');
+    assert.equal(gunzipSync(bytes).toString('utf8'), html);
+    assert.ok(bytes.length < 200 * 1024, `${bytes.length} bytes gzipped`);
+    const etag = res.headers.get('etag')!;
+    const again = await fetch(`${server.url}/`, { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    console.log(`page: ${html.length} bytes, ${bytes.length} gzipped`);
+  });
+
+  it('shows the whole dataset first: totals equal the API summary, attribution and citations visible', async () => {
+    const page = await open();
+    const expected = await api.summarizeCohort({ filter: {} });
+    assert.deepEqual(await shownTotals(page, {}), {
+      images: expected.totalImages,
+      patients: expected.totalPatients,
+    });
+    const attribution = await api.attribution();
+    const footer = await page.$eval('footer', (f) => (f as HTMLElement).textContent);
+    for (const c of attribution.citations)
+      assert.ok(footer.includes(c.slice(0, 60)), `citation: ${c.slice(0, 40)}`);
+    assert.ok(await page.$eval('footer', (f) => (f as HTMLElement).offsetHeight > 0));
+    const timing = await page.evaluate(() => ({
+      firstRender: performance.getEntriesByName('nih:first-render')[0]?.startTime ?? -1,
+      fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1,
+    }));
+    console.log(
+      `first render (summary and table shown) ${timing.firstRender.toFixed(0)} ms; FCP ${timing.fcp.toFixed(0)} ms`,
+    );
+    const charts = await page.$$eval('#chart-findings .bar', (bars) =>
+      Object.fromEntries(
+        bars.map((b) => [(b as SVGElement).dataset.label, Number((b as SVGElement).dataset.value)]),
+      ),
+    );
+    for (const [finding, n] of Object.entries(expected.findings))
+      assert.equal(charts[finding.replace(/_/g, ' ')], n, finding);
+    await page.screenshot({ path: join(SHOTS, 'explorer-desktop.png') });
+    await page.close();
+  });
+
+  let clicked: Page;
+  const built: Filter = { findings: { none: ['Hernia'] }, sex: ['F'] };
+
+  it('builds a filter by clicking: the URL holds it and the totals are the API answer for it', async () => {
+    const page = await open();
+    clicked = page;
+    await page.click('#f-sex-F');
+    await page.click('#f-findings > summary');
+    await page.click('#f-findings-none-Hernia');
+    const shown = await shownTotals(page, built);
+    const expected = await api.summarizeCohort({ filter: built });
+    assert.deepEqual(shown, { images: expected.totalImages, patients: expected.totalPatients });
+    assert.deepEqual(urlFilter(page), built);
+    const all = await api.summarizeCohort({ filter: {} });
+    assert.ok(expected.totalImages < all.totalImages, 'the filter narrows the cohort');
+  });
+
+  it('pages the table with the API keyset tokens, forward and back', async () => {
+    const page = clicked;
+    const size = Number(await page.$eval('#page-size', (s) => (s as HTMLSelectElement).value));
+    const first = await api.queryCohort({ filter: built, pageSize: size });
+    assert.deepEqual(
+      await tableIds(page),
+      first.images.map((i) => i.imageId),
+    );
+    assert.ok(first.nextPageToken, 'the cohort has a second page');
+    const second = await api.queryCohort({ filter: built, pageSize: size, pageToken: first.nextPageToken });
+    await page.click('#page-next');
+    await page.waitForFunction(() => document.getElementById('table-status')?.dataset.page === '2');
+    assert.deepEqual(
+      await tableIds(page),
+      second.images.map((i) => i.imageId),
+    );
+    await page.click('#page-prev');
+    await page.waitForFunction(() => document.getElementById('table-status')?.dataset.page === '1');
+    assert.deepEqual(
+      await tableIds(page),
+      first.images.map((i) => i.imageId),
+    );
+  });
+
+  it('starts an export: the saved CSV has the attribution first and one line per image of the cohort', async () => {
+    const page = clicked;
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await page.click('#export-csv');
+    await page.waitForFunction(() => document.getElementById('export-status')?.dataset.done === 'csv', {
+      timeout: 60_000,
+    });
+    const file = join(downloads, 'nih-cxr-cohort.csv');
+    for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(readdirSync(downloads), ['nih-cxr-cohort.csv']);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const comments = lines.filter((l) => l.startsWith('# '));
+    assert.ok(comments.length >= 2 && lines[0]!.startsWith('# '), 'attribution lines first');
+    const { totalImages } = await api.summarizeCohort({ filter: built });
+    assert.equal(lines.length - comments.length - 1, totalImages, 'header + one line per image');
+    await page.close();
+  });
+
+  it('loads a shared link: the controls show its filter and the totals are the API answer', async () => {
+    const shared: Filter = { findings: { any: ['Effusion', 'Mass'] }, age: { min: 60 }, view: ['PA'] };
+    const page = await open(`?filter=${encodeURIComponent(JSON.stringify(shared))}`);
+    const expected = await api.summarizeCohort({ filter: shared });
+    assert.deepEqual(await shownTotals(page, shared), {
+      images: expected.totalImages,
+      patients: expected.totalPatients,
+    });
+    assert.equal(await page.$eval('#f-age-min', (i) => (i as HTMLInputElement).value), '60');
+    assert.ok(await page.$eval('#f-view-PA', (i) => (i as HTMLInputElement).checked));
+    assert.ok(!(await page.$eval('#f-view-AP', (i) => (i as HTMLInputElement).checked)));
+    assert.ok(await page.$eval('#f-findings-any-Mass', (i) => (i as HTMLInputElement).checked));
+    const first = await api.queryCohort({ filter: shared, pageSize: 25 });
+    assert.deepEqual(
+      await tableIds(page),
+      first.images.map((i) => i.imageId),
+    );
+    await page.close();
+  });
+
+  it("opens an image's detail with its labels and every read, reader by reader, and closes with Escape", async () => {
+    const labelled: Filter = { expert: { fourFindings: { set: ['test', 'validation'] } } };
+    const page = await open(`?filter=${encodeURIComponent(JSON.stringify(labelled))}`);
+    const [id] = await tableIds(page);
+    assert.ok(id, 'an image with four-findings reads');
+    const record = await api.getImage(id);
+    const opener = `#table-body button[data-image="${id}"]`;
+    await page.focus(opener);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#reads-four-findings', { timeout: 15_000 });
+    assert.equal(new URL(page.url()).searchParams.get('image'), id, 'the open image is in the link');
+    const four = record.expert.readers.filter((r) => r.study === 'fourFindings');
+    assert.ok(four.length > 0);
+    assert.equal(
+      await page.$eval('#reads-four-findings', (t) => (t as HTMLElement).dataset.readers),
+      String(four.length),
+    );
+    const head = await page.$eval('#reads-four-findings thead', (t) => (t as HTMLElement).textContent);
+    for (const r of four) assert.ok(head.includes(`Reader ${r.readerId}`), `reader ${r.readerId}`);
+    // Every cell of every reader is that reader's read of that label.
+    const cells = await page.$$eval('#reads-four-findings tbody tr', (rows) =>
+      rows.map((r) => [...r.children].map((c) => (c as HTMLElement).textContent.trim())),
+    );
+    const keys = ['fracture', 'pneumothorax', 'airspaceOpacity', 'noduleOrMass'] as const;
+    for (const [row, k] of keys.entries()) {
+      assert.equal(cells[row]![1], record.expert.fourFindings?.[k] ? 'YES' : 'NO', `adjudicated ${k}`);
+      for (const [col, r] of four.entries()) {
+        assert.equal(cells[row]![2 + col], r.labels[k] ?? '-', `${k} by ${r.readerId}`);
+      }
+    }
+    const meta = await page.$eval('#detail', (d) => (d as HTMLElement).textContent);
+    assert.ok(meta.includes(String(record.patientId)));
+    for (const f of record.findings) assert.ok(meta.includes(f.replace(/_/g, ' ')), f);
+    // The picture: a signed URL when signing is configured, else the API's reason.
+    const content = await fetch(`${server.url}/v1/images/${id}/content?format=png`, { redirect: 'manual' });
+    await page.waitForFunction(
+      () => !document.getElementById('picture-note')?.textContent?.startsWith('Checking'),
+    );
+    if (content.status === 503) {
+      assert.equal(
+        await page.$eval('#picture-note', (n) => (n as HTMLElement).dataset.signing),
+        'unconfigured',
+      );
+      const problem = (await content.json()) as { detail: string };
+      assert.ok((await page.$eval('#picture-note', (n) => n.textContent ?? '')).includes(problem.detail));
+    } else {
+      assert.equal(content.status, 302);
+      assert.ok(await page.$('#detail-picture img'));
+    }
+    await page.screenshot({ path: join(SHOTS, 'explorer-detail.png') });
+    assert.deepEqual(serious(await axeViolations(page)), [], 'axe with the detail open');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !(document.getElementById('detail') as HTMLDialogElement).open);
+    assert.equal(
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.image),
+      id,
+    );
+    assert.equal(new URL(page.url()).searchParams.get('image'), null);
+    await page.close();
+  });
+
+  it("shows the API's problem+json when the filter is refused, naming the bad field", async () => {
+    const bad = { expert: { reader: { id: 'x1', finding: 'fracture', value: 'YES' } } };
+    const page = await open(`?filter=${encodeURIComponent(JSON.stringify(bad))}`).catch(() => undefined);
+    // A refused filter still renders the page (data-ready is set once both requests ended).
+    assert.ok(page);
+    const problem = await page.waitForSelector('#summary-error .problem[data-status="400"]');
+    const text = await problem!.evaluate((p) => (p as HTMLElement).textContent);
+    assert.match(text, /Bad Request/);
+    assert.match(text, /filter\.expert\.reader\.id/);
+    assert.equal(await page.$eval('#f-expert-reader-id', (i) => (i as HTMLInputElement).value), 'x1');
+    await page.close();
+  });
+
+  it('works from the keyboard: Space on a focused checkbox changes the filter', async () => {
+    const page = await open();
+    await page.focus('#f-view-AP');
+    await page.keyboard.press('Space');
+    const expected = await api.summarizeCohort({ filter: { view: ['AP'] } });
+    assert.equal((await shownTotals(page, { view: ['AP'] })).images, expected.totalImages);
+    await page.close();
+  });
+
+  it('has no serious or critical axe-core violation at desktop and phone widths', async () => {
+    const report: Record<string, string[]> = {};
+    for (const [name, viewport] of [
+      ['desktop', { width: 1280, height: 900 }],
+      ['phone', { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
+    ] as const) {
+      const page = await browser.newPage();
+      await page.setViewport(viewport);
+      await page.goto(`${server.url}/?filter=${encodeURIComponent(JSON.stringify(built))}`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+      const violations = await axeViolations(page);
+      report[name] = violations.map((v) => `${v.impact}: ${v.id} (${v.nodes.length})`);
+      assert.deepEqual(serious(violations), [], name);
+      if (name === 'desktop') {
+        // The checker itself: an unlabelled control added to the page is reported.
+        await page.evaluate(() => document.querySelector('main')?.append(document.createElement('select')));
+        assert.ok(
+          (await axeViolations(page)).some((v) => v.id === 'select-name'),
+          'axe-core reports a defect',
+        );
+      }
+      if (name === 'phone') {
+        // Nothing wider than the screen but the table, which scrolls in its own region.
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(wide <= 390, `page is ${wide} px wide on a 390 px screen`);
+        await page.screenshot({ path: join(SHOTS, 'explorer-phone.png') });
+      }
+      await page.close();
+    }
+    console.log(`axe violations (all impacts): ${JSON.stringify(report)}`);
+  });
+});
+
+const serious = (v: { id: string; impact: string | null; nodes: string[] }[]) =>
+  v
+    .filter((x) => x.impact === 'serious' || x.impact === 'critical')
+    .map((x) => `${x.id}: ${x.nodes.join(' ')}`);

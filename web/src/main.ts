@@ -1,0 +1,172 @@
+/**
+ * The cohort explorer: a filter built from the OpenAPI schema, a live summary, a keyset-paged image table,
+ * an image's detail and exports, all through the typed client (client/index.ts) and the public API.
+ */
+import type { NihCxrClient } from '../../client/index.ts';
+import { createClient, type Filter, initialApiKey, problemView, storeApiKey } from './api.ts';
+import { createImageDetail } from './detail.ts';
+import { byId, h } from './dom.ts';
+import { createExport } from './export.ts';
+import { buildField, filterSchemaOf } from './form.ts';
+import { renderCharts, renderTotals } from './summary.ts';
+import { createImageTable } from './table.ts';
+import { readUrl, urlFor } from './url-state.ts';
+
+const DEBOUNCE_MS = 250;
+
+let apiKey = initialApiKey(new URL(location.href));
+let client = createClient(apiKey);
+const api = (): NihCxrClient => client;
+
+async function main(): Promise<void> {
+  // A region that scrolls sideways must take focus, or a keyboard cannot scroll it (WCAG 2.1.1).
+  const scroll = byId('images-scroll');
+  scroll.tabIndex = 0;
+  scroll.setAttribute('role', 'region');
+  scroll.setAttribute('aria-label', 'Images of the cohort');
+  setUpKey();
+  void showAttribution();
+  void showDataset();
+  const state = readUrl(new URL(location.href));
+  let openapi: unknown;
+  try {
+    openapi = await retrying(() => api().openapi());
+  } catch (err) {
+    byId('filter-form').replaceChildren(problemView(err));
+    return;
+  }
+  const form = buildField('filter', [], filterSchemaOf(openapi));
+  byId('filter-form').replaceChildren(form.el);
+  form.write(state.filter);
+  if (state.invalid)
+    byId('summary-error').replaceChildren(
+      problemView(new Error('The link holds a filter that is not JSON; showing every image.')),
+    );
+
+  let filter = (form.read() ?? {}) as Filter;
+  let image = state.image;
+  const updateUrl = () => history.replaceState(null, '', urlFor(filter, image, new URL(location.href)));
+  const table = createImageTable({
+    client: api,
+    onOpen: (id, opener) => {
+      image = id;
+      updateUrl();
+      void detail.open(id, opener);
+    },
+  });
+  const detail = createImageDetail({
+    client: api,
+    apiKey: () => apiKey,
+    onClose: () => {
+      image = undefined;
+      updateUrl();
+    },
+  });
+  createExport({ client: api, filter: () => filter, openapi });
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const refresh = () => {
+    filter = (form.read() ?? {}) as Filter;
+    updateUrl();
+    void summary.load(filter);
+    void table.load(filter);
+  };
+  const onChange = () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, DEBOUNCE_MS);
+  };
+  byId('filter-form').addEventListener('change', onChange);
+  byId('filter-form').addEventListener('input', onChange);
+  byId('filter-reset').addEventListener('click', () => {
+    form.write({});
+    refresh();
+  });
+  byId('key-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    refresh();
+  });
+
+  const summary = createSummary();
+  await Promise.all([summary.load(filter), table.load(filter)]);
+  performance.mark('nih:first-render');
+  document.body.dataset.ready = 'true';
+  if (image) void detail.open(image);
+}
+
+/** Totals and charts; a newer filter wins over a slower older answer. */
+function createSummary() {
+  let seq = 0;
+  const region = byId('summary');
+  return {
+    async load(filter: Filter): Promise<void> {
+      const mine = ++seq;
+      region.setAttribute('aria-busy', 'true');
+      byId('summary-status').textContent = 'Updating…';
+      try {
+        const sm = await retrying(() => api().summarizeCohort({ filter }));
+        if (mine !== seq) return;
+        byId('summary-error').replaceChildren();
+        byId('totals').replaceChildren(...renderTotals(sm));
+        byId('charts').replaceChildren(...renderCharts(sm));
+        byId('summary-status').textContent = '';
+        region.dataset.filter = JSON.stringify(filter);
+      } catch (err) {
+        if (mine !== seq) return;
+        byId('summary-error').replaceChildren(problemView(err));
+        byId('summary-status').textContent = 'The summary could not be updated.';
+      } finally {
+        if (mine === seq) region.setAttribute('aria-busy', 'false');
+      }
+    },
+  };
+}
+
+/** The local server answers 503 while it loads its data: wait and ask again, a few times. */
+async function retrying<T>(work: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status !== 503 || i >= attempts) throw err;
+      byId('summary-status').textContent = 'The server is still loading its data; retrying…';
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+function setUpKey(): void {
+  const input = byId<HTMLInputElement>('api-key');
+  input.value = apiKey;
+  byId('key-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    apiKey = input.value.trim();
+    storeApiKey(apiKey);
+    client = createClient(apiKey);
+  });
+}
+
+async function showAttribution(): Promise<void> {
+  try {
+    const a = await api().attribution();
+    byId('attribution-notice').textContent = a.notice;
+    byId('citations').replaceChildren(...a.citations.map((c) => h('li', {}, c)));
+  } catch {
+    // The attribution built into the page stays; it is the same text.
+  }
+}
+
+async function showDataset(): Promise<void> {
+  try {
+    const health = await api().health();
+    if (health.dataset)
+      byId('dataset').textContent =
+        health.dataset === 'synthetic'
+          ? `Synthetic sample (${health.images ?? '?'} images): set NIH_DATA_DIR for the real data`
+          : `NIH ChestX-ray14 (${(health.images ?? 0).toLocaleString('en-US')} images)`;
+  } catch {
+    // Not every deployment says what it loaded.
+  }
+}
+
+void main();
