@@ -47,3 +47,17 @@ export const ProblemSchema = z.object({
 export function problemResponse(description: string) {
   return { description, schema: ProblemSchema, contentType: PROBLEM_CONTENT_TYPE };
 }
+
+/**
+ * The error responses every route can give (the router's 404/405, the body limit and type, validation,
+ * a backing service down): the OpenAPI document declares them on every operation from here, beside any a
+ * route declares itself with problemResponse.
+ */
+export const COMMON_ERROR_RESPONSES: Record<number, string> = {
+  400: 'Invalid input; `errors` names each bad field.',
+  404: 'Unknown image, patient or route.',
+  405: 'Method not allowed on this path.',
+  413: 'Batch or body too large.',
+  415: 'Body is not application/json.',
+  503: 'A backing service is unavailable or not configured; retry after `Retry-After` seconds.',
+};

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ProblemSchema } from '../http/problem.ts';
+import { COMMON_ERROR_RESPONSES, ProblemSchema } from '../http/problem.ts';
 import type { Route } from '../http/router.ts';
 import { attribution } from '../model/attribution.ts';
 
@@ -37,15 +37,6 @@ function requiredOf(schema: z.ZodType): string[] {
 const PROBLEM_SCHEMA: JsonSchema = {
   description: 'RFC 9457 problem details',
   ...toSchema(ProblemSchema, 'output'),
-};
-
-const ERROR_STATUSES: Record<number, string> = {
-  400: 'Invalid input; `errors` names each bad field.',
-  404: 'Unknown image, patient or route.',
-  405: 'Method not allowed on this path.',
-  413: 'Batch or body too large.',
-  415: 'Body is not application/json.',
-  503: 'A backing service is unavailable or not configured; retry after `Retry-After` seconds.',
 };
 
 /** The OpenAPI 3.1 document of the given routes, built from the same zod schemas that validate requests. */
@@ -87,7 +78,7 @@ export function buildOpenApiDocument(
       }
       responses[status] = entry;
     }
-    for (const status of Object.keys(ERROR_STATUSES)) {
+    for (const status of Object.keys(COMMON_ERROR_RESPONSES)) {
       responses[status] ??= { $ref: `#/components/responses/Problem${status}` };
     }
     op.responses = responses;
@@ -108,7 +99,7 @@ export function buildOpenApiDocument(
     components: {
       schemas: { Problem: PROBLEM_SCHEMA },
       responses: Object.fromEntries(
-        Object.entries(ERROR_STATUSES).map(([s, d]) => [
+        Object.entries(COMMON_ERROR_RESPONSES).map(([s, d]) => [
           `Problem${s}`,
           {
             description: d,
