@@ -158,7 +158,8 @@ export function failedReport(
     gzip: false,
     reason:
       `gave up after ${attempt} failed attempts; the last one failed with: ${lastError.slice(0, 1000)}. ` +
-      'Upload the file again to retry.',
+      'Upload the file again to retry: rows an attempt already wrote to Firestore stay, and the new upload ' +
+      'brings the cohort store level with them.',
     offset: null,
     lines: null,
     rows: null,
