@@ -1,7 +1,7 @@
 /**
  * What the functions log when things fail, in process: the signer entry started from a service-account key
- * file (RSA PEM), the labels routes over a Firestore that is not there (503) and the cohorts routes over a
- * DuckDB store that was closed (500), each called with an API key in the query string as API Gateway allows.
+ * file (RSA PEM), the labels function over a Firestore that is not there (503) and the cohorts function over
+ * a DuckDB store that was closed (503), both built by their app.ts, each called with an API key in the query string as API Gateway allows.
  * The log lines name the failure and the request but carry no key material and no API key.
  */
 import assert from 'node:assert/strict';
@@ -13,15 +13,12 @@ import { after, describe, it } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { createCohortsRoutes } from '../../functions/cohorts/routes.ts';
-import { createLabelsRoutes } from '../../functions/labels/routes.ts';
+import { createCohortsApp, loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
+import { createLabelsApp, loadLabelsAppConfig } from '../../functions/labels/app.ts';
 import { freePort } from '../../scripts/emulators/firestore.ts';
 import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
 import { loggableUrl } from '../../shared/http/log-fields.ts';
-import { createRouter } from '../../shared/http/router.ts';
-import { createFirestore } from '../../shared/labels/firestore-client.ts';
-import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { createLogger } from '../../shared/log.ts';
 import { loadSignerConfig } from '../../shared/signing/config.ts';
 import { createUrlSigner } from '../../shared/signing/create-signer.ts';
@@ -117,23 +114,18 @@ describe('the signer entry with a service-account key file', () => {
 describe('5xx answers are logged with the request, the API key masked', () => {
   it('labels over an absent Firestore: 503 with Retry-After, one ERROR line per request', async () => {
     const lines: string[] = [];
-    const deadHost = `127.0.0.1:${await freePort()}`;
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    delete process.env.FIRESTORE_EMULATOR_HOST;
-    const db = await createFirestore({ projectId: 'demo-nih-cxr', emulatorHost: deadHost });
-    if (saved) process.env.FIRESTORE_EMULATOR_HOST = saved;
-    const repo = createFirestoreLabelRepo({ firestore: db, timeoutMs: 1500 });
-    http(
-      'redaction-labels',
-      createRouter(createLabelsRoutes({ repo }), { logger: createLogger({}, (l) => lines.push(l)) }),
-    );
+    const config = loadLabelsAppConfig({
+      FIRESTORE_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
+      FIRESTORE_TIMEOUT_MS: '1500',
+      LABELS_CACHE_BYTES: '0',
+    });
+    const app = createLabelsApp({ config, logger: createLogger({}, (l) => lines.push(l)) });
+    http('redaction-labels', app.handler);
     const res = await request(getTestServer('redaction-labels')).get(
       `/v1/images/00000001_000?key=${API_KEY}&x=1`,
     );
     assert.equal(res.status, 503);
     assert.ok(res.headers['retry-after']);
-    // Not awaited: terminate() waits seconds for the abandoned read's retries to give up.
-    void db.terminate().catch(() => {});
     const errors = lines.map((l) => JSON.parse(l)).filter((e) => e.severity === 'ERROR');
     assert.equal(errors.length, 1);
     assert.equal(errors[0].httpRequest.requestUrl, '/v1/images/00000001_000?key=[REDACTED]&x=1');
@@ -145,7 +137,11 @@ describe('5xx answers are logged with the request, the API key masked', () => {
     const store = await createDuckDbCohortStore({ tokens: createPageTokens(PAGE_SECRET) });
     await store.close();
     const log = createLogger({}, (l) => lines.push(l));
-    http('redaction-cohorts', createRouter(createCohortsRoutes({ store, logger: log }), { logger: log }));
+    const config = loadCohortsAppConfig({ PAGE_TOKEN_SECRET: PAGE_SECRET });
+    http(
+      'redaction-cohorts',
+      createCohortsApp({ config, openStore: async () => store, logger: log }).handler,
+    );
     const res = await request(getTestServer('redaction-cohorts'))
       .post(`/v1/cohorts:summary?api_key=${API_KEY}`)
       .send({ filter: {} });
