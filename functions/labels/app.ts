@@ -3,12 +3,11 @@
  * the local server and the tests all build it here, so they run the same wiring by construction.
  */
 import type { Firestore } from '@google-cloud/firestore';
-import { loadConfig } from '../../shared/config.ts';
 import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import type { MetaDeps } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type CircuitBreakerOptions, withCircuitBreaker } from '../../shared/labels/circuit-breaker.ts';
-import { type LabelsConfig, LabelsConfigSchema } from '../../shared/labels/config.ts';
+import { type LabelsConfig, loadLabelsConfig } from '../../shared/labels/config.ts';
 import { lazyFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { createRestFirestore, type RestFirestore } from '../../shared/labels/firestore-rest.ts';
@@ -24,7 +23,7 @@ export interface LabelsAppConfig {
 }
 
 export function loadLabelsAppConfig(env: Record<string, string | undefined> = process.env): LabelsAppConfig {
-  return { labels: loadConfig(LabelsConfigSchema, env), http: loadHttpConfig(env) };
+  return { labels: loadLabelsConfig(env), http: loadHttpConfig(env) };
 }
 
 export interface LabelsAppDeps {

@@ -4,11 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../shared/config.ts';
+import { LabelStoreUnavailableError } from '../../shared/labels/errors.ts';
+import { FileFormatError } from '../../shared/parsers/types.ts';
 import { UploadsConfigSchema } from '../../shared/uploads/config.ts';
 import { DicomHeaderReader, MAX_DICOM_HEADER } from '../../shared/uploads/dicom.ts';
-import { UploadRejection } from '../../shared/uploads/errors.ts';
+import { contentFault, isTransient, UploadBusyError, UploadRejection } from '../../shared/uploads/errors.ts';
 import { StorageObjectSchema } from '../../shared/uploads/event.ts';
 import { PngValidator, validatePng } from '../../shared/uploads/png.ts';
+import { derivedName, MAX_OBJECT_NAME_BYTES, reportName } from '../../shared/uploads/report.ts';
 import { sniffContent } from '../../shared/uploads/sniff.ts';
 import { ihdr, makeDicom, makePng, PNG_SIGNATURE, pngChunk, pngWithBadCrc } from './fixtures.ts';
 
@@ -254,5 +257,91 @@ describe('UploadsConfigSchema', () => {
   test('the emulator turns throttling off; BigQuery needs its dataset', () => {
     assert.equal(loadConfig(UploadsConfigSchema, { FIRESTORE_EMULATOR_HOST: '127.0.0.1:1' }).throttle, false);
     assert.throws(() => loadConfig(UploadsConfigSchema, { COHORT_STORE: 'bigquery' }), /BQ_DATASET/);
+  });
+});
+
+describe('bad input or a temporary fault', () => {
+  const coded = (code: unknown, message = 'x') => Object.assign(new Error(message), { code });
+  const transient: [string, unknown][] = [
+    ['a connection reset', coded('ECONNRESET')],
+    ['a premature close of the download', coded('ERR_STREAM_PREMATURE_CLOSE')],
+    ['HTTP 503', coded(503)],
+    ['HTTP 429', coded(429)],
+    ['HTTP 408', coded(408)],
+    ['gRPC UNAVAILABLE', coded(14)],
+    ['gRPC DEADLINE_EXCEEDED', coded(4)],
+    ['gRPC RESOURCE_EXHAUSTED', coded(8)],
+    ['gRPC ABORTED', coded(10)],
+    ['Firestore past its deadline', new LabelStoreUnavailableError('slow')],
+    ['a lease held by another attempt', new UploadBusyError('busy')],
+    ['a transient cause under a wrapper', new Error('wrapped', { cause: coded(14) })],
+  ];
+  for (const [what, err] of transient) {
+    test(`retried: ${what}`, () => {
+      assert.equal(isTransient(err), true);
+      assert.equal(contentFault(err), err, 'passed through, not made a rejection');
+    });
+  }
+  const input: [string, unknown, RegExp][] = [
+    [
+      'a RangeError from the content',
+      new RangeError('Maximum call stack size exceeded'),
+      /RangeError: Maximum call/,
+    ],
+    ['a parser error', new FileFormatError('truncated gzip'), /^truncated gzip$/],
+    ['gRPC INVALID_ARGUMENT', coded(3, 'too big'), /too big/],
+    ['HTTP 400', coded(400, 'bad'), /bad/],
+    ['a TypeError', new TypeError('x is undefined'), /TypeError: x is undefined/],
+    ['a thrown string', 'boom', /boom/],
+  ];
+  for (const [what, err, reason] of input) {
+    test(`input, never retried: ${what}`, () => {
+      assert.equal(isTransient(err), false);
+      const r = contentFault(err);
+      assert.ok(r instanceof UploadRejection);
+      assert.match(r.message, reason);
+    });
+  }
+  test('a vanished object (404) is neither: it passes through to be acknowledged as gone', () => {
+    const gone = coded(404);
+    assert.equal(isTransient(gone), false);
+    assert.equal(contentFault(gone), gone);
+  });
+});
+
+describe('derived object names', () => {
+  const cases: [string, string][] = [
+    ['ascii', 'x'.repeat(2000)],
+    ['two-byte', '\u00e9'.repeat(600)],
+    ['three-byte', '\u6587'.repeat(400)],
+    ['astral (surrogate pairs)', '\ud83d\ude00'.repeat(300)],
+    ['control characters', 'a\tb\u0000c\u007fd.csv'],
+    ['a lone surrogate', 'a\ud800b.csv'],
+  ];
+  for (const [what, name] of cases) {
+    test(`${what}: at most 1,024 bytes of well-formed UTF-8, no control character, ending in the hash`, () => {
+      const r = reportName(name);
+      assert.ok(Buffer.byteLength(r, 'utf8') <= MAX_OBJECT_NAME_BYTES, `${Buffer.byteLength(r)} bytes`);
+      assert.ok(r.isWellFormed());
+      const control = [...r].filter(
+        (c) => c.codePointAt(0)! <= 0x1f || (c.codePointAt(0)! >= 0x7f && c.codePointAt(0)! <= 0x9f),
+      );
+      assert.deepEqual(control, []);
+      assert.match(r, /^reports\/.*~[0-9a-f]{16}\.json$/);
+    });
+  }
+  test('a short ordinary name is kept as it is', () => {
+    assert.equal(reportName('incoming/boxes.csv'), 'reports/incoming/boxes.csv.json');
+    assert.equal(derivedName('quarantine/', 'a/b.png'), 'quarantine/a/b.png');
+  });
+  test('two long names that share their first kilobyte get different derived names', () => {
+    const a = `${'p'.repeat(1100)}a`;
+    const b = `${'p'.repeat(1100)}b`;
+    assert.notEqual(reportName(a), reportName(b));
+  });
+  test('the longest name that still fits is kept; one byte more is derived', () => {
+    const fits = 'f'.repeat(MAX_OBJECT_NAME_BYTES - 'reports/'.length - '.json'.length);
+    assert.equal(reportName(fits), `reports/${fits}.json`);
+    assert.match(reportName(`${fits}f`), /~[0-9a-f]{16}\.json$/);
   });
 });
