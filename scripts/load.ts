@@ -7,9 +7,8 @@
  * Progress goes to stderr (a bar on a terminal, lines otherwise); the final count to stdout.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../shared/config.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
-import { LabelsConfigSchema } from '../shared/labels/config.ts';
+import { loadLabelsConfig } from '../shared/labels/config.ts';
 import { createFirestore } from '../shared/labels/firestore-client.ts';
 import { loadRecords } from '../shared/labels/loader.ts';
 import { progressReporter } from '../shared/labels/progress.ts';
@@ -33,7 +32,7 @@ if (!dir || (values.metadata !== 'v2020' && values.metadata !== '2017')) {
   process.exit(2);
 }
 
-const config = loadConfig(LabelsConfigSchema);
+const config = loadLabelsConfig();
 const maxOps = values['max-ops'] === undefined ? undefined : Number(values['max-ops']);
 if (maxOps !== undefined && !(Number.isInteger(maxOps) && maxOps >= 1)) {
   console.error('--max-ops must be a positive integer (operations per second)');

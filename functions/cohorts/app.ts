@@ -3,10 +3,9 @@
  * the local server and the tests all build it here. How the store is opened is a parameter: the cloud entry
  * passes its factory, the local server one that also loads the local data set.
  */
-import { type CohortsConfig, CohortsConfigSchema } from '../../shared/cohorts/config.ts';
+import { type CohortsConfig, loadCohortsConfig } from '../../shared/cohorts/config.ts';
 import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
@@ -26,7 +25,7 @@ export function loadCohortsAppConfig(
   env: Record<string, string | undefined> = process.env,
 ): CohortsAppConfig {
   return {
-    cohorts: loadConfig(CohortsConfigSchema, env),
+    cohorts: loadCohortsConfig(env),
     signer: loadSignerConfig(env),
     http: loadHttpConfig(env),
   };

@@ -9,12 +9,11 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Storage } from '@google-cloud/storage';
 import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { adaptFramework, CLOUD_EVENT_MAX_BYTES } from '../../shared/http/framework-adapter.ts';
 import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
-import { type UploadsConfig, UploadsConfigSchema } from '../../shared/uploads/config.ts';
+import { loadUploadsConfig, type UploadsConfig } from '../../shared/uploads/config.ts';
 import type { UploadProcessor } from '../../shared/uploads/processor.ts';
 
 /** Everything the upload function reads from the environment. */
@@ -25,7 +24,7 @@ export interface UploadsAppConfig {
 export function loadUploadsAppConfig(
   env: Record<string, string | undefined> = process.env,
 ): UploadsAppConfig {
-  return { uploads: loadConfig(UploadsConfigSchema, env) };
+  return { uploads: loadUploadsConfig(env) };
 }
 
 export interface UploadsAppDeps {

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { envInt, envString } from '../config.ts';
+import { envInt, envString, loadConfig } from '../config.ts';
 import { DEV_PAGE_TOKEN_SECRET } from './page-token.ts';
 
 const GIB = 1024 ** 3;
@@ -73,3 +73,8 @@ export const CohortsConfigSchema = z
     },
   }));
 export type CohortsConfig = z.output<typeof CohortsConfigSchema>;
+
+/** Reads the cohorts configuration once at start-up; a bad value is a ConfigError naming the variable. */
+export function loadCohortsConfig(env: Record<string, string | undefined> = process.env): CohortsConfig {
+  return loadConfig(CohortsConfigSchema, env);
+}

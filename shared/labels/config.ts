@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { envInt, envString } from '../config.ts';
+import { envInt, envString, loadConfig } from '../config.ts';
 
 /** Environment of the labels function and the loader. */
 export const LabelsConfigSchema = z
@@ -43,3 +43,8 @@ export const LabelsConfigSchema = z
     },
   }));
 export type LabelsConfig = z.output<typeof LabelsConfigSchema>;
+
+/** Reads the labels configuration once at start-up; a bad value is a ConfigError naming the variable. */
+export function loadLabelsConfig(env: Record<string, string | undefined> = process.env): LabelsConfig {
+  return loadConfig(LabelsConfigSchema, env);
+}

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { CohortStoreConfig } from '../cohorts/create-store.ts';
 import { DEV_PAGE_TOKEN_SECRET } from '../cohorts/page-token.ts';
-import { envInt, envString } from '../config.ts';
+import { envInt, envString, loadConfig } from '../config.ts';
 
 /** Environment of the upload-processing function (and of the local server's upload path). */
 export const UploadsConfigSchema = z
@@ -59,3 +59,8 @@ export const UploadsConfigSchema = z
     throttle: !e.FIRESTORE_EMULATOR_HOST,
   }));
 export type UploadsConfig = z.output<typeof UploadsConfigSchema>;
+
+/** Reads the uploads configuration once at start-up; a bad value is a ConfigError naming the variable. */
+export function loadUploadsConfig(env: Record<string, string | undefined> = process.env): UploadsConfig {
+  return loadConfig(UploadsConfigSchema, env);
+}
