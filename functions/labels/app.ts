@@ -14,6 +14,7 @@ import { createRestFirestore, type RestFirestore } from '../../shared/labels/fir
 import { createLabelCache } from '../../shared/labels/label-cache.ts';
 import { type CacheValue, createRestLabelRepo, restStampReader } from '../../shared/labels/rest-repo.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
+import { createPageRoutes } from './page-route.ts';
 import { createLabelsRoutes } from './routes.ts';
 
 /** Everything the labels function reads from the environment. */
@@ -36,10 +37,14 @@ export interface LabelsAppDeps {
   /** The meta routes; the cloud default serves them here, the local server passes `false` and serves its own. */
   meta?: MetaDeps | false;
   breaker?: CircuitBreakerOptions;
+  /** The explorer page's HTML, served at `/`; default: the explorer.html the build put beside the bundle. */
+  page?: () => string | undefined;
 }
 
 export interface LabelsApp {
   routes: Route[];
+  /** `GET /`, the explorer page: served by the handler, but not an API route (not in the OpenAPI document). */
+  page: Route[];
   handler: ReturnType<typeof createRouter>;
   /**
    * Reads the labels version stamp now, so that the connection to Firestore, the access token and the
@@ -81,5 +86,6 @@ export function createLabelsApp(deps: LabelsAppDeps): LabelsApp {
       log.warn('warm-up read of the labels version stamp failed; the first request retries', { err });
     }
   };
-  return { routes, handler: createRouter(routes, { logger: log, ...http }), warm };
+  const page = createPageRoutes(deps.page);
+  return { routes, page, handler: createRouter([...routes, ...page], { logger: log, ...http }), warm };
 }
