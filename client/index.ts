@@ -4,6 +4,10 @@
  */
 import type * as z from 'zod';
 import type {
+  AgreementRequestSchema,
+  AgreementResponseSchema,
+} from '../functions/cohorts/agreement-route.ts';
+import type {
   ExportRequestSchema,
   QueryRequestSchema,
   QueryResponseSchema,
@@ -31,6 +35,8 @@ export type CohortQueryResponse = z.output<typeof QueryResponseSchema>;
 export type CohortSummaryRequest = z.input<typeof SummaryRequestSchema>;
 export type CohortSummaryResponse = z.output<typeof SummaryResponseSchema>;
 export type CohortExportRequest = z.input<typeof ExportRequestSchema>;
+export type CohortAgreementRequest = z.input<typeof AgreementRequestSchema>;
+export type CohortAgreementResponse = z.output<typeof AgreementResponseSchema>;
 export type Attribution = z.output<typeof AttributionSchema>;
 export type Health = z.output<typeof HealthSchema>;
 
@@ -114,6 +120,10 @@ export class NihCxrClient {
   }
   summarizeCohort(req: CohortSummaryRequest): Promise<CohortSummaryResponse> {
     return this.#json('POST', '/v1/cohorts:summary', req);
+  }
+  /** Label quality: the NIH label or each reader against the adjudicated expert label on a cohort. */
+  cohortAgreement(req: CohortAgreementRequest): Promise<CohortAgreementResponse> {
+    return this.#json('POST', '/v1/cohorts:agreement', req);
   }
   /** The streamed manifest (CSV or NDJSON, attribution first) as a web stream of bytes. */
   async exportCohort(req: CohortExportRequest): Promise<ReadableStream<Uint8Array>> {

@@ -106,6 +106,21 @@ describe('npm start end to end', { timeout: 600_000 }, () => {
     assert.equal(loc.pathname, '/gcs-public-data--healthcare-nih-chest-xray/png/00000001_000.png');
   });
 
+  it('answers a label-quality question through the client (agreement), and 400 for fracture vs NIH', async () => {
+    const labelled = await client.summarizeCohort({ filter: { expert: { allFindings: {} } } });
+    const a = await client.cohortAgreement({
+      finding: 'abnormal',
+      reference: 'allFindings',
+      compare: 'readers',
+    });
+    assert.equal(a.images, labelled.totalImages);
+    assert.ok(a.compare === 'readers' && a.readers.length === 5 && a.fleiss.kappa !== null);
+    await assert.rejects(
+      client.cohortAgreement({ finding: 'fracture', reference: 'fourFindings', compare: 'nih' }),
+      (e: unknown) => e instanceof ApiError && e.status === 400,
+    );
+  });
+
   it('queries, pages, summarises and exports a cohort', async () => {
     const filter: CohortSummaryRequest['filter'] = {
       findings: { any: ['Effusion', 'Atelectasis'] },
