@@ -27,7 +27,7 @@ import { loadTerraform } from '../test/terraform/hcl.ts';
 import { type PlannedResource, plannedResources } from '../test/terraform/plan.ts';
 import { type BundleInfo, buildAll } from './build.ts';
 import { functionFolders, REPO_ROOT } from './function-folders.ts';
-import { functionRoutes } from './function-routes.ts';
+import { gatewayRoutes } from './function-routes.ts';
 import { GENERATED_DIR, generateTerraformFiles, writeGenerated } from './gen-terraform.ts';
 
 export const DRY_RUN_FLAG = '--dry-run';
@@ -76,7 +76,7 @@ export async function dryRun(opts: DryRunOptions = {}): Promise<DryRun> {
   log('\nOffline Terraform checks (terraform validate and plan need the providers: run them after init)');
   const c = await loadTerraform(terraformDir);
   const routes: Record<string, Route[]> = {};
-  for (const f of functionFolders()) routes[f] = await functionRoutes(f);
+  for (const f of functionFolders()) routes[f] = await gatewayRoutes(f);
   const { COHORT_TABLES, bigQueryTableSchema } = await import('../shared/cohorts/schema.ts');
   const tables = COHORT_TABLES.map((t) => ({ id: t.id, fields: bigQueryTableSchema(t.id).fields }));
   const schema = checkProviderSchema(c, loadProviderSchema());

@@ -43,3 +43,23 @@ export async function functionRoutes(
   }
   return routes;
 }
+
+/**
+ * What the gateway routes to a function: its API routes, then the pages it serves, from
+ * `functions/<name>/page-route.ts` (`createPageRoutes()`: labels serves the explorer page at `/`). Pages are
+ * served with the same API key and quota, but are not API operations, so they are not in the OpenAPI document.
+ */
+export async function gatewayRoutes(
+  name: string,
+  functionsDir = join(REPO_ROOT, 'functions'),
+): Promise<Route[]> {
+  const routes = await functionRoutes(name, functionsDir);
+  const file = join(functionsDir, name, 'page-route.ts');
+  if (!existsSync(file)) return routes;
+  const mod = (await import(pathToFileURL(file).href)) as { createPageRoutes?: () => unknown };
+  const pages = mod.createPageRoutes?.();
+  if (!Array.isArray(pages) || !pages.every(isRoute)) {
+    throw new Error(`${file} should export createPageRoutes() returning an array of routes`);
+  }
+  return [...routes, ...pages];
+}

@@ -13,7 +13,7 @@ import { bigQueryTableSchema, COHORT_TABLES } from '../shared/cohorts/schema.ts'
 import { FIRESTORE_FIELD_OVERRIDES, FIRESTORE_INDEXES } from '../shared/labels/indexes.ts';
 import { buildOpenApiDocument } from '../shared/openapi/build.ts';
 import { functionFolders, REPO_ROOT } from './function-folders.ts';
-import { functionRoutes } from './function-routes.ts';
+import { gatewayRoutes } from './function-routes.ts';
 import { buildGatewayConfig, toTerraformTemplate } from './gateway-config.ts';
 
 export const GENERATED_DIR = join(REPO_ROOT, 'terraform', 'generated');
@@ -53,7 +53,7 @@ function firestoreFile(): string {
 async function gatewayFile(functionsDir: string): Promise<string> {
   const functions = [];
   for (const name of functionFolders(functionsDir)) {
-    const routes = await functionRoutes(name, functionsDir);
+    const routes = await gatewayRoutes(name, functionsDir);
     if (routes.length > 0) functions.push({ name, doc: buildOpenApiDocument(routes) });
   }
   return toTerraformTemplate(buildGatewayConfig(functions));

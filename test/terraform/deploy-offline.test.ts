@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { functionFolders, REPO_ROOT } from '../../scripts/function-folders.ts';
-import { functionRoutes } from '../../scripts/function-routes.ts';
+import { gatewayRoutes } from '../../scripts/function-routes.ts';
 import type { SchemaFile } from '../../scripts/gen-provider-schema.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { checkExposure } from './checks-exposure.ts';
@@ -41,7 +41,7 @@ function run(c: TfConfig, check: DeployCheckName): string[] {
 before(async () => {
   config = await loadTerraform(TERRAFORM);
   schema = loadProviderSchema();
-  for (const f of functionFolders()) routesByFolder[f] = await functionRoutes(f);
+  for (const f of functionFolders()) routesByFolder[f] = await gatewayRoutes(f);
 });
 
 describe('first apply on an empty project (dependency graph of the parsed HCL)', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildBundle, EXTERNAL_PACKAGES } from '../../scripts/build.ts';
 import { functionFolders, REPO_ROOT } from '../../scripts/function-folders.ts';
-import { functionRoutes } from '../../scripts/function-routes.ts';
+import { gatewayRoutes } from '../../scripts/function-routes.ts';
 import { generateTerraformFiles } from '../../scripts/gen-terraform.ts';
 import type { Route } from '../../shared/http/router.ts';
 import {
@@ -86,7 +86,7 @@ before(async () => {
     const probe = await probeBundle(b, sampleEnvironment(deploymentOf(b.name)?.body, b.name));
     probes.set(b.name, probe);
     registrations[b.name] = probe.registered;
-    routesByFolder[b.name] = await functionRoutes(b.name);
+    routesByFolder[b.name] = await gatewayRoutes(b.name);
   }
   generatedNow = await generateTerraformFiles();
   // Regenerated in memory from shared/, independently of terraform/generated.
@@ -183,7 +183,11 @@ describe('function bundles', () => {
       );
       for (const d of deps) assert.ok(EXTERNAL_PACKAGES.includes(d), `${b.name} installs ${d}`);
       const files = readdirSync(b.dir);
-      for (const f of files) assert.match(f, /^(index\.js|chunk-\w+\.js|[\w.-]+\.LEGAL\.txt|package\.json)$/);
+      // explorer.html: the explorer page the labels function serves at / (scripts/build-web.ts).
+      for (const f of files) {
+        assert.match(f, /^(index\.js|chunk-\w+\.js|[\w.-]+\.LEGAL\.txt|package\.json|explorer\.html)$/);
+      }
+      assert.equal(files.includes('explorer.html'), b.name === 'labels', `${b.name}: explorer.html`);
       assert.equal(b.zip, `${b.name}-${b.sha256.slice(0, 16)}.zip`);
     }
   });

@@ -1,0 +1,76 @@
+/**
+ * The cohort explorer page (issue 16): its size (the one HTML file, script and styles inline: raw and
+ * gzipped, as sent) and its first render in headless Chromium against `npm start` (the real NIH files when
+ * NIH_DATA_DIR is set, else the synthetic sample): time from navigation to the summary and first table page
+ * shown (the page's `nih:first-render` mark), first contentful paint, and a filter change to its new totals.
+ * Targets: first render under 1 s, page under 200 KB gzipped.
+ */
+import { buildExplorerPage } from '../scripts/build-web.ts';
+import { launchBrowser } from '../test/harness/browser.ts';
+import { startNpmStart } from '../test/harness/npm-start.ts';
+
+const LOADS = Number(process.env.WEB_LOADS ?? 10);
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+
+export default async function bench(): Promise<void> {
+  const page = await buildExplorerPage();
+  console.log(
+    `page: ${kib(page.sizes.html)} raw, ${kib(page.sizes.gzip)} gzipped (target < 200 KiB gzipped: ${page.sizes.gzip < 200 * 1024 ? 'met' : 'MISSED'})`,
+  );
+  console.log(
+    `  of which script ${kib(page.sizes.js)} and styles ${kib(page.sizes.css)} (minified, inline); no other asset: no fonts, images or libraries`,
+  );
+
+  const server = await startNpmStart(process.env.NIH_DATA_DIR ? {} : { NIH_DATA_DIR: undefined }, {
+    readyTimeoutMs: 300_000,
+  });
+  const browser = await launchBrowser();
+  try {
+    const renders: number[] = [];
+    const paints: number[] = [];
+    for (let i = 0; i < LOADS; i++) {
+      const tab = await browser.newPage();
+      await tab.setCacheEnabled(false);
+      await tab.goto(`${server.url}/`);
+      await tab.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+      const t = await tab.evaluate(() => ({
+        render: performance.getEntriesByName('nih:first-render')[0]?.startTime ?? Number.NaN,
+        fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN,
+      }));
+      renders.push(t.render);
+      paints.push(t.fcp);
+      await tab.close();
+    }
+    console.log(
+      `first render (summary + first table page, cache off, ${LOADS} loads): p50 ${ms(quantile(renders, 0.5))}, max ${ms(Math.max(...renders))} (target < 1 s: ${Math.max(...renders) < 1000 ? 'met' : 'MISSED'}); first contentful paint p50 ${ms(quantile(paints, 0.5))}`,
+    );
+
+    const tab = await browser.newPage();
+    await tab.goto(`${server.url}/`);
+    await tab.waitForSelector('body[data-ready="true"]');
+    const changes: number[] = [];
+    for (const id of ['#f-sex-F', '#f-view-PA', '#f-sex-F', '#f-view-PA']) {
+      const before = await tab.$eval('#summary', (s) => (s as HTMLElement).dataset.filter);
+      const t0 = Date.now();
+      await tab.click(id);
+      await tab.waitForFunction(
+        (b) => {
+          const s = document.getElementById('summary');
+          return s?.getAttribute('aria-busy') === 'false' && s.dataset.filter !== b;
+        },
+        {},
+        before,
+      );
+      changes.push(Date.now() - t0);
+    }
+    console.log(
+      `filter change to new totals and charts (includes the 250 ms debounce): p50 ${ms(quantile(changes, 0.5))}, max ${ms(Math.max(...changes))}`,
+    );
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
