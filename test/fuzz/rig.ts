@@ -1,5 +1,6 @@
 /**
- * Every HTTP route of the project behind one functions-framework test server, on real backends: the
+ * Every HTTP route of the project behind one functions-framework test server, each function built by its
+ * app.ts from one environment as its cloud entry builds it (as npm start mounts them), on real backends: the
  * Firestore emulator and an in-memory DuckDB store, both loaded with the synthetic sample (written in the NIH
  * file formats and read back through loadDatasetDir), and the HMAC signer with a test secret. Log lines are
  * captured, and every filter that reaches the cohort store is recorded for the SQL-shape invariant.
@@ -10,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createCohortsRoutes } from '../../functions/cohorts/routes.ts';
-import { createLabelsRoutes } from '../../functions/labels/routes.ts';
-import { createSignerRoutes } from '../../functions/signer/routes.ts';
+import { createCohortsApp, loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
+import { createLabelsApp, loadLabelsAppConfig } from '../../functions/labels/app.ts';
+import { createSignerApp, loadSignerAppConfig } from '../../functions/signer/app.ts';
 import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import type { CohortFilter } from '../../shared/cohorts/filter.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
@@ -20,14 +21,12 @@ import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
 import { createMetaRoutes } from '../../shared/http/meta-routes.ts';
-import { createRouter, type Route } from '../../shared/http/router.ts';
-import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
+import { createRouter } from '../../shared/http/router.ts';
 import { loadRecords } from '../../shared/labels/loader.ts';
 import { createLogger } from '../../shared/log.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
 import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
-import { createHmacSigner } from '../../shared/signing/hmac-signer.ts';
 import { MAX_EXPIRES_SECONDS } from '../../shared/signing/v4.ts';
 import { startTestFirestore } from '../harness/firestore.ts';
 
@@ -97,27 +96,29 @@ export async function startFuzzRig(opts: { images?: number } = {}): Promise<Fuzz
     const logs: string[] = [];
     const log = createLogger({}, (line) => logs.push(line));
     const storeFilters: CohortFilter[] = [];
-    const signer = createHmacSigner({
-      accessId: HMAC_ACCESS_ID,
-      secret: SECRETS.hmacSecret,
-      billingProject: BILLING_PROJECT,
+    const env = {
+      ...fs.env,
+      PAGE_TOKEN_SECRET: SECRETS.pageTokenSecret,
+      BILLING_PROJECT,
+      HMAC_ACCESS_ID,
+      HMAC_SECRET: SECRETS.hmacSecret,
+      // A deployment that allows the longest lifetime Cloud Storage does.
+      SIGNED_URL_MAX_SECONDS: String(MAX_EXPIRES_SECONDS),
+      CORS_ORIGINS: ALLOWED_ORIGIN,
+    };
+    const labels = createLabelsApp({ config: loadLabelsAppConfig(env), meta: false, logger: log });
+    const cohorts = createCohortsApp({
+      config: loadCohortsAppConfig(env),
+      openStore: async () => recording(store, storeFilters),
+      logger: log,
     });
-    // A deployment that allows the longest lifetime Cloud Storage does (SIGNED_URL_MAX_SECONDS=604800).
-    const limits = { maxExpiresInSeconds: MAX_EXPIRES_SECONDS, iamExportMaxRows: 0 };
-    const dataRoutes: Route[] = [
-      ...createLabelsRoutes({ repo: createFirestoreLabelRepo({ firestore: fs.db, timeoutMs: 10_000 }) }),
-      ...createCohortsRoutes({
-        store: recording(store, storeFilters),
-        signer,
-        signerKind: 'hmac',
-        limits,
-        logger: log,
-      }),
-      ...createSignerRoutes({ signer, limits }),
-    ];
+    const signer = createSignerApp({ config: loadSignerAppConfig(env), logger: log });
+    const httpConfig = loadLabelsAppConfig(env).http;
     let openapi: unknown;
     const routes = [
-      ...dataRoutes,
+      ...labels.routes,
+      ...cohorts.routes,
+      ...signer.routes,
       ...createMetaRoutes({
         openapi: () => openapi,
         health: () => ({ status: 'ok', dataset: 'synthetic', images: records.length }),
@@ -125,7 +126,7 @@ export async function startFuzzRig(opts: { images?: number } = {}): Promise<Fuzz
     ];
     openapi = buildOpenApiDocument(routes, { serverUrl: 'http://127.0.0.1' });
     const name = `nih-cxr-fuzz-${started++}`;
-    http(name, createRouter(routes, { logger: log, corsOrigins: [ALLOWED_ORIGIN] }));
+    http(name, createRouter(routes, { logger: log, ...httpConfig }));
     const s = getTestServer(name);
     server = s;
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
