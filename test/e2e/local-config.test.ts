@@ -12,6 +12,7 @@ import { loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
 import { loadLabelsAppConfig } from '../../functions/labels/app.ts';
 import { loadSignerAppConfig } from '../../functions/signer/app.ts';
 import { loadUploadsAppConfig } from '../../functions/uploads/app.ts';
+import { functionFolders } from '../../scripts/function-folders.ts';
 import {
   type FunctionConfigs,
   LocalConfigSchema,
@@ -104,6 +105,14 @@ function assertSameKeyByKey(local: unknown, cloud: unknown, path: string): void 
 }
 
 describe('local server configuration against the cloud entries', () => {
+  it('covers every deployable function', () => {
+    assert.deepEqual(
+      Object.keys(CLOUD).sort(),
+      functionFolders(),
+      'a new functions/<name>/ needs its app.ts loader in CLOUD here and in FunctionConfigs (scripts/local/config.ts)',
+    );
+  });
+
   it('the table sets every variable that any function reads', () => {
     const read = new Set(FUNCTION_SCHEMAS.flatMap(variables));
     assert.deepEqual([...read].filter((v) => !(v in ENV)).sort(), [], 'variables missing from ENV');
