@@ -21,7 +21,7 @@ import type {
   PatientImagesResponseSchema,
 } from '../functions/labels/schemas.ts';
 import type { SignUrlsBodySchema, SignUrlsResponseSchema } from '../functions/signer/schemas.ts';
-import type { AttributionSchema, HealthSchema } from '../shared/http/meta-routes.ts';
+import type { AttributionSchema, HealthSchema } from '../shared/http/meta-schemas.ts';
 import type { Problem } from '../shared/http/problem.ts';
 
 export type ImageRecord = z.output<typeof ImageResponseSchema>;

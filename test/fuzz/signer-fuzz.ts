@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parse as parseQuery } from 'node:querystring';
 import fc from 'fast-check';
 import { CONTENT_EXPIRES_SECONDS, MAX_IDS, SignUrlsBodySchema } from '../../functions/signer/schemas.ts';
-import { AttributionSchema, HealthSchema } from '../../shared/http/meta-routes.ts';
+import { AttributionSchema, HealthSchema } from '../../shared/http/meta-schemas.ts';
 import { headerTricks, imageIdBatches, queryString } from './arbitraries.ts';
 import { decodeSegment, type FuzzRequest, invalid, modelJsonBody, type Outcome, valid } from './check.ts';
 import { IMAGE_ID_SEGMENT, imageIdOf, imageIdSegment, methodFor, pathVariant } from './paths.ts';
