@@ -6,7 +6,7 @@
  * its own origin and images from Cloud Storage (signed URLs).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, transform } from 'esbuild';
@@ -81,9 +81,9 @@ export async function buildExplorerPage(opts: { minify?: boolean } = {}): Promis
   };
 }
 
-/** Files a function's bundle carries besides its code: the page, for the function that serves it. */
-export async function bundleExtraFiles(name: string): Promise<Record<string, string>> {
-  return name === PAGE_FUNCTION ? { [PAGE_FILE]: (await buildExplorerPage()).html } : {};
+/** Writes the files a function's bundle carries besides its code: the page, for the function that serves it. */
+export async function writeBundleExtras(name: string, dir: string): Promise<void> {
+  if (name === PAGE_FUNCTION) writeFileSync(join(dir, PAGE_FILE), (await buildExplorerPage()).html);
 }
 
 if (import.meta.main) {

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { cjsDynamicImport } from './build-cjs-import.ts';
 import { localOnlyGuard, nativeGuard } from './build-guards.ts';
-import { bundleExtraFiles } from './build-web.ts';
+import { writeBundleExtras } from './build-web.ts';
 
 export { LOCAL_ONLY_PACKAGES, LOCAL_ONLY_SOURCES } from './build-guards.ts';
 
@@ -224,10 +224,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     dependencies: Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  // Files a function serves besides its code (labels: the explorer page, explorer.html).
-  for (const [file, text] of Object.entries(await bundleExtraFiles(name)))
-    writeFileSync(join(dir, file), text);
-
+  await writeBundleExtras(name, dir); // what a function serves besides its code: labels' explorer page
   const sha256 = hashDir(dir);
   const files = readdirSync(dir).sort();
   const archive = zip(files.map((f) => ({ name: f, data: readFileSync(join(dir, f)) })));
