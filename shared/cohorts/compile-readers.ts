@@ -87,8 +87,11 @@ export function readerSummaryColumns(): string[] {
 }
 
 /**
- * One row: per label, how many images of the cohort (those matching `where` in cohort_images) have
- * disputed reads, and (four findings) at least one HEDGE. Reads are grouped per (study, label, image) once.
+ * One row: per label, how many images of the cohort (those matching `where` in cohort_images) that carry
+ * that study's adjudicated labels have disputed reads, and (four findings) at least one HEDGE: the same
+ * images the filters expert.fourFindings.disputed / hedged and expert.allFindings.disputed select. Only the
+ * expert-labelled images (a few thousand) are joined; reads are grouped per (label, image) once, then per
+ * label, and only the per-label rows are pivoted into columns.
  */
 export function readerSummarySql(where: string, d: Dialect): string {
   const [img, study, label, value] = [
@@ -97,25 +100,37 @@ export function readerSummarySql(where: string, d: Dialect): string {
     readerColumn('label'),
     readerColumn('value'),
   ];
-  const when = (s: string, l: string, flag: string) =>
-    `SUM(CASE WHEN ${study} = ${literal(s)} AND ${label} = ${literal(l)} AND ${flag} THEN 1 ELSE 0 END)`;
+  const [ffSet, afMask] = [column('ff_set'), column('af_findings_mask')];
+  const pick = (s: string, l: string, flag: string) =>
+    `SUM(CASE WHEN ${study} = ${literal(s)} AND ${label} = ${literal(l)} THEN ${flag} ELSE 0 END)`;
   const cols = [
     ...SUMMARY_READER_LABELS.fourFindings.flatMap((x) => [
-      `${when('fourFindings', x.label, 'disputed')} AS ${x.disputed}`,
-      `${when('fourFindings', x.label, 'hedged')} AS ${x.hedged}`,
+      `${pick('fourFindings', x.label, 'disputed')} AS ${x.disputed}`,
+      `${pick('fourFindings', x.label, 'hedged')} AS ${x.hedged}`,
     ]),
     ...SUMMARY_READER_LABELS.allFindings.map(
-      (x) => `${when('allFindings', x.label, 'disputed')} AS ${x.disputed}`,
+      (x) => `${pick('allFindings', x.label, 'disputed')} AS ${x.disputed}`,
     ),
   ];
   return `SELECT
   ${cols.join(',\n  ')}
 FROM (
-  SELECT ${study}, ${label}, ${img},
-    COUNT(DISTINCT ${value}) > 1 AS disputed,
-    MAX(CASE WHEN ${value} = ${literal('HEDGE')} THEN 1 ELSE 0 END) = 1 AS hedged
-  FROM ${d.table(READERS_TABLE)}
-  WHERE ${img} IN (SELECT ${column('image_id')} FROM ${d.table(IMAGES_TABLE)} WHERE ${where})
-  GROUP BY ${study}, ${label}, ${img}
+  SELECT ${study}, ${label}, SUM(disputed) AS disputed, SUM(hedged) AS hedged
+  FROM (
+    SELECT r.${study}, r.${label}, r.${img},
+      CASE WHEN MIN(r.${value}) <> MAX(r.${value}) THEN 1 ELSE 0 END AS disputed,
+      MAX(CASE WHEN r.${value} = ${literal('HEDGE')} THEN 1 ELSE 0 END) AS hedged
+    FROM ${d.table(READERS_TABLE)} AS r
+    JOIN (
+      SELECT ${column('image_id')}, ${ffSet} IS NOT NULL AS has_ff, ${afMask} IS NOT NULL AS has_af
+      FROM ${d.table(IMAGES_TABLE)}
+      WHERE (${ffSet} IS NOT NULL OR ${afMask} IS NOT NULL)
+        AND ${where}
+    ) AS labelled ON r.${img} = labelled.${column('image_id')}
+    WHERE (r.${study} = ${literal('fourFindings')} AND labelled.has_ff)
+      OR (r.${study} = ${literal('allFindings')} AND labelled.has_af)
+    GROUP BY r.${study}, r.${label}, r.${img}
+  ) AS per_image_label
+  GROUP BY ${study}, ${label}
 ) AS per_label`;
 }

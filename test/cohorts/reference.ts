@@ -102,11 +102,12 @@ export function expectedSummary(records: readonly ImageRecord[], f: CohortFilter
     },
   };
   for (const r of hit) {
-    for (const l of FOUR_FINDINGS) {
+    // Counted over the images that carry the study's adjudicated labels, as the filters select them.
+    for (const l of r.expert.fourFindings ? FOUR_FINDINGS : []) {
       if (disputedOn(r, 'fourFindings', l)) s.expert.fourFindings.disputed[l]! += 1;
       if (hedgedOn(r, l)) s.expert.fourFindings.hedged[l]! += 1;
     }
-    for (const l of Object.keys(s.expert.allFindings.disputed)) {
+    for (const l of r.expert.allFindings ? Object.keys(s.expert.allFindings.disputed) : []) {
       if (disputedOn(r, 'allFindings', l)) s.expert.allFindings.disputed[l]! += 1;
     }
     if (r.findings.length === 0) findings[NO_FINDING]! += 1;
