@@ -11,7 +11,13 @@
  * inside the record, so writing a document again replaces them and can never duplicate them.
  */
 import { createHash } from 'node:crypto';
-import { FINDINGS, FOUR_FINDINGS, type ImageRecord, type ReaderLabels } from '../model/index.ts';
+import {
+  canonicalDicom,
+  FINDINGS,
+  FOUR_FINDINGS,
+  type ImageRecord,
+  type ReaderLabels,
+} from '../model/index.ts';
 
 export const SCHEMA_VERSION = 1;
 export const IMAGES_COLLECTION = 'images';
@@ -110,6 +116,8 @@ export function canonicalRecord(r: ImageRecord): ImageRecord {
         .sort(byStudyThenReader),
     },
     files: { png: r.files.png, dicom: r.files.dicom },
+    // Absent until a DICOM header was read: records without one hash exactly as before.
+    ...(r.dicom ? { dicom: canonicalDicom(r.dicom) } : {}),
   };
 }
 

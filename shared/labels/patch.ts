@@ -8,6 +8,7 @@ import type { DocumentSnapshot, Firestore, UpdateData } from '@google-cloud/fire
 import {
   type AllFindingsLabels,
   type BoundingBox,
+  type DicomIdentity,
   type FourFindingsLabels,
   type ImageId,
   type ImageMetadata,
@@ -40,6 +41,8 @@ export interface RecordPatch {
   allFindings?: AllFindingsLabels | null;
   /** Upserted by (study, readerId): a reader's row replaces that reader's earlier row; others stay. */
   readers?: ReaderLabels[];
+  /** DICOM identity read from the image's file header: replaces the stored one. Never creates a document. */
+  dicom?: DicomIdentity;
 }
 
 export interface PatchRejection {
@@ -107,6 +110,7 @@ export function applyRecordPatches(
       ...rec,
       ...(p.split ? { split: p.split } : {}),
       ...(p.boundingBoxes ? { boundingBoxes: p.boundingBoxes } : {}),
+      ...(p.dicom ? { dicom: p.dicom } : {}),
       expert,
     };
   }

@@ -1,4 +1,5 @@
 export * from './attribution.ts';
+export * from './dicom.ts';
 export * from './findings.ts';
 export * from './gcs.ts';
 export * from './ids.ts';

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DicomIdentitySchema } from './dicom.ts';
 import {
   FINDINGS,
   FindingSchema,
@@ -89,5 +90,7 @@ export const ImageRecordSchema = ImageMetadataSchema.extend({
   boundingBoxes: z.array(BoundingBoxSchema),
   expert: ExpertLabelsSchema,
   files: z.object({ png: z.string(), dicom: z.string() }),
+  /** DICOM identity, once an uploaded .dcm or `npm run load:dicom` has read the file's header. */
+  dicom: DicomIdentitySchema.optional(),
 });
 export type ImageRecord = z.infer<typeof ImageRecordSchema>;

@@ -6,9 +6,11 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { Storage } from '@google-cloud/storage';
 import type { CohortStore } from '../cohorts/store.ts';
 import { splitFromFileName } from '../dataset/load-dir.ts';
+import { identityFromInfo, imageIdOfDicomObject } from '../dicom/identity.ts';
+import { recordDicomIdentities } from '../dicom/record.ts';
 import type { LabelRepo } from '../labels/repo.ts';
 import type { Logger } from '../log.ts';
-import type { Split } from '../model/index.ts';
+import type { DicomIdentity, Split } from '../model/index.ts';
 import { ByteTap, capped, MAX_CONTENT_BYTES } from './bytes.ts';
 import { contentFault, isInputError, isTransient, UploadRejection } from './errors.ts';
 import { FINALIZED, StorageEventSchema, type StorageObject, StorageObjectSchema } from './event.ts';
@@ -91,6 +93,8 @@ interface Work {
   sniffed: Sniffed | undefined;
   labels: LabelLoadResult | undefined;
   image: ImageInspection | undefined;
+  /** The DICOM identity of a DICOM upload (its UIDs checked as UI strings). */
+  identity: DicomIdentity | undefined;
   rejection: UploadRejection | undefined;
 }
 
@@ -118,7 +122,13 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
   };
 
   async function work(o: StorageObject, tap: ByteTap): Promise<Work> {
-    const w: Work = { sniffed: undefined, labels: undefined, image: undefined, rejection: undefined };
+    const w: Work = {
+      sniffed: undefined,
+      labels: undefined,
+      image: undefined,
+      identity: undefined,
+      rejection: undefined,
+    };
     const file = deps.storage.bucket(o.bucket).file(o.name, { generation: Number(o.generation) });
     const raw = file.createReadStream();
     // Until the label loader takes over, every error but a transport fault is the content's doing.
@@ -147,6 +157,11 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
         );
       } else {
         w.image = await inspectImage(sniffed.kind, content);
+        if (w.image.dicom) {
+          const id = identityFromInfo(w.image.dicom);
+          if ('reason' in id) throw new UploadRejection(`invalid DICOM: ${id.reason}`);
+          w.identity = id;
+        }
       }
     } catch (caught) {
       const err = reading ? contentFault(caught) : caught;
@@ -188,6 +203,7 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
         registeredAt: new Date(now()).toISOString(),
       });
     }
+    const dicomRecord = w.identity ? await recordIdentity(o.name, w.identity) : undefined;
     const bucket = deps.storage.bucket(o.bucket);
     let quarantine: string | null = null;
     if (status === 'rejected') {
@@ -213,6 +229,7 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       warnings: w.labels?.warnings.list ?? [],
       warningsTotal: w.labels?.warnings.count ?? 0,
       image: w.image ?? null,
+      ...(dicomRecord ? { dicomRecord } : {}),
       quarantine,
       attempt,
       startedAt: new Date(started).toISOString(),
@@ -220,6 +237,22 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       durationMs: finished - started,
     };
     return { status, report, reportObject: await saveReport(o, report) };
+  }
+
+  /** Puts an uploaded `<imageId>.dcm`'s identity on the image record; throws only when a retry can help. */
+  async function recordIdentity(name: string, dicom: DicomIdentity): Promise<UploadReport['dicomRecord']> {
+    const imageId = imageIdOfDicomObject(name);
+    if (!imageId) {
+      return { imageId: null, recorded: false, reason: 'the object name does not end in <imageId>.dcm' };
+    }
+    const s = await recordDicomIdentities([{ imageId, dicom }], {
+      firestore: deps.firestore(),
+      throttle: deps.throttle,
+      ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
+    });
+    if (s.failed.length) throw new Error(`recording the DICOM identity failed: ${s.failed[0]!.reason}`);
+    const reason = s.rejected[0]?.reason ?? null;
+    return { imageId, recorded: reason === null, reason };
   }
 
   /**

@@ -43,6 +43,8 @@ export interface UploadReport {
   warnings: RowIssue[];
   warningsTotal: number;
   image: ImageInspection | null;
+  /** A DICOM upload named `<imageId>.dcm`: whether its identity went on the image record (issue 17). */
+  dicomRecord?: { imageId: string | null; recorded: boolean; reason: string | null };
   quarantine: string | null;
   attempt: number;
   startedAt: string;
