@@ -5,7 +5,9 @@
  *   warm with BulkWriter's stock batching (20 writes per request, 500 pending) for comparison;
  * - the document layout: nested maps (one Firestore field per value) vs the record as one JSON string;
  * - batchGet of 1,000 ids vs 1,000 sequential single gets (target ratio <= 1/10);
- * - p50/p95/p99 of GET /v1/images/{id} through functions-framework + the router, over keep-alive HTTP.
+ * - p50/p95/p99 of GET /v1/images/{id} through functions-framework + the router, over keep-alive HTTP;
+ * - warm requests/s of each route beside a hello world, and Firestore reads per 1,000 requests with the
+ *   label cache on and off (labels-throughput.ts). LABELS_BENCH_QUICK=1 skips the load and layout figures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +28,7 @@ import type { LabelRepo } from '../shared/labels/repo.ts';
 import { createLogger } from '../shared/log.ts';
 import type { ImageId, ImageRecord } from '../shared/model/index.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
+import { warmThroughput } from './labels-throughput.ts';
 
 const LAYOUT_DOCS = 20_000;
 const LATENCY_REQUESTS = 1_000;
@@ -156,8 +159,10 @@ export default async (): Promise<void> => {
   const db = await createFirestore({ projectId: emu.projectId, emulatorHost: emu.host });
   try {
     console.log(`${recs.length} images (${source}), emulator ${emu.host}`);
-    await loadFigures(db, emu, recs);
-    await layoutFigures(db, emu, recs);
+    if (!process.env.LABELS_BENCH_QUICK) {
+      await loadFigures(db, emu, recs);
+      await layoutFigures(db, emu, recs);
+    }
     await emu.reset();
     await loadRecords(db, recs, { throttle: false });
     const repo = createFirestoreLabelRepo({ firestore: db });
@@ -168,6 +173,7 @@ export default async (): Promise<void> => {
       .map((r) => r.imageId);
     await readFigures(repo, ids);
     await httpFigures(repo, ids);
+    await warmThroughput({ emulatorHost: emu.host, projectId: emu.projectId, ids });
   } finally {
     await db.terminate();
     await emu.stop();

@@ -7,7 +7,6 @@ import { isStoreUnavailable } from '../../shared/labels/errors.ts';
 import type { LabelRepo, StoredImage } from '../../shared/labels/repo.ts';
 import type { ImageId, ImageRecord } from '../../shared/model/index.ts';
 import { readAgreement } from '../../shared/model/read-agreement.ts';
-import openapi from '../../shared/openapi/openapi.json' with { type: 'json' };
 import { cachedReply, etagOf } from './http-cache.ts';
 import {
   BatchGetBodySchema,
@@ -32,8 +31,15 @@ export interface LabelsRoutesDeps {
   retryAfterSeconds?: number;
 }
 
-/** The committed OpenAPI document (npm run gen:openapi); liveness only, as Firestore has its own 503s. */
-const PRODUCTION_META: MetaDeps = { openapi: () => openapi, health: () => ({ status: 'ok' }) };
+/**
+ * The committed OpenAPI document (npm run gen:openapi), loaded on its first request: some 300 KiB of JSON
+ * that would otherwise be part of every cold start. Liveness only, as Firestore has its own 503s.
+ */
+const PRODUCTION_META: MetaDeps = {
+  openapi: async () =>
+    (await import('../../shared/openapi/openapi.json', { with: { type: 'json' } })).default,
+  health: () => ({ status: 'ok' }),
+};
 
 /** Runs a repo read: Firestore unavailable (deadline, outage, open breaker) is a 503 with Retry-After. */
 type Guard = <T>(work: () => Promise<T>) => Promise<T>;

@@ -4,7 +4,7 @@ import type { Route } from './router.ts';
 
 export interface MetaDeps {
   /** The OpenAPI document served at /v1/openapi.json. */
-  openapi: () => unknown;
+  openapi: () => unknown | Promise<unknown>;
   /** Liveness and what is loaded; `status: starting` answers 503. */
   health: () => Promise<Health> | Health;
 }
@@ -30,7 +30,10 @@ export function createMetaRoutes(deps: MetaDeps): Route[] {
         summary: 'This OpenAPI 3.1 document',
         responses: { 200: { description: 'OpenAPI 3.1 document', contentType: 'application/json' } },
       },
-      handler: () => ({ body: deps.openapi(), headers: { 'Cache-Control': 'public, max-age=300' } }),
+      handler: async () => ({
+        body: await deps.openapi(),
+        headers: { 'Cache-Control': 'public, max-age=300' },
+      }),
     },
     {
       method: 'GET',

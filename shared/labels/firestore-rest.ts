@@ -12,8 +12,7 @@
  * before it expires; off Google Cloud (no metadata server), google-auth-library's Application Default
  * Credentials, loaded only then.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { fromRestValue, GRPC_CODES, type RestDocument } from './firestore-rest-value.ts';
 
 export type { RestDocument } from './firestore-rest-value.ts';
@@ -66,6 +65,11 @@ export class FirestoreRestError extends Error {
   }
 }
 
+// Not ES imports: the module facade of an ES `import ... from 'node:http'` loads undici (20-60 ms of a cold
+// start, see shared/http/final-problem.ts), and node:https (TLS) is only needed off the emulator.
+const nodeHttp = () => process.getBuiltinModule('node:http');
+const nodeHttps = () => process.getBuiltinModule('node:https');
+
 const METADATA = 'http://169.254.169.254/computeMetadata/v1';
 const UNAVAILABLE = 14;
 const STATUS_CODES_BY_HTTP: Record<number, number> = { 404: 5, 429: 8, 503: 14, 504: 4, 401: 16, 403: 7 };
@@ -84,7 +88,7 @@ function send(
   maxBytes: number,
   timeoutMs?: number,
 ): Promise<Response> {
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const request = url.protocol === 'https:' ? nodeHttps().request : nodeHttp().request;
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, agent }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -190,8 +194,8 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
   const emulator = opts.emulatorHost;
   const base = emulator ? `http://${emulator}` : 'https://firestore.googleapis.com';
   const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 16 };
-  const agent = emulator ? new HttpAgent(agentOpts) : new HttpsAgent(agentOpts);
-  const metadataAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  const agent = emulator ? new (nodeHttp().Agent)(agentOpts) : new (nodeHttps().Agent)(agentOpts);
+  const metadataAgent = new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 });
   const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
   const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent);
   let project: Promise<string> | undefined;

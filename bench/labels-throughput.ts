@@ -1,0 +1,149 @@
+/**
+ * Warm throughput of the labels routes beside functions-framework's hello world, for `npm run bench -- labels`:
+ * the labels function as the cloud entry builds it (createLabelsApp: REST reads, circuit breaker, the cache
+ * on or off) and a handler that only answers, both served by functions-framework's own server, driven by
+ * autocannon over loopback for a bounded time. Each route's run follows a hello-world run of its own, so each
+ * ratio compares two measurements taken side by side. Firestore reads are counted below the cache (documents
+ * asked for, plus version-stamp reads) and given per 1,000 requests.
+ */
+import type { AddressInfo } from 'node:net';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import autocannon from 'autocannon';
+import { createLabelsApp, loadLabelsAppConfig } from '../functions/labels/app.ts';
+import { createRestFirestore, type RestFirestore } from '../shared/labels/firestore-rest.ts';
+import { createLogger } from '../shared/log.ts';
+
+const SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_THROUGHPUT_CONNECTIONS ?? 10);
+
+/** Counts the documents each call asks Firestore for (a query: the documents it returns, at least 1). */
+function counting(inner: RestFirestore) {
+  const n = { reads: 0 };
+  const fs: RestFirestore = {
+    batchGet: (c, ids, mask) => {
+      n.reads += ids.length;
+      return inner.batchGet(c, ids, mask);
+    },
+    get: (c, id, mask) => {
+      n.reads++;
+      return inner.get(c, id, mask);
+    },
+    queryByInt: async (c, w, o, s) => {
+      const docs = await inner.queryByInt(c, w, o, s);
+      n.reads += Math.max(1, docs.length);
+      return docs;
+    },
+    close: () => inner.close(),
+  };
+  return { fs, n };
+}
+
+const closers: (() => Promise<void>)[] = [];
+
+async function listen(name: string, handler: Parameters<typeof http>[1]): Promise<string> {
+  http(name, handler);
+  const server = getTestServer(name);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise<void>((r) => server.close(() => r())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  bad: number;
+}
+
+async function drive(url: string, request: autocannon.Request): Promise<Run> {
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests: [request] });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    total: r.requests.total,
+    bad: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+export async function warmThroughput(o: {
+  emulatorHost: string;
+  projectId: string;
+  ids: readonly string[];
+}): Promise<void> {
+  const hot = o.ids.slice(0, 1000);
+  const patients = [...new Set(hot.map((id) => Number(id.slice(0, 8))))];
+  const hello = await listen('bench-hello', (_req, res) => {
+    res.send('ok');
+  });
+  const servers = new Map<string, { url: string; n: { reads: number }; rest: RestFirestore }>();
+  for (const cache of ['on', 'off']) {
+    const rest = createRestFirestore({ projectId: o.projectId, emulatorHost: o.emulatorHost });
+    const c = counting(rest);
+    const config = loadLabelsAppConfig({
+      FIRESTORE_EMULATOR_HOST: o.emulatorHost,
+      GOOGLE_CLOUD_PROJECT: o.projectId,
+      ...(cache === 'off' ? { LABELS_CACHE_BYTES: '0' } : { LABELS_CACHE_BYTES: String(64 * 1024 * 1024) }),
+    });
+    const app = createLabelsApp({ config, restFirestore: c.fs, logger: createLogger({}, () => {}) });
+    servers.set(cache, { url: await listen(`bench-labels-cache-${cache}`, app.handler), n: c.n, rest });
+  }
+  const json = { 'content-type': 'application/json' };
+  const routes: [string, autocannon.Request][] = [
+    [
+      'GET /v1/images/{id} (1,000 hot ids)',
+      { setupRequest: (r) => ({ ...r, path: `/v1/images/${pick(hot)}` }) },
+    ],
+    [
+      'POST /v1/images:batchGet (100 ids)',
+      {
+        method: 'POST',
+        headers: json,
+        setupRequest: (r) => ({
+          ...r,
+          path: '/v1/images:batchGet',
+          body: JSON.stringify({ imageIds: Array.from({ length: 100 }, () => pick(hot)) }),
+        }),
+      },
+    ],
+    [
+      'GET /v1/patients/{id}/images',
+      { setupRequest: (r) => ({ ...r, path: `/v1/patients/${pick(patients)}/images` }) },
+    ],
+  ];
+  console.log(
+    `warm throughput: autocannon, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; each route after a hello-world run`,
+  );
+  console.log(
+    `${'route'.padEnd(38)} cache  ${'req/s'.padStart(7)} ${'hello req/s'.padStart(11)} ${'ratio'.padStart(6)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'reads/1k req'.padStart(12)}  non-2xx/errors`,
+  );
+  try {
+    for (const [name, req] of routes) {
+      for (const cache of ['on', 'off']) {
+        const s = servers.get(cache)!;
+        // Warm: every hot id once, so a cached run starts with its working set in the cache.
+        for (let i = 0; i < hot.length; i += 250) {
+          await fetch(`${s.url}/v1/images:batchGet`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ imageIds: hot.slice(i, i + 250) }),
+          }).then((r) => r.arrayBuffer());
+        }
+        const base = await drive(hello, { method: 'GET', path: '/' });
+        s.n.reads = 0;
+        const r = await drive(s.url, req);
+        const perK = (s.n.reads / Math.max(1, r.total)) * 1000;
+        console.log(
+          `${name.padEnd(38)} ${cache.padEnd(5)}  ${r.rps.toFixed(0).padStart(7)} ${base.rps.toFixed(0).padStart(11)} ${`${((100 * r.rps) / base.rps).toFixed(0)}%`.padStart(6)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${perK.toFixed(1).padStart(12)}  ${r.bad}`,
+        );
+      }
+    }
+  } finally {
+    for (const s of servers.values()) s.rest.close();
+    await Promise.all(closers.splice(0).map((close) => close()));
+  }
+}
