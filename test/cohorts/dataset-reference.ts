@@ -61,7 +61,9 @@ export function sample(rs: readonly ImageRecord[], s: NonNullable<CohortOptions[
   const groups = new Map<string, ImageRecord[]>();
   for (const r of rs) {
     const k = stratumOf(r, s.stratifyBy);
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
   }
   const q = quotas(new Map([...groups].map(([k, g]) => [k, g.length])), Math.min(s.size, rs.length));
   const out: ImageRecord[] = [];
@@ -83,7 +85,10 @@ export function splitPatients(rs: readonly ImageRecord[], spec: SplitSpec): Map<
   const strata = new Map<string, { p: number; key: string }[]>();
   for (const [p, r] of first) {
     const k = stratumOf(r, spec.stratifyBy);
-    strata.set(k, [...(strata.get(k) ?? []), { p, key: sha256Hex(`${spec.seed}:${p}`) }]);
+    const x = { p, key: sha256Hex(`${spec.seed}:${p}`) };
+    const list = strata.get(k);
+    if (list) list.push(x);
+    else strata.set(k, [x]);
   }
   const spread: { p: number; key: string; stratum: string; num: number; den: number }[] = [];
   for (const [stratum, ps] of strata) {
