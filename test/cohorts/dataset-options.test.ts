@@ -282,7 +282,8 @@ describe('dataset building on DuckDB against the in-memory reference', () => {
         assert.equal(part.name, names[i]);
         assert.equal(part.images, w.images);
         assert.equal(part.patients, w.patients.size);
-        for (const n of [...FINDINGS, NO_FINDING] as const) assert.equal(part.findings[n], w.findings.get(n) ?? 0, n);
+        for (const n of [...FINDINGS, NO_FINDING] as const)
+          assert.equal(part.findings[n], w.findings.get(n) ?? 0, n);
       });
       return worst;
     }
