@@ -40,7 +40,7 @@ function tokenPool(
 const filterValue = (rig: FuzzRig) => filterArb(rig.patientIds);
 
 /** Decides the outcome of a POST body with the route's schema; undefined value = the request was refused. */
-function bodyOutcome<T>(
+export function bodyOutcome<T>(
   req: FuzzRequest,
   p: Parameters<typeof routed>,
   parse: (v: unknown) => { success: true; data: T } | { success: false },

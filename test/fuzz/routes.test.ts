@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import request from 'supertest';
+import { agreementFuzz } from './agreement-fuzz.ts';
 import { checkEveryResponse, checkOutcome, compactReport, send, Tally } from './check.ts';
 import { exportFuzz, queryFuzz, summaryFuzz } from './cohorts-fuzz.ts';
 import { batchGetFuzz, getImageFuzz, getPatientFuzz } from './labels-fuzz.ts';
@@ -32,6 +33,7 @@ const FUZZERS: RouteFuzz[] = [
   queryFuzz,
   summaryFuzz,
   exportFuzz,
+  agreementFuzz,
   signUrlsFuzz,
   contentFuzz,
   ...metaFuzzers,
