@@ -13,7 +13,7 @@ export interface Bar {
 }
 
 const ROW = 20;
-const LABEL_W = 150;
+const LABEL_W = 172;
 const VALUE_W = 64;
 
 /** Horizontal bars, one row each, with the label at the left and the count at the right. */

@@ -45,7 +45,7 @@ const LABELS: Record<string, string> = {
   allFindings: 'All findings (2021)',
   reader: 'One reader',
   set: 'Set',
-  train_val: 'train/val',
+  train_val: 'Train/val',
   airspaceOpacity: 'Airspace opacity',
   noduleOrMass: 'Nodule or mass',
 };
