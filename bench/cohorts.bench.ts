@@ -17,13 +17,14 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AgreementQuery } from '../shared/cohorts/agreement.ts';
-import { IMAGE_COLUMNS } from '../shared/cohorts/columns.ts';
+import { compileAgreement } from '../shared/cohorts/agreement.ts';
+import { IMAGE_COLUMNS, READER_COLUMNS } from '../shared/cohorts/columns.ts';
 import { compileExport, compileQuery, compileSummary } from '../shared/cohorts/compile.ts';
 import { createDuckDbCohortStore } from '../shared/cohorts/duckdb-store.ts';
 import { exportChunks } from '../shared/cohorts/export-writer.ts';
 import { type CohortFilter, CohortFilterSchema } from '../shared/cohorts/filter.ts';
 import { createPageTokens } from '../shared/cohorts/page-token.ts';
-import { toCohortRow, toCohortRows } from '../shared/cohorts/rows.ts';
+import { toCohortRow, toCohortRows, toReaderRows } from '../shared/cohorts/rows.ts';
 import { bigQueryDialect } from '../shared/cohorts/sql-dialect.ts';
 import type { CohortStore } from '../shared/cohorts/store.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
@@ -178,6 +179,37 @@ function bigQueryEstimate(records: readonly ImageRecord[]): void {
   }
 }
 
+/** BigQuery bytes the reader-level statements read from cohort_readers (the summary's counts, agreement). */
+function readerBytesEstimate(records: readonly ImageRecord[]): void {
+  const colBytes = new Map<string, number>(READER_COLUMNS.map((c) => [c.name, 0]));
+  for (const r of records) {
+    for (const row of toReaderRows(r) as Record<string, unknown>[]) {
+      for (const c of READER_COLUMNS)
+        colBytes.set(c.name, colBytes.get(c.name)! + valueBytes(c.type, row[c.name]));
+    }
+  }
+  const bq = bigQueryDialect({ project: 'nih-cxr-bench', dataset: 'cohorts' });
+  const readersPart = (sql: string) => sql.slice(sql.indexOf('cohort_readers'));
+  for (const [name, sql] of [
+    ['summary', readersPart(compileSummary({}, bq).sql)],
+    [
+      'agreement (readers)',
+      readersPart(
+        compileAgreement(
+          { filter: {}, finding: 'abnormal', reference: 'allFindings', compare: 'readers' },
+          bq,
+        ).sql,
+      ),
+    ],
+  ] as const) {
+    const used = READER_COLUMNS.filter((c) => new RegExp(`\\b${c.name}\\b`).test(sql)).map((c) => c.name);
+    const scanned = used.reduce((n, c) => n + colBytes.get(c)!, 0);
+    console.log(
+      `BigQuery ${name} also reads cohort_readers: columns ${used.join(', ')} -> ${mb(scanned)} scanned, one more table at the 10 MB minimum`,
+    );
+  }
+}
+
 export default async function cohortsBench(): Promise<void> {
   const { source, records } = await dataset();
   console.log(`data: ${source}, ${records.length} images`);
@@ -213,4 +245,5 @@ export default async function cohortsBench(): Promise<void> {
   await exportRun(store, 'of the whole dataset', {});
   await store.close();
   bigQueryEstimate(records);
+  readerBytesEstimate(records);
 }
