@@ -11,6 +11,8 @@ import type {
   ExportRequestSchema,
   QueryRequestSchema,
   QueryResponseSchema,
+  SplitRequestSchema,
+  SplitResponseSchema,
   SummaryRequestSchema,
   SummaryResponseSchema,
 } from '../functions/cohorts/schemas.ts';
@@ -35,6 +37,8 @@ export type CohortQueryResponse = z.output<typeof QueryResponseSchema>;
 export type CohortSummaryRequest = z.input<typeof SummaryRequestSchema>;
 export type CohortSummaryResponse = z.output<typeof SummaryResponseSchema>;
 export type CohortExportRequest = z.input<typeof ExportRequestSchema>;
+export type CohortSplitRequest = z.input<typeof SplitRequestSchema>;
+export type CohortSplitResponse = z.output<typeof SplitResponseSchema>;
 export type CohortAgreementRequest = z.input<typeof AgreementRequestSchema>;
 export type CohortAgreementResponse = z.output<typeof AgreementResponseSchema>;
 export type Attribution = z.output<typeof AttributionSchema>;
@@ -125,7 +129,11 @@ export class NihCxrClient {
   cohortAgreement(req: CohortAgreementRequest): Promise<CohortAgreementResponse> {
     return this.#json('POST', '/v1/cohorts:agreement', req);
   }
-  /** The streamed manifest (CSV or NDJSON, attribution first) as a web stream of bytes. */
+  /** Seeded patient-disjoint parts of a cohort: each part's images, patients and finding counts. */
+  splitCohort(req: CohortSplitRequest): Promise<CohortSplitResponse> {
+    return this.#json('POST', '/v1/cohorts:split', req);
+  }
+  /** The streamed export (csv, ndjson, nih-csv or parquet) as a web stream of bytes. */
   async exportCohort(req: CohortExportRequest): Promise<ReadableStream<Uint8Array>> {
     const res = await this.raw('POST', '/v1/cohorts:export', req);
     if (!res.body) throw new ApiError(res.status, undefined, 'export returned no body');
