@@ -59,7 +59,8 @@ export function readerPredicates(f: CohortFilter, d: Dialect, p: Param): string[
   const r = f.expert?.reader;
   if (r) {
     const where = [
-      `${study} = ${literal(studyOfLabel(r.finding))}`,
+      // The study travels as a parameter too: the text depends on which parts are present, never on values.
+      `${study} = ${p('readerStudy', 'STRING', studyOfLabel(r.finding))}`,
       `${reader} = ${p('readerId', 'STRING', r.id)}`,
       `${label} = ${p('readerLabel', 'STRING', r.finding)}`,
       `${value} = ${p('readerValue', 'STRING', r.value)}`,

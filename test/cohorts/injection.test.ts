@@ -10,9 +10,18 @@ import { compileExport, compileQuery, compileSummary } from '../../shared/cohort
 import { createDuckDbCohortStore } from '../../shared/cohorts/duckdb-store.ts';
 import { type CohortFilter, CohortFilterSchema } from '../../shared/cohorts/filter.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
+import { ALL_FINDINGS_LABELS, READER_LABELS } from '../../shared/cohorts/reader-labels.ts';
 import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import { bigQueryDialect, type Dialect, duckDbDialect } from '../../shared/cohorts/sql-dialect.ts';
-import { FINDINGS, FOUR_FINDINGS_SETS, SEXES, SPLITS, VIEWS } from '../../shared/model/index.ts';
+import {
+  FINDINGS,
+  FOUR_FINDINGS,
+  FOUR_FINDINGS_SETS,
+  READER_VALUES,
+  SEXES,
+  SPLITS,
+  VIEWS,
+} from '../../shared/model/index.ts';
 import { filterArb, HAND_PICKED } from './filters.ts';
 import { handRecords } from './hand-records.ts';
 
@@ -49,6 +58,11 @@ function poison(f: CohortFilter, s: string): CohortFilter {
   for (const k of ['sex', 'view', 'split'] as const) if (f[k]) any[k] = list(f[k]);
   const ff = f.expert?.fourFindings;
   if (ff?.set) (any.expert as { fourFindings: Record<string, unknown> }).fourFindings.set = list(ff.set);
+  const expert = any.expert as Record<string, Record<string, unknown>> | undefined;
+  if (ff?.disputed) expert!.fourFindings!.disputed = list(ff.disputed);
+  if (ff?.hedged) expert!.fourFindings!.hedged = list(ff.hedged);
+  if (f.expert?.allFindings?.disputed) expert!.allFindings!.disputed = list(f.expert.allFindings.disputed);
+  if (f.expert?.reader) expert!.reader = { id: s, finding: s, value: s };
   return out;
 }
 
@@ -80,7 +94,11 @@ function sameShapeOtherValues(f: CohortFilter, k: number): CohortFilter {
             fourFindings: Object.fromEntries(
               Object.entries(ff).map(([key, v]) => [
                 key,
-                Array.isArray(v) ? rot(FOUR_FINDINGS_SETS, v) : flip(v),
+                key === 'set'
+                  ? rot(FOUR_FINDINGS_SETS, v as string[])
+                  : Array.isArray(v)
+                    ? rot(FOUR_FINDINGS, v)
+                    : flip(v),
               ]),
             ),
           }
@@ -90,9 +108,22 @@ function sameShapeOtherValues(f: CohortFilter, k: number): CohortFilter {
             allFindings: Object.fromEntries(
               Object.entries(af).map(([key, v]) => [
                 key,
-                typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([n, x]) => [n, !x])) : !v,
+                Array.isArray(v)
+                  ? rot(ALL_FINDINGS_LABELS, v)
+                  : typeof v === 'object'
+                    ? Object.fromEntries(Object.entries(v).map(([n, x]) => [n, !x]))
+                    : !v,
               ]),
             ),
+          }
+        : {}),
+      ...(f.expert.reader
+        ? {
+            reader: {
+              id: `${k}${f.expert.reader.id}`.slice(0, 20),
+              finding: rot(READER_LABELS, [f.expert.reader.finding])[0],
+              value: rot(READER_VALUES, [f.expert.reader.value])[0],
+            },
           }
         : {}),
     };
@@ -117,7 +148,9 @@ describe('injection attempts change only parameter values', () => {
           });
           const values = JSON.stringify(dirty[0]!.params);
           // Findings become bit masks (an unknown name sets no bit); enum lists carry the string itself.
-          if (f.sex || f.view || f.split) assert.ok(values.includes(JSON.stringify(attack).slice(1, -1)));
+          if (f.sex || f.view || f.split || f.expert?.reader) {
+            assert.ok(values.includes(JSON.stringify(attack).slice(1, -1)));
+          }
         }
       }
     });

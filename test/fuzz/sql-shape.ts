@@ -39,12 +39,16 @@ export function canonicalShape(f: CohortFilter): CohortFilter {
         airspaceOpacity: some(ff.airspaceOpacity, true),
         noduleOrMass: some(ff.noduleOrMass, true),
         set: some(ff.set, ['test']),
+        disputed: some(ff.disputed, ['fracture']),
+        hedged: some(ff.hedged, ['fracture']),
       },
       allFindings: af && {
         abnormal: some(af.abnormal, true),
         other: some(af.other, true),
         findings: some(af.findings, {}),
+        disputed: some(af.disputed, ['abnormal']),
       },
+      reader: some(f.expert.reader, { id: '1', finding: 'abnormal', value: 'YES' }),
     },
   };
   return CohortFilterSchema.parse(JSON.parse(JSON.stringify(shape)));
