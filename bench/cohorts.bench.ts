@@ -19,9 +19,11 @@ import { pipeline } from 'node:stream/promises';
 import type { AgreementQuery } from '../shared/cohorts/agreement.ts';
 import { compileAgreement } from '../shared/cohorts/agreement.ts';
 import { IMAGE_COLUMNS, READER_COLUMNS } from '../shared/cohorts/columns.ts';
-import { compileExport, compileQuery, compileSummary } from '../shared/cohorts/compile.ts';
+import { compileQuery, compileSummary } from '../shared/cohorts/compile.ts';
+import { compileDatasetExport } from '../shared/cohorts/compile-cohort.ts';
+import type { CohortOptions } from '../shared/cohorts/dataset-options.ts';
 import { createDuckDbCohortStore } from '../shared/cohorts/duckdb-store.ts';
-import { exportChunks } from '../shared/cohorts/export-writer.ts';
+import { type ExportFormat, exportChunks } from '../shared/cohorts/export-writer.ts';
 import { type CohortFilter, CohortFilterSchema } from '../shared/cohorts/filter.ts';
 import { createPageTokens } from '../shared/cohorts/page-token.ts';
 import { toCohortRow, toCohortRows, toReaderRows } from '../shared/cohorts/rows.ts';
@@ -117,8 +119,38 @@ async function agreementBench(store: CohortStore): Promise<void> {
   );
 }
 
+/**
+ * p50/p95 of store.query (pageSize 100) over the same filters with onePerPatient, and with a sample of 1,000
+ * (seeded, then stratified by sex and view), beside the plain query of the same run.
+ */
+async function shapingBench(store: CohortStore, filters: CohortFilter[]): Promise<void> {
+  const shapes: [string, CohortOptions][] = [
+    ['onePerPatient: firstFollowUp', { onePerPatient: 'firstFollowUp' }],
+    ['sample 1,000', { sample: { size: 1000, seed: 'bench' } }],
+    [
+      'sample 1,000 stratified by sex, view',
+      { sample: { size: 1000, seed: 'bench', stratifyBy: ['sex', 'view'] } },
+    ],
+  ];
+  for (const [name, o] of shapes) {
+    const times: number[] = [];
+    for (const f of filters) {
+      await store.query(f, 100, undefined, o);
+      for (let i = 0; i < 5; i++) times.push(await timed(() => store.query(f, 100, undefined, o)));
+    }
+    console.log(
+      `query (pageSize 100) with ${name}: p50 ${ms(pct(times, 50))}, p95 ${ms(pct(times, 95))} over ${filters.length} filters x 5 runs`,
+    );
+  }
+}
+
 /** One export through the route's writer into a sink slower than memory, with its peak memory. */
-async function exportRun(store: CohortStore, label: string, f: CohortFilter): Promise<void> {
+async function exportRun(
+  store: CohortStore,
+  label: string,
+  f: CohortFilter,
+  format: ExportFormat = 'csv',
+): Promise<void> {
   global.gc?.();
   const base = process.memoryUsage();
   let peakRss = base.rss;
@@ -129,22 +161,27 @@ async function exportRun(store: CohortStore, label: string, f: CohortFilter): Pr
     peakHeap = Math.max(peakHeap, m.heapUsed);
   }, 10);
   let bytes = 0;
-  let rows = -1 - attributionLines('# ').length; // header and comment lines
+  let rows = 0;
   const sink = new Writable({
     highWaterMark: 64 * 1024,
     write(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      for (const b of chunk) if (b === 10) rows++;
       setImmediate(cb); // a consumer slower than memory: the writer must wait for it
     },
   });
+  async function* counted() {
+    for await (const r of store.export(f)) {
+      rows++;
+      yield r;
+    }
+  }
   const t0 = performance.now();
-  const opts = { format: 'csv', urls: 'gs', imageFormat: 'png', expiresInSeconds: 3600 } as const;
-  await pipeline(Readable.from(exportChunks(store.export(f), opts)), sink);
+  const opts = { format, urls: 'gs', imageFormat: 'png', expiresInSeconds: 3600 } as const;
+  await pipeline(Readable.from(exportChunks(counted(), opts)), sink);
   const took = performance.now() - t0;
   clearInterval(sampler);
   console.log(
-    `export ${label} (CSV, gs:// URLs): ${rows} rows in ${ms(took)}, ${Math.round(rows / (took / 1000))} rows/s, ${mb(bytes)} written; peak RSS +${mb(peakRss - base.rss)}, peak heap +${mb(peakHeap - base.heapUsed)} over the pre-export baseline`,
+    `export ${label} (${format}, gs:// URLs): ${rows} rows in ${ms(took)}, ${Math.round(rows / (took / 1000))} rows/s, ${mb(bytes)} written; peak RSS +${mb(peakRss - base.rss)}, peak heap +${mb(peakHeap - base.heapUsed)} over the pre-export baseline`,
   );
 }
 
@@ -168,7 +205,7 @@ function bigQueryEstimate(records: readonly ImageRecord[]): void {
   for (const [name, sql] of [
     ['query page', compileQuery(typical, { after: '', limit: 101 }, bq).sql],
     ['summary', compileSummary(typical, bq).sql],
-    ['export', compileExport(typical, bq).sql],
+    ['export', compileDatasetExport(typical, {}, bq).sql],
   ] as const) {
     const used = IMAGE_COLUMNS.filter((c) => new RegExp(`\\b${c.name}\\b`).test(sql)).map((c) => c.name);
     const scanned = used.reduce((n, c) => n + colBytes.get(c)!, 0);
@@ -189,7 +226,9 @@ function readerBytesEstimate(records: readonly ImageRecord[]): void {
     }
   }
   const bq = bigQueryDialect({ project: 'nih-cxr-bench', dataset: 'cohorts' });
-  const readersPart = (sql: string) => sql.slice(sql.indexOf('cohort_readers'));
+  /** The part of the statement that reads cohort_readers (the summary's `readers` CTE, agreement's `label_reads`). */
+  const readersPart = (sql: string) =>
+    sql.slice(Math.max(sql.indexOf('readers AS ('), sql.indexOf('label_reads AS (')));
   for (const [name, sql] of [
     ['summary', readersPart(compileSummary({}, bq).sql)],
     [
@@ -238,11 +277,14 @@ export default async function cohortsBench(): Promise<void> {
     );
   line('query (pageSize 100)', query, 20);
   line('summary', summary, 50);
+  await shapingBench(store, filters);
   await agreementBench(store);
 
   // Exports through the route's writer into a backpressured sink: a small cohort, then every image.
   await exportRun(store, 'of the test split', CohortFilterSchema.parse({ split: ['test'] }));
   await exportRun(store, 'of the whole dataset', {});
+  await exportRun(store, 'of the whole dataset', {}, 'nih-csv');
+  await exportRun(store, 'of the whole dataset', {}, 'parquet');
   await store.close();
   bigQueryEstimate(records);
   readerBytesEstimate(records);
