@@ -57,15 +57,19 @@ async function open(query = '', viewport = { width: 1280, height: 900 }): Promis
 }
 
 /** Waits until the summary shows `filter` (its answer arrived) and returns the totals on the page. */
-async function shownTotals(page: Page, filter: Filter): Promise<{ images: number; patients: number }> {
-  const want = JSON.stringify(filter);
+async function shownTotals(
+  page: Page,
+  filter: Filter,
+  options: Record<string, unknown> = {},
+): Promise<{ images: number; patients: number }> {
   await page.waitForFunction(
-    (w) => {
+    (f, o) => {
       const s = document.getElementById('summary');
-      return s?.getAttribute('aria-busy') === 'false' && s.dataset.filter === w;
+      return s?.getAttribute('aria-busy') === 'false' && s.dataset.filter === f && s.dataset.options === o;
     },
     { timeout: 30_000 },
-    want,
+    JSON.stringify(filter),
+    JSON.stringify(options),
   );
   return page.evaluate(() => ({
     images: Number(document.getElementById('total-images')?.dataset.value),
@@ -211,11 +215,20 @@ describe('the cohort explorer page', () => {
     await page.close();
   });
 
-  it('loads a shared link: the controls show its filter and the totals are the API answer', async () => {
+  it('loads a shared link: the controls show its filter and options, the totals are the API answer', async () => {
     const shared: Filter = { findings: { any: ['Effusion', 'Mass'] }, age: { min: 60 }, view: ['PA'] };
-    const page = await open(`?filter=${encodeURIComponent(JSON.stringify(shared))}`);
-    const expected = await api.summarizeCohort({ filter: shared });
-    assert.deepEqual(await shownTotals(page, shared), {
+    const options = { onePerPatient: 'firstFollowUp' } as const;
+    const page = await open(
+      `?filter=${encodeURIComponent(JSON.stringify(shared))}&dataset=${encodeURIComponent(JSON.stringify(options))}`,
+    );
+    const expected = await api.summarizeCohort({ filter: shared, ...options });
+    const all = await api.summarizeCohort({ filter: shared });
+    assert.ok(expected.totalImages < all.totalImages, 'one image per patient keeps fewer images');
+    assert.equal(
+      await page.$eval('#f-dataset-onePerPatient', (i) => (i as HTMLSelectElement).value),
+      'firstFollowUp',
+    );
+    assert.deepEqual(await shownTotals(page, shared, options), {
       images: expected.totalImages,
       patients: expected.totalPatients,
     });
@@ -223,7 +236,7 @@ describe('the cohort explorer page', () => {
     assert.ok(await page.$eval('#f-view-PA', (i) => (i as HTMLInputElement).checked));
     assert.ok(!(await page.$eval('#f-view-AP', (i) => (i as HTMLInputElement).checked)));
     assert.ok(await page.$eval('#f-findings-any-Mass', (i) => (i as HTMLInputElement).checked));
-    const first = await api.queryCohort({ filter: shared, pageSize: 25 });
+    const first = await api.queryCohort({ filter: shared, ...options, pageSize: 25 });
     assert.deepEqual(
       await tableIds(page),
       first.images.map((i) => i.imageId),

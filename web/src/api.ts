@@ -1,9 +1,20 @@
 /** The page's one way to the API: the typed client, with the gateway key when one is given. */
-import { ApiError, type CohortQueryRequest, NihCxrClient } from '../../client/index.ts';
+import {
+  ApiError,
+  type CohortQueryRequest,
+  type CohortSummaryRequest,
+  NihCxrClient,
+} from '../../client/index.ts';
 import { h } from './dom.ts';
 
 /** A cohort filter as the API takes it; the form builds it from the schema and the API validates it. */
 export type Filter = NonNullable<CohortQueryRequest['filter']>;
+
+/** A cohort: the filter and the dataset-building options (onePerPatient, sample, ...) sent beside it. */
+export interface Cohort {
+  filter: Filter;
+  options: Omit<CohortSummaryRequest, 'filter'>;
+}
 
 const KEY_STORAGE = 'nih-cxr-api-key';
 

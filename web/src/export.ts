@@ -1,58 +1,49 @@
 /**
- * Export buttons: one per format the export route's schema lists, with its URL and image-format choices,
- * also from the schema. The streamed manifest (attribution first) is saved as a file.
+ * Export: one button per format the export route's schema lists; its other settings (URLs, image file,
+ * lifetime of signed URLs, a patient-disjoint split, and whatever is added later) are generated from the same
+ * schema, like the filter. The streamed manifest (attribution first) is saved as a file.
  */
 import type { CohortExportRequest, NihCxrClient } from '../../client/index.ts';
-import { type Filter, problemView } from './api.ts';
+import { type Cohort, problemView } from './api.ts';
 import { byId, fmt, h } from './dom.ts';
-import { type JsonSchema, requestBodySchema } from './form.ts';
+import { buildField, type JsonSchema, requestBodySchema } from './form.ts';
 
 const FORMAT_NAMES: Record<string, string> = { csv: 'CSV', ndjson: 'NDJSON' };
 
 export function createExport(o: {
   client: () => NihCxrClient;
-  filter: () => Filter;
+  cohort: () => Cohort;
   openapi: unknown;
 }): void {
-  const props = requestBodySchema(o.openapi, '/v1/cohorts:export')?.properties ?? {};
-  const enumOf = (k: string): string[] => ((props[k] as JsonSchema | undefined)?.enum ?? []).map(String);
-  const choice = (k: string, text: string) => {
-    const values = enumOf(k);
-    const dflt = String((props[k] as JsonSchema | undefined)?.default ?? values[0] ?? '');
-    const select = h(
-      'select',
-      { id: `export-${k}` },
-      values.map((v) => h('option', { value: v, selected: v === dflt }, v)),
-    );
-    return {
-      select,
-      el: h('div', { class: 'control inline' }, h('label', { for: select.id }, text), select),
-    };
+  const body = requestBodySchema(o.openapi, '/v1/cohorts:export')?.properties ?? {};
+  // The cohort's own parts (filter, dataset options) come from the page; the rest are export settings.
+  const shared = new Set(Object.keys(requestBodySchema(o.openapi, '/v1/cohorts:summary')?.properties ?? {}));
+  const { format, ...rest } = body;
+  const settingsSchema: JsonSchema = {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(rest).filter(([k]) => !shared.has(k))),
   };
-  const urls = choice('urls', 'URLs');
-  const imageFormat = choice('imageFormat', 'Image file');
+  const settings = buildField('export', ['export'], settingsSchema);
   const status = byId('export-status');
-  const buttons = enumOf('format').map((format) => {
+  const buttons = ((format as JsonSchema | undefined)?.enum ?? []).map(String).map((f) => {
     const b = h(
       'button',
-      { type: 'button', id: `export-${format}`, 'data-format': format },
-      `Export ${FORMAT_NAMES[format] ?? format}`,
+      { type: 'button', id: `export-${f}`, 'data-format': f },
+      `Export ${FORMAT_NAMES[f] ?? f}`,
     );
-    b.addEventListener('click', () => void run(format, b));
+    b.addEventListener('click', () => void run(f, b));
     return b;
   });
-  byId('export-controls').replaceChildren(urls.el, imageFormat.el, h('div', { class: 'buttons' }, buttons));
+  byId('export-controls').replaceChildren(settings.el, h('div', { class: 'buttons' }, buttons));
 
-  async function run(format: string, button: HTMLButtonElement): Promise<void> {
+  async function run(f: string, button: HTMLButtonElement): Promise<void> {
     for (const b of buttons) b.disabled = true;
-    status.replaceChildren(`Exporting as ${FORMAT_NAMES[format] ?? format}…`);
+    status.replaceChildren(`Exporting as ${FORMAT_NAMES[f] ?? f}…`);
+    delete status.dataset.done;
     try {
-      const req = {
-        filter: o.filter(),
-        format,
-        urls: urls.select.value,
-        imageFormat: imageFormat.select.value,
-      } as CohortExportRequest;
+      const { filter, options } = o.cohort();
+      const extra = (settings.read() ?? {}) as Record<string, unknown>;
+      const req = { filter, ...options, ...extra, format: f } as CohortExportRequest;
       const stream = await o.client().exportCohort(req);
       const parts: Uint8Array[] = [];
       let bytes = 0;
@@ -64,15 +55,14 @@ export function createExport(o: {
         bytes += value.byteLength;
         status.textContent = `Exporting… ${fmt(Math.round(bytes / 1024))} KiB`;
       }
-      const name = `nih-cxr-cohort.${format === 'ndjson' ? 'ndjson' : 'csv'}`;
+      const name = `nih-cxr-cohort.${f === 'ndjson' ? 'ndjson' : 'csv'}`;
       const url = URL.createObjectURL(
-        new Blob(parts as BlobPart[], { type: format === 'csv' ? 'text/csv' : 'application/x-ndjson' }),
+        new Blob(parts as BlobPart[], { type: f === 'csv' ? 'text/csv' : 'application/x-ndjson' }),
       );
-      const a = h('a', { href: url, download: name }, name);
-      a.click();
+      h('a', { href: url, download: name }).click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
       status.replaceChildren(`Saved ${name} (${fmt(bytes)} bytes; attribution in its first lines).`);
-      status.dataset.done = format;
+      status.dataset.done = f;
     } catch (err) {
       status.replaceChildren(problemView(err));
     } finally {

@@ -48,6 +48,15 @@ const LABELS: Record<string, string> = {
   train_val: 'Train/val',
   airspaceOpacity: 'Airspace opacity',
   noduleOrMass: 'Nodule or mass',
+  onePerPatient: 'One image per patient',
+  firstFollowUp: 'first follow-up',
+  lastFollowUp: 'last follow-up',
+  sample: 'Sample',
+  stratifyBy: 'Stratify by',
+  ageBand: 'Age band',
+  urls: 'URLs',
+  imageFormat: 'Image file',
+  expiresInSeconds: 'Signed URL lifetime (s)',
 };
 
 const label = (name: string): string => LABELS[name] ?? humanize(name);
@@ -208,10 +217,11 @@ function numberListField(name: string, path: string[], s: JsonSchema): Field {
 }
 
 function selectField(name: string, path: string[], s: JsonSchema, values: unknown[]): Field {
+  const none = s.default === undefined ? '(none)' : `(default: ${label(String(s.default))})`;
   const select = h(
     'select',
     { id: idOf(path), name: path.join('.') },
-    h('option', { value: '' }, '(none)'),
+    h('option', { value: '' }, none),
     values.map((v) => h('option', { value: String(v) }, label(String(v)))),
   );
   return {
@@ -261,6 +271,16 @@ export function filterSchemaOf(openapi: unknown): JsonSchema {
   const filter = body?.properties?.filter;
   if (!filter) throw new Error('the OpenAPI document has no cohort filter schema');
   return filter;
+}
+
+/**
+ * The dataset-building options: what the summary request takes besides the filter (onePerPatient, sample,
+ * and whatever is added there later); the query and export requests take the same.
+ */
+export function optionsSchemaOf(openapi: unknown): JsonSchema {
+  const body = requestBodySchema(openapi, '/v1/cohorts:summary');
+  const { filter: _filter, ...properties } = body?.properties ?? {};
+  return { type: 'object', properties };
 }
 
 export function requestBodySchema(openapi: unknown, path: string): JsonSchema | undefined {

@@ -3,11 +3,11 @@
  * an image's detail and exports, all through the typed client (client/index.ts) and the public API.
  */
 import type { NihCxrClient } from '../../client/index.ts';
-import { createClient, type Filter, initialApiKey, problemView, storeApiKey } from './api.ts';
+import { type Cohort, createClient, type Filter, initialApiKey, problemView, storeApiKey } from './api.ts';
 import { createImageDetail } from './detail.ts';
 import { byId, h } from './dom.ts';
 import { createExport } from './export.ts';
-import { buildField, filterSchemaOf } from './form.ts';
+import { buildField, filterSchemaOf, optionsSchemaOf } from './form.ts';
 import { renderCharts, renderTotals } from './summary.ts';
 import { createImageTable } from './table.ts';
 import { readUrl, urlFor } from './url-state.ts';
@@ -36,16 +36,28 @@ async function main(): Promise<void> {
     return;
   }
   const form = buildField('filter', [], filterSchemaOf(openapi));
+  const dataset = buildField('dataset', ['dataset'], optionsSchemaOf(openapi));
   byId('filter-form').replaceChildren(form.el);
+  byId('dataset-form').replaceChildren(dataset.el);
   form.write(state.filter);
-  if (state.invalid)
+  dataset.write(state.dataset);
+  if (state.invalid.length > 0) {
+    const what = state.invalid.join(' and ');
     byId('summary-error').replaceChildren(
-      problemView(new Error('The link holds a filter that is not JSON; showing every image.')),
+      problemView(new Error(`The link's ${what} is not JSON; it is ignored.`)),
     );
+  }
 
-  let filter = (form.read() ?? {}) as Filter;
+  const read = (): Cohort => ({
+    filter: (form.read() ?? {}) as Filter,
+    options: (dataset.read() ?? {}) as Cohort['options'],
+  });
+  let cohort = read();
   let image = state.image;
-  const updateUrl = () => history.replaceState(null, '', urlFor(filter, image, new URL(location.href)));
+  const updateUrl = () => {
+    const url = urlFor({ filter: cohort.filter, dataset: cohort.options, image }, new URL(location.href));
+    history.replaceState(null, '', url);
+  };
   const table = createImageTable({
     client: api,
     onOpen: (id, opener) => {
@@ -62,23 +74,26 @@ async function main(): Promise<void> {
       updateUrl();
     },
   });
-  createExport({ client: api, filter: () => filter, openapi });
+  createExport({ client: api, cohort: () => cohort, openapi });
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const refresh = () => {
-    filter = (form.read() ?? {}) as Filter;
+    cohort = read();
     updateUrl();
-    void summary.load(filter);
-    void table.load(filter);
+    void summary.load(cohort);
+    void table.load(cohort);
   };
   const onChange = () => {
     clearTimeout(timer);
     timer = setTimeout(refresh, DEBOUNCE_MS);
   };
-  byId('filter-form').addEventListener('change', onChange);
-  byId('filter-form').addEventListener('input', onChange);
+  for (const id of ['filter-form', 'dataset-form']) {
+    byId(id).addEventListener('change', onChange);
+    byId(id).addEventListener('input', onChange);
+  }
   byId('filter-reset').addEventListener('click', () => {
     form.write({});
+    dataset.write({});
     refresh();
   });
   byId('key-form').addEventListener('submit', (e) => {
@@ -87,7 +102,7 @@ async function main(): Promise<void> {
   });
 
   const summary = createSummary();
-  await Promise.all([summary.load(filter), table.load(filter)]);
+  await Promise.all([summary.load(cohort), table.load(cohort)]);
   performance.mark('nih:first-render');
   document.body.dataset.ready = 'true';
   if (image) void detail.open(image);
@@ -98,18 +113,19 @@ function createSummary() {
   let seq = 0;
   const region = byId('summary');
   return {
-    async load(filter: Filter): Promise<void> {
+    async load(cohort: Cohort): Promise<void> {
       const mine = ++seq;
       region.setAttribute('aria-busy', 'true');
       byId('summary-status').textContent = 'Updating…';
       try {
-        const sm = await retrying(() => api().summarizeCohort({ filter }));
+        const sm = await retrying(() => api().summarizeCohort({ filter: cohort.filter, ...cohort.options }));
         if (mine !== seq) return;
         byId('summary-error').replaceChildren();
         byId('totals').replaceChildren(...renderTotals(sm));
         byId('charts').replaceChildren(...renderCharts(sm));
         byId('summary-status').textContent = '';
-        region.dataset.filter = JSON.stringify(filter);
+        region.dataset.filter = JSON.stringify(cohort.filter);
+        region.dataset.options = JSON.stringify(cohort.options);
       } catch (err) {
         if (mine !== seq) return;
         byId('summary-error').replaceChildren(problemView(err));

@@ -1,13 +1,13 @@
 /** The image table: one page of the cohort at a time, keyset-paged with the API's nextPageToken. */
 import type { CohortQueryResponse, NihCxrClient } from '../../client/index.ts';
-import { type Filter, problemView } from './api.ts';
+import { type Cohort, problemView } from './api.ts';
 import { byId, fmt, h } from './dom.ts';
 
 type Row = CohortQueryResponse['images'][number];
 
 export interface ImageTable {
-  /** Shows the first page of this filter. */
-  load(filter: Filter): Promise<void>;
+  /** Shows the first page of this cohort. */
+  load(cohort: Cohort): Promise<void>;
 }
 
 export function createImageTable(o: {
@@ -20,7 +20,7 @@ export function createImageTable(o: {
   const next = byId<HTMLButtonElement>('page-next');
   const size = byId<HTMLSelectElement>('page-size');
   const error = byId('table-error');
-  let filter: Filter = {};
+  let cohort: Cohort = { filter: {}, options: {} };
   // tokens[i] fetches page i (tokens[0] is undefined: the first page); the next page's token is pushed.
   let tokens: (string | undefined)[] = [undefined];
   let page = 0;
@@ -35,9 +35,12 @@ export function createImageTable(o: {
     error.replaceChildren();
     try {
       const token = tokens[i];
-      const res = await o
-        .client()
-        .queryCohort({ filter, pageSize: Number(size.value), ...(token ? { pageToken: token } : {}) });
+      const res = await o.client().queryCohort({
+        filter: cohort.filter,
+        ...cohort.options,
+        pageSize: Number(size.value),
+        ...(token ? { pageToken: token } : {}),
+      });
       if (mine !== seq) return;
       page = i;
       nextToken = res.nextPageToken;
@@ -92,8 +95,8 @@ export function createImageTable(o: {
   });
 
   return {
-    load(f) {
-      filter = f;
+    load(c) {
+      cohort = c;
       tokens = [undefined];
       return show(0);
     },
