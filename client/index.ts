@@ -6,8 +6,6 @@ import type * as z from 'zod';
 import type {
   AgreementRequestSchema,
   AgreementResponseSchema,
-} from '../functions/cohorts/agreement-route.ts';
-import type {
   ExportRequestSchema,
   QueryRequestSchema,
   QueryResponseSchema,

@@ -1,35 +1,9 @@
-/** POST /v1/cohorts:agreement: the request and response schemas and the route (parse -> store -> body). */
-import * as z from 'zod';
-import {
-  AgreementCompareSchema,
-  AgreementFindingSchema,
-  AgreementReferenceSchema,
-  AgreementResultSchema,
-  agreementProblem,
-} from '../../shared/cohorts/agreement.ts';
-import { CohortFilterSchema } from '../../shared/cohorts/filter.ts';
+/** POST /v1/cohorts:agreement: the route (parse -> store -> body); its schemas are in schemas.ts. */
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
-
-export const AgreementRequestSchema = z
-  .strictObject({
-    filter: CohortFilterSchema.default({}),
-    finding: AgreementFindingSchema,
-    reference: AgreementReferenceSchema,
-    compare: AgreementCompareSchema,
-  })
-  .superRefine((b, ctx) => {
-    // A finding outside the reference's labels, or compare "nih" on a label without an NIH counterpart.
-    const problem = agreementProblem(b);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['finding'] });
-  })
-  .describe(
-    'Agreement with the adjudicated expert label over the images of the cohort that carry it: of the NIH label (compare "nih"), or of each individual reader (compare "readers").',
-  );
-
-export const AgreementResponseSchema = AgreementResultSchema;
+import { AgreementRequestSchema, AgreementResponseSchema } from './schemas.ts';
 
 /** Runs a store call with the cohorts function's store guard (503 when the store is unavailable). */
 type Guarded = <T>(work: (s: CohortStore) => Promise<T>) => Promise<T>;

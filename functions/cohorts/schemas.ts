@@ -1,5 +1,12 @@
 import * as z from 'zod';
 import {
+  AgreementCompareSchema,
+  AgreementFindingSchema,
+  AgreementReferenceSchema,
+  AgreementResultSchema,
+  agreementProblem,
+} from '../../shared/cohorts/agreement.ts';
+import {
   OnePerPatientSchema,
   SampleSchema,
   SplitPartsSchema,
@@ -86,3 +93,21 @@ export const SplitResponseSchema = CohortSplitSchema;
 export const SummaryResponseSchema = CohortSummarySchema;
 
 export { ProblemSchema } from '../../shared/http/problem.ts';
+
+export const AgreementRequestSchema = z
+  .strictObject({
+    filter: CohortFilterSchema.default({}),
+    finding: AgreementFindingSchema,
+    reference: AgreementReferenceSchema,
+    compare: AgreementCompareSchema,
+  })
+  .superRefine((b, ctx) => {
+    // A finding outside the reference's labels, or compare "nih" on a label without an NIH counterpart.
+    const problem = agreementProblem(b);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['finding'] });
+  })
+  .describe(
+    'Agreement with the adjudicated expert label over the images of the cohort that carry it: of the NIH label (compare "nih"), or of each individual reader (compare "readers").',
+  );
+
+export const AgreementResponseSchema = AgreementResultSchema;

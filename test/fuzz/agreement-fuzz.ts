@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { AgreementRequestSchema, AgreementResponseSchema } from '../../functions/cohorts/agreement-route.ts';
+import { AgreementRequestSchema, AgreementResponseSchema } from '../../functions/cohorts/schemas.ts';
 import type { AgreementQuery } from '../../shared/cohorts/agreement.ts';
 import { ALL_FINDINGS_LABELS, READER_LABELS } from '../../shared/cohorts/reader-labels.ts';
 import { FOUR_FINDINGS, type FourFinding, type ImageRecord } from '../../shared/model/index.ts';
