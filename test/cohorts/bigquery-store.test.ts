@@ -136,7 +136,7 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     assert.deepEqual(page, { totalImages: 0, totalPatients: 0, images: [], nextPageToken: null });
   });
 
-  it('recording summary: decodes 36 string-encoded aggregates into the summary shape', async () => {
+  it('recording summary: decodes 60 string-encoded aggregates into the summary shape', async () => {
     const r = replay('summary.json');
     const s = await storeFor(r).summary({});
     r.assertDone();
@@ -152,6 +152,13 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     assert.deepEqual(s.split, { train_val: 86524, test: 25596 });
     assert.equal(s.age.length, 13);
     assert.deepEqual(s.age[9], { from: 90, to: 99, count: 120 });
+    assert.deepEqual(s.expert.fourFindings.hedged, {
+      fracture: 0,
+      pneumothorax: 152,
+      airspaceOpacity: 0,
+      noduleOrMass: 241,
+    });
+    assert.equal(s.expert.allFindings.disputed.Pleural_Thickening, 291);
     assert.equal(
       s.age.reduce((n, b) => n + b.count, 0),
       112120,
