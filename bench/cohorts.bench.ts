@@ -30,7 +30,7 @@ import { toCohortRow, toCohortRows, toReaderRows } from '../shared/cohorts/rows.
 import { bigQueryDialect } from '../shared/cohorts/sql-dialect.ts';
 import type { CohortStore } from '../shared/cohorts/store.ts';
 import { loadDatasetDir } from '../shared/dataset/index.ts';
-import { attributionLines, type ImageRecord } from '../shared/model/index.ts';
+import type { ImageRecord } from '../shared/model/index.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
 
 const RUNS = 15;
