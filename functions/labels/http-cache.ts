@@ -32,3 +32,14 @@ export function cachedReply(req: Request, etag: string, maxAgeSeconds: number, b
   }
   return { body, headers };
 }
+
+/** As cachedReply, for a body that is JSON text already (sent as it is, not serialised again). */
+export function cachedJsonText(req: Request, etag: string, maxAgeSeconds: number, json: string): Reply {
+  const headers = { ETag: etag, 'Cache-Control': `public, max-age=${maxAgeSeconds}` };
+  return {
+    write: (res: Response) => {
+      if (notModified(req, etag)) res.status(304).set(headers).end();
+      else res.status(200).set(headers).type('application/json').send(json);
+    },
+  };
+}

@@ -4,10 +4,11 @@ import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route } from '../../shared/http/router.ts';
 import { jsonBody, parseInput, rejectOversizedArray } from '../../shared/http/validate.ts';
 import { isStoreUnavailable } from '../../shared/labels/errors.ts';
-import type { LabelRepo, StoredImage } from '../../shared/labels/repo.ts';
+import { hasJson, type LabelRepo, type StoredImage } from '../../shared/labels/repo.ts';
 import type { ImageId, ImageRecord } from '../../shared/model/index.ts';
 import { readAgreement } from '../../shared/model/read-agreement.ts';
-import { cachedReply, etagOf } from './http-cache.ts';
+import { dicomLinks, type LinkConfig } from '../../shared/dicom/links.ts';
+import { cachedJsonText, cachedReply, etagOf } from './http-cache.ts';
 import {
   BatchGetBodySchema,
   BatchGetResponseSchema,
@@ -29,6 +30,8 @@ export interface LabelsRoutesDeps {
   cacheMaxAgeSeconds?: number;
   /** Retry-After when Firestore is unavailable; default 5. */
   retryAfterSeconds?: number;
+  /** DICOMweb base and viewer template of the `links` of a record with a DICOM identity; none without. */
+  links?: LinkConfig;
 }
 
 /**
@@ -62,17 +65,22 @@ function storeGuard(retryAfterSeconds: number): Guard {
 }
 
 /** The record as GET /v1/images/{imageId} shows it: per expert label, whether the reads were unanimous. */
-function withReadAgreement(r: ImageRecord) {
-  return { ...r, expert: { ...r.expert, readAgreement: readAgreement(r.expert.readers) } };
+function withReadAgreement(r: ImageRecord, links: LinkConfig | undefined) {
+  return {
+    ...r,
+    expert: { ...r.expert, readAgreement: readAgreement(r.expert.readers) },
+    ...(r.dicom && links ? { links: dicomLinks(r.imageId, r.dicom, links) } : {}),
+  };
 }
 
 interface Reading {
   repo: LabelRepo;
   guard: Guard;
   maxAge: number;
+  links: LinkConfig | undefined;
 }
 
-function imageRoute({ repo, guard, maxAge }: Reading): Route {
+function imageRoute({ repo, guard, maxAge, links }: Reading): Route {
   return {
     method: 'GET',
     path: '/v1/images/{imageId}',
@@ -92,7 +100,7 @@ function imageRoute({ repo, guard, maxAge }: Reading): Route {
       const { imageId } = parseInput(ImageParamsSchema, params, 'path');
       const image = await guard(() => repo.getImage(imageId));
       if (!image) throw new NotFoundError(`Image ${imageId} does not exist.`);
-      return cachedReply(req, etagOf([image.version]), maxAge, withReadAgreement(image.record));
+      return cachedReply(req, etagOf([image.version]), maxAge, withReadAgreement(image.record, links));
     },
   };
 }
@@ -132,10 +140,13 @@ function batchGetRoute({ repo, guard, maxAge }: Reading): Route {
         else missing.push(id);
         parts.push(`${id}:${image?.version ?? '-'}`);
       });
-      return cachedReply(req, etagOf(['batch', ...parts]), maxAge, {
-        images: images.map((x) => x.record),
-        missing,
-      });
+      const etag = etagOf(['batch', ...parts]);
+      if (images.every(hasJson)) {
+        // The stored JSON of each record is what JSON.stringify(record) gives: no parse and stringify again.
+        const json = `{"images":[${images.map((x) => x.json).join(',')}],"missing":${JSON.stringify(missing)}}`;
+        return cachedJsonText(req, etag, maxAge, json);
+      }
+      return cachedReply(req, etag, maxAge, { images: images.map((x) => x.record), missing });
     },
   };
 }
@@ -176,6 +187,7 @@ export function createLabelsRoutes(deps: LabelsRoutesDeps): Route[] {
     repo: deps.repo,
     guard: storeGuard(deps.retryAfterSeconds ?? 5),
     maxAge: deps.cacheMaxAgeSeconds ?? 3600,
+    links: deps.links,
   };
   const meta = deps.meta === false ? [] : createMetaRoutes(deps.meta ?? PRODUCTION_META);
   return [...meta, imageRoute(reading), batchGetRoute(reading), patientRoute(reading)];

@@ -4,6 +4,18 @@ import type { LoadOptions, LoadSummary } from './loader.ts';
 
 export type { StoredImage } from './doc.ts';
 
+/**
+ * A StoredImage that also carries the record's JSON as stored (what JSON.stringify(record) gives): a route
+ * can send it as it is, and `record` is then parsed only if something reads it.
+ */
+export interface StoredImageJson extends StoredImage {
+  readonly json: string;
+}
+
+/** True when the repo handed back the stored JSON of the record. */
+export const hasJson = (x: StoredImage): x is StoredImageJson =>
+  typeof (x as { json?: unknown }).json === 'string';
+
 /** Image labels storage, as the labels function and the upload processing see it. */
 export interface LabelRepo {
   getImage(id: ImageId): Promise<StoredImage | undefined>;

@@ -5,12 +5,12 @@
  */
 import type { ImageId, ImageRecord, PatientId } from '../model/index.ts';
 import { stringBytes } from './byte-lru.ts';
-import { fromImageDoc, IMAGES_COLLECTION, READ_FIELDS, type StoredImage } from './doc.ts';
+import { fromImageDoc, IMAGES_COLLECTION, READ_FIELDS, SCHEMA_VERSION, type StoredImage } from './doc.ts';
 import { withDeadline } from './errors.ts';
 import type { RestDoc, RestFirestore } from './firestore-rest.ts';
 import type { LabelCache } from './label-cache.ts';
 import type { LoadOptions } from './loader.ts';
-import type { LabelRepo } from './repo.ts';
+import type { LabelRepo, StoredImageJson } from './repo.ts';
 import { VERSION_COLLECTION, VERSION_FIELDS } from './version-stamp.ts';
 
 /** What is cached for an image: its stored fields, or null for "no such image". */
@@ -79,7 +79,22 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
     return out;
   };
 
-  const stored = (id: string, f: Fields): StoredImage | undefined => (f ? fromImageDoc(id, f) : undefined);
+  const stored = (id: string, f: Fields): StoredImage | undefined => {
+    if (!f) return undefined;
+    // Not in the layout this code reads: fromImageDoc throws CorruptDocumentError.
+    if (typeof f.record !== 'string' || f.schemaVersion !== SCHEMA_VERSION) return fromImageDoc(id, f);
+    const fields = f;
+    let parsed: StoredImage | undefined;
+    const image: StoredImageJson = {
+      json: f.record,
+      version: typeof f.contentHash === 'string' ? f.contentHash : fromImageDoc(id, f).version,
+      get record() {
+        parsed ??= fromImageDoc(id, fields);
+        return parsed.record;
+      },
+    };
+    return image;
+  };
 
   return {
     async getImage(id: ImageId) {

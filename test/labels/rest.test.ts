@@ -19,12 +19,15 @@ import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { createRestFirestore, type RestFirestore } from '../../shared/labels/firestore-rest.ts';
 import { loadRecords } from '../../shared/labels/loader.ts';
+import { hasJson, type StoredImage } from '../../shared/labels/repo.ts';
 import { createRestLabelRepo } from '../../shared/labels/rest-repo.ts';
 import type { ImageId, PatientId } from '../../shared/model/index.ts';
 import { startTestFirestore, type TestFirestore } from '../harness/firestore.ts';
 import { fixtureRecords } from './fixtures.ts';
 
 const records = fixtureRecords();
+/** The StoredImage fields (the REST repo's images also carry their JSON). */
+const plain = (x: StoredImage | undefined) => x && { record: x.record, version: x.version };
 let fs: TestFirestore;
 let rest: RestFirestore;
 
@@ -45,21 +48,30 @@ describe('REST label reads (no SDK) against the emulator', () => {
 
   test('getImages equals the SDK over gRPC, in request order, across chunks, with undefined for unknown ids', async () => {
     const got = await restRepo().getImages(ids);
-    assert.deepEqual(got, await sdk().getImages(ids));
+    assert.deepEqual(got.map(plain), await sdk().getImages(ids));
     assert.equal(got.filter(Boolean).length, records.length + 1);
     assert.equal(got[records.length], undefined);
   });
 
+  test('each image carries its stored JSON, byte for byte what JSON.stringify gives for the record', async () => {
+    const got = await restRepo().getImages(records.map((r) => r.imageId));
+    for (const image of got) {
+      assert.ok(image && hasJson(image));
+      assert.equal(image.json, JSON.stringify(image.record));
+    }
+  });
+
   test('getImage equals the SDK for every image, and is undefined for an unknown one', async () => {
-    for (const r of records)
-      assert.deepEqual(await restRepo().getImage(r.imageId), await sdk().getImage(r.imageId));
+    for (const r of records) {
+      assert.deepEqual(plain(await restRepo().getImage(r.imageId)), await sdk().getImage(r.imageId));
+    }
     assert.equal(await restRepo().getImage('09999999_000' as ImageId), undefined);
   });
 
   test("getPatientImages equals the SDK's query (ordered by followUp), empty for an unknown patient", async () => {
     for (const p of new Set(records.map((r) => r.patientId))) {
       const got = await restRepo().getPatientImages(p);
-      assert.deepEqual(got, await sdk().getPatientImages(p));
+      assert.deepEqual(got.map(plain), await sdk().getPatientImages(p));
       assert.deepEqual(
         got.map((x) => x.record.followUp),
         records
