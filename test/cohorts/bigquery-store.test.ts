@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { compileAgreement } from '../../shared/cohorts/agreement.ts';
 import { createBigQueryCohortStore } from '../../shared/cohorts/bigquery-store.ts';
 import { compileQuery, compileSummary } from '../../shared/cohorts/compile.ts';
 import { compileDatasetExport } from '../../shared/cohorts/compile-cohort.ts';
@@ -163,6 +164,44 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
       s.age.reduce((n, b) => n + b.count, 0),
       112120,
     );
+  });
+
+  it('recording agreement-readers: one parameterised jobs.query, reader rows and Fleiss counts decoded into the statistics', async () => {
+    const r = replay('agreement-readers.json');
+    const q = {
+      filter: CohortFilterSchema.parse({ sex: ['F'] }),
+      finding: 'abnormal',
+      reference: 'allFindings',
+      compare: 'readers',
+    } as const;
+    const a = await storeFor(r).agreement(q);
+    r.assertDone();
+    const body = r.requests[0]!.body as { query: string; queryParameters: unknown[]; labels: unknown };
+    assert.equal(body.query, compileAgreement(q, dialect).sql);
+    assert.deepEqual(body.queryParameters, [
+      {
+        name: 'sex',
+        parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } },
+        parameterValue: { arrayValues: [{ value: 'F' }] },
+      },
+      { name: 'agreementLabel', parameterType: { type: 'STRING' }, parameterValue: { value: 'abnormal' } },
+    ]);
+    assert.deepEqual(body.labels, { app: 'nih-cxr', component: 'cohorts', operation: 'agreement' });
+    if (a.compare !== 'readers') return assert.fail('a readers answer');
+    assert.equal(a.images, 10);
+    assert.deepEqual(
+      a.readers.map((x) => [x.readerId, x.images, x.hedged, x.matrix]),
+      [
+        ['4343882583', 10, 0, { tp: 4, fp: 1, fn: 2, tn: 3 }],
+        ['4343883996', 10, 0, { tp: 5, fp: 0, fn: 1, tn: 4 }],
+      ],
+    );
+    // By hand: reader 4343882583 po 0.7, pe 0.5 * 0.6 + 0.5 * 0.4 = 0.5, kappa 0.4; sensitivity 4/6.
+    assert.ok(Math.abs(a.readers[0]!.kappa.estimate! - 0.4) < 1e-12);
+    assert.ok(Math.abs(a.readers[0]!.sensitivity.estimate! - 4 / 6) < 1e-12);
+    // Fleiss: P = 7 / 10, Pe = 0.5^2 + 0.5^2 = 0.5, kappa = (0.7 - 0.5) / 0.5 = 0.4.
+    assert.deepEqual(a.fleiss.reads, { YES: 10, NO: 10, HEDGE: 0 });
+    assert.ok(Math.abs(a.fleiss.kappa! - 0.4) < 1e-12);
   });
 
   it('recording export-two-pages: follows pageToken, one page of rows in memory at a time', async () => {
