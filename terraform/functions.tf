@@ -25,6 +25,9 @@ module "labels" {
     GOOGLE_CLOUD_PROJECT  = var.project_id
     FIRESTORE_DATABASE_ID = google_firestore_database.labels.name
     CORS_ORIGINS          = local.cors_origins
+    # The `links` of a record with a DICOM identity (no access to the store needed for a link).
+    DICOM_STORE      = local.dicom_store
+    DICOM_VIEWER_URL = var.dicom.viewer_url
   }
 
   depends_on = [
@@ -163,5 +166,37 @@ module "uploads" {
     google_bigquery_dataset_iam_member.uploads_staging_editor,
     google_project_iam_member.uploads_bigquery_job_user,
     time_sleep.service_agents,
+  ]
+}
+
+# The DICOM store is Google's (chc-nih-chest-xray): no grant of ours reaches it. Google grants read access to
+# this function's service account after the access form (docs/deploy.md); until then the routes answer 403.
+module "dicom" {
+  source = "./modules/function"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name_prefix}-dicom"
+  description           = "DICOMweb for one image, proxied to the Healthcare API store: GET /v1/images/{imageId}/dicom/metadata, /rendered, /instance."
+  entry_point           = "dicom"
+  runtime               = "nodejs24"
+  source_archive        = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source["dicom"].output_name }
+  service_account_email = google_service_account.functions["dicom"].email
+  build_service_account = google_service_account.build.id
+  resources             = var.functions.dicom
+  invokers              = { gateway = google_service_account.gateway.member }
+  labels                = local.labels
+
+  environment_variables = {
+    GOOGLE_CLOUD_PROJECT  = var.project_id
+    FIRESTORE_DATABASE_ID = google_firestore_database.labels.name
+    CORS_ORIGINS          = local.cors_origins
+    DICOM_STORE           = local.dicom_store
+    DICOM_VIEWER_URL      = var.dicom.viewer_url
+  }
+
+  depends_on = [
+    google_project_iam_member.build_run_builder,
+    google_project_iam_member.dicom_datastore_viewer,
   ]
 }

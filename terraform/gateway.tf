@@ -15,6 +15,7 @@ locals {
     backend_labels  = module.labels.uri
     backend_cohorts = module.cohorts.uri
     backend_signer  = module.signer.uri
+    backend_dicom   = module.dicom.uri
   }))
   gateway_management = local.gateway_spec["x-google-management"]
   gateway_document = jsonencode(merge(local.gateway_spec, {

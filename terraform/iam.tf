@@ -51,6 +51,13 @@ resource "google_project_iam_member" "labels_datastore_viewer" {
   member  = google_service_account.functions["labels"].member
 }
 
+# dicom: reads image documents (for the DICOM identity). Its access to the DICOM store is granted by Google.
+resource "google_project_iam_member" "dicom_datastore_viewer" {
+  project = var.project_id
+  role    = "roles/datastore.viewer"
+  member  = google_service_account.functions["dicom"].member
+}
+
 # cohorts: runs query jobs in the project, reads the cohort dataset only, reads its page-token key; exports
 # with signed URLs sign like the signer (signBlob as itself, requester-pays billing, the HMAC secret).
 resource "google_project_iam_member" "cohorts_bigquery_job_user" {

@@ -16,8 +16,10 @@ locals {
   cors_origins = join(",", var.api.cors_origins)
 
   # One bundle per folder of functions/; `npm run build` writes manifest.json: { "<folder>": { "zip": "<folder>-<sha256>.zip", ... } }.
-  function_folders = toset(["labels", "cohorts", "signer", "uploads"])
-  bundles          = jsondecode(file("${local.build_dir}/manifest.json"))
+  function_folders = toset(["labels", "cohorts", "signer", "uploads", "dicom"])
+  # DICOM_STORE / DICOM_VIEWER_URL of the dicom function, and of labels for the `links` of a record.
+  dicom_store = var.dicom.store == null ? "" : var.dicom.store
+  bundles     = jsondecode(file("${local.build_dir}/manifest.json"))
 
   apis = toset([
     "apigateway.googleapis.com",

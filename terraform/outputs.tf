@@ -15,16 +15,19 @@ output "function_uris" {
     cohorts = module.cohorts.uri
     signer  = module.signer.uri
     uploads = module.uploads.uri
+    dicom   = module.dicom.uri
   }
 }
 
 output "service_accounts" {
   description = "Email of every service account the deployment created, by role in the system."
   value = {
-    labels          = google_service_account.functions["labels"].email
-    cohorts         = google_service_account.functions["cohorts"].email
-    signer          = google_service_account.functions["signer"].email
-    uploads         = google_service_account.functions["uploads"].email
+    labels  = google_service_account.functions["labels"].email
+    cohorts = google_service_account.functions["cohorts"].email
+    signer  = google_service_account.functions["signer"].email
+    uploads = google_service_account.functions["uploads"].email
+    # Ask Google for read access to the NIH DICOM store for this account (docs/deploy.md).
+    dicom           = google_service_account.functions["dicom"].email
     uploads_trigger = google_service_account.uploads_trigger.email
     gateway         = google_service_account.gateway.email
     build           = google_service_account.build.email

@@ -80,6 +80,14 @@ variable "functions" {
       max_instances   = optional(number, 20)
       concurrency     = optional(number, 40)
     }), {})
+    dicom = optional(object({
+      memory          = optional(string, "256Mi")
+      cpu             = optional(string, "1")
+      timeout_seconds = optional(number, 120)
+      min_instances   = optional(number, 0)
+      max_instances   = optional(number, 10)
+      concurrency     = optional(number, 20)
+    }), {})
     uploads = optional(object({
       memory          = optional(string, "1Gi")
       cpu             = optional(string, "1")
@@ -199,4 +207,23 @@ variable "labels" {
   type        = map(string)
   description = "Labels set on every resource that takes labels."
   default     = {}
+}
+
+variable "dicom" {
+  type = object({
+    store      = optional(string, "projects/chc-nih-chest-xray/locations/us-central1/datasets/nih-chest-xray/dicomStores/nih-chest-xray")
+    viewer_url = optional(string, "https://viewer.ohif.org/viewer?StudyInstanceUIDs={studyInstanceUid}")
+  })
+  description = "Cloud Healthcare API DICOM store the dicom function reads (projects/P/locations/L/datasets/D/dicomStores/S; null: the DICOM routes answer 503), and the viewer link template of a record ({studyInstanceUid}, {seriesInstanceUid}, {sopInstanceUid}, {imageId}, {dicomweb}). Read access to the NIH store is granted by Google on request (docs/deploy.md)."
+  default     = {}
+
+  validation {
+    condition     = var.dicom.store == null || can(regex("^projects/([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z0-9-]{1,63}/datasets/[A-Za-z0-9_.-]{1,256}/dicomStores/[A-Za-z0-9_.-]{1,256}$", var.dicom.store))
+    error_message = "dicom.store must be projects/<project>/locations/<location>/datasets/<dataset>/dicomStores/<store>."
+  }
+
+  validation {
+    condition     = can(regex("^https?://[^\\s?#]+", var.dicom.viewer_url)) && alltrue([for f in regexall("\\{([a-zA-Z]+)\\}", var.dicom.viewer_url) : contains(["studyInstanceUid", "seriesInstanceUid", "sopInstanceUid", "imageId", "dicomweb"], f[0])])
+    error_message = "dicom.viewer_url must be an http(s) URL template using only {studyInstanceUid}, {seriesInstanceUid}, {sopInstanceUid}, {imageId} and {dicomweb}."
+  }
 }

@@ -3,6 +3,8 @@
  * the local server and the tests all build it here, so they run the same wiring by construction.
  */
 import type { Firestore } from '@google-cloud/firestore';
+import { loadDicomLinkConfig } from '../../shared/dicom/config.ts';
+import type { LinkConfig } from '../../shared/dicom/links.ts';
 import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import type { MetaDeps } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
@@ -21,10 +23,12 @@ import { createLabelsRoutes } from './routes.ts';
 export interface LabelsAppConfig {
   labels: LabelsConfig;
   http: HttpConfig;
+  /** The `links` of records with a DICOM identity (DICOMWEB_BASE / DICOM_STORE, DICOM_VIEWER_URL). */
+  links: LinkConfig;
 }
 
 export function loadLabelsAppConfig(env: Record<string, string | undefined> = process.env): LabelsAppConfig {
-  return { labels: loadLabelsConfig(env), http: loadHttpConfig(env) };
+  return { labels: loadLabelsConfig(env), http: loadHttpConfig(env), links: loadDicomLinkConfig(env) };
 }
 
 export interface LabelsAppDeps {
@@ -77,6 +81,7 @@ export function createLabelsApp(deps: LabelsAppDeps): LabelsApp {
   const routes = createLabelsRoutes({
     repo,
     cacheMaxAgeSeconds: labels.cacheMaxAgeSeconds,
+    links: deps.config.links,
     ...(deps.meta === undefined ? {} : { meta: deps.meta }),
   });
   const warm = async () => {

@@ -1,3 +1,4 @@
+import { dicomLinks, type LinkConfig } from '../../shared/dicom/links.ts';
 import { NotFoundError, ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { createMetaRoutes, type MetaDeps } from '../../shared/http/meta-routes.ts';
 import { problemResponse } from '../../shared/http/problem.ts';
@@ -7,7 +8,6 @@ import { isStoreUnavailable } from '../../shared/labels/errors.ts';
 import { hasJson, type LabelRepo, type StoredImage } from '../../shared/labels/repo.ts';
 import type { ImageId, ImageRecord } from '../../shared/model/index.ts';
 import { readAgreement } from '../../shared/model/read-agreement.ts';
-import { dicomLinks, type LinkConfig } from '../../shared/dicom/links.ts';
 import { cachedJsonText, cachedReply, etagOf } from './http-cache.ts';
 import {
   BatchGetBodySchema,

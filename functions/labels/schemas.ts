@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import {
+  DicomLinksSchema,
   ExpertLabelsSchema,
   ImageIdSchema,
   ImageRecordSchema,
@@ -23,6 +24,8 @@ export const BatchGetBodySchema = z.strictObject({
 /** One image: the record, with, next to the individual reads, whether they were unanimous per label. */
 export const ImageResponseSchema = ImageRecordSchema.extend({
   expert: ExpertLabelsSchema.extend({ readAgreement: ReadAgreementSchema }),
+  /** With a DICOM identity: the instance in the DICOMweb store and a viewer link (issue 17). */
+  links: DicomLinksSchema.optional(),
 });
 export const BatchGetResponseSchema = z.object({
   images: z.array(ImageRecordSchema),

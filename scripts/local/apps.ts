@@ -1,5 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { type CohortsApp, createCohortsApp, type OpenCohortStore } from '../../functions/cohorts/app.ts';
+import { createDicomApp, type DicomApp } from '../../functions/dicom/app.ts';
 import { createLabelsApp, type LabelsApp } from '../../functions/labels/app.ts';
 import { createSignerApp, type SignerApp } from '../../functions/signer/app.ts';
 import { createUploadsApp, type UploadsApp } from '../../functions/uploads/app.ts';
@@ -14,6 +15,7 @@ export interface LocalApps {
   cohorts: CohortsApp;
   signer: SignerApp;
   uploads: UploadsApp;
+  dicom: DicomApp;
 }
 
 /**
@@ -41,6 +43,8 @@ export function createLocalApps(o: {
   firestore: Firestore;
   records: () => Promise<readonly ImageRecord[]>;
   log: Logger;
+  /** Why there is no local DICOMweb store (Orthanc not installed), if there is none. */
+  dicomProblem?: string | undefined;
 }): LocalApps {
   const cohorts = createCohortsApp({
     config: o.functions.cohorts,
@@ -62,6 +66,11 @@ export function createLocalApps(o: {
       cohorts: cohorts.store,
       firestore: () => o.firestore,
       logger: o.log.child({ function: 'processUpload' }),
+    }),
+    dicom: createDicomApp({
+      config: o.functions.dicom,
+      ...(o.dicomProblem ? { problem: o.dicomProblem } : {}),
+      logger: o.log.child({ function: 'dicom' }),
     }),
   };
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { type CohortsAppConfig, loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
+import { type DicomAppConfig, loadDicomAppConfig } from '../../functions/dicom/app.ts';
 import { type LabelsAppConfig, loadLabelsAppConfig } from '../../functions/labels/app.ts';
 import { loadSignerAppConfig, type SignerAppConfig } from '../../functions/signer/app.ts';
 import { loadUploadsAppConfig, type UploadsAppConfig } from '../../functions/uploads/app.ts';
@@ -38,6 +39,7 @@ export interface FunctionConfigs {
   cohorts: CohortsAppConfig;
   signer: SignerAppConfig;
   uploads: UploadsAppConfig;
+  dicom: DicomAppConfig;
 }
 
 export function loadFunctionConfigs(env: Env): FunctionConfigs {
@@ -46,6 +48,7 @@ export function loadFunctionConfigs(env: Env): FunctionConfigs {
     cohorts: loadCohortsAppConfig(env),
     signer: loadSignerAppConfig(env),
     uploads: loadUploadsAppConfig(env),
+    dicom: loadDicomAppConfig(env),
   };
 }
 
@@ -71,6 +74,10 @@ export interface EmulatorHosts {
   firestore: string;
   /** `http://host:port` of the Storage emulator. */
   storage: string;
+  /** DICOMweb root of the Orthanc started here, when one was (scripts/emulators/orthanc.ts). */
+  dicomweb?: string | undefined;
+  /** Why there is none (Orthanc not installed): what the DICOM routes answer. */
+  dicomProblem?: string | undefined;
 }
 
 /**
@@ -82,5 +89,6 @@ export function withEmulatorHosts(config: LocalConfig, hosts: EmulatorHosts): Fu
     ...config.env,
     FIRESTORE_EMULATOR_HOST: hosts.firestore,
     STORAGE_EMULATOR_HOST: hosts.storage,
+    ...(hosts.dicomweb ? { DICOMWEB_BASE: hosts.dicomweb } : {}),
   });
 }

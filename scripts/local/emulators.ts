@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/log.ts';
 import { startFirestoreEmulator } from '../emulators/firestore.ts';
+import { findOrthanc, startOrthanc } from '../emulators/orthanc.ts';
 import { type FinalizeHandler, startStorageEmulator } from '../emulators/storage.ts';
 import type { EmulatorHosts, LocalConfig } from './config.ts';
 
@@ -36,5 +37,25 @@ export async function startEmulators(
     storage = se.host;
     o.log.info('Storage emulator started', { host: storage, uploadsBucket: bucket });
   }
-  return { firestore, storage };
+  return { firestore, storage, ...(await startDicomStore(config, o)) };
+}
+
+/**
+ * Orthanc as the local DICOMweb store, unless DICOMWEB_BASE or DICOM_STORE names one. When it is not
+ * installed everything else still runs, and the DICOM routes answer 503 saying what to install.
+ */
+async function startDicomStore(
+  config: LocalConfig,
+  o: { log: Logger; stops: Stops },
+): Promise<Pick<EmulatorHosts, 'dicomweb' | 'dicomProblem'>> {
+  if (config.functions.dicom.dicom.base) return {};
+  const found = findOrthanc();
+  if (typeof found === 'string') {
+    o.log.warn('no local DICOMweb store; the DICOM routes answer 503', { detail: found });
+    return { dicomProblem: `The local DICOMweb store is not running: ${found}; then restart npm start.` };
+  }
+  const orthanc = await startOrthanc({ install: found });
+  o.stops.push(() => orthanc.stop());
+  o.log.info('Orthanc (DICOMweb) started', { dicomweb: orthanc.dicomweb });
+  return { dicomweb: orthanc.dicomweb };
 }

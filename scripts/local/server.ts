@@ -14,6 +14,7 @@ import { createMetaRoutes } from '../../shared/http/meta-routes.ts';
 import type { Health } from '../../shared/http/meta-schemas.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { createFirestore } from '../../shared/labels/firestore-client.ts';
+import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import type { Logger } from '../../shared/log.ts';
 import { buildOpenApiDocument } from '../../shared/openapi/build.ts';
 import { buildExplorerPage } from '../build-web.ts';
@@ -21,6 +22,7 @@ import { postCloudEvent } from '../emulators/storage.ts';
 import { createLocalApps, type LocalApps } from './apps.ts';
 import { type LocalConfig, withEmulatorHosts } from './config.ts';
 import { loadLocalData } from './dataset.ts';
+import { storeSyntheticDicoms, withDicomStow } from './dicom-store.ts';
 import { type Stops, startEmulators } from './emulators.ts';
 
 export interface LocalServer {
@@ -54,8 +56,13 @@ async function listen(server: Server, port: number, stops: Stops): Promise<strin
 }
 
 /** The upload function registered with cloudEvent() as deployed, so events reach it through the framework. */
-function serveUploads(app: UploadsApp, stops: Stops): Promise<string> {
-  cloudEvent('nih-cxr-local-uploads', app.handler);
+function serveUploads(
+  app: UploadsApp,
+  stops: Stops,
+  dicom: Parameters<typeof withDicomStow>[1],
+): Promise<string> {
+  // DICOM uploads the function registered also go to the local DICOMweb store (STOW-RS).
+  cloudEvent('nih-cxr-local-uploads', withDicomStow(app, dicom));
   return listen(getTestServer('nih-cxr-local-uploads'), 0, stops);
 }
 
@@ -75,7 +82,7 @@ function serveHttp(
   },
   stops: Stops,
 ): Promise<string> {
-  const data = [...apps.labels.routes, ...apps.cohorts.routes, ...apps.signer.routes];
+  const data = [...apps.labels.routes, ...apps.cohorts.routes, ...apps.signer.routes, ...apps.dicom.routes];
   let openapi: unknown;
   const routes = [...gated(data, o.ready), ...createMetaRoutes({ openapi: () => openapi, health: o.health })];
   openapi = buildOpenApiDocument(routes, { serverUrl: `http://localhost:${o.config.port}` });
@@ -101,8 +108,20 @@ export async function startLocalServer(config: LocalConfig, log: Logger): Promis
     const firestore = await createFirestore(functions.labels.labels);
     stops.push(() => firestore.terminate());
     const data = loadLocalData(config, { firestore, collection: functions.labels.labels.collection, log });
-    const apps = createLocalApps({ functions, firestore, records: data.records, log });
-    eventsUrl = await serveUploads(apps.uploads, stops);
+    const apps = createLocalApps({
+      functions,
+      firestore,
+      records: data.records,
+      log,
+      dicomProblem: hosts.dicomProblem,
+    });
+    const dicomweb = apps.dicom.store?.base;
+    eventsUrl = await serveUploads(apps.uploads, stops, {
+      dicomweb,
+      storageHost: hosts.storage,
+      maxBytes: functions.dicom.dicom.maxBytes,
+      log,
+    });
     const health = (): Health => ({
       status: data.ready() ? 'ok' : 'starting',
       ...data.health(),
@@ -120,6 +139,18 @@ export async function startLocalServer(config: LocalConfig, log: Logger): Promis
     log.info('listening; loading data', { url });
     await data.load(apps.cohorts.store);
     log.info('ready', { url, ...data.health() });
+    if (hosts.dicomweb) {
+      // In the background: the routes answer meanwhile (404 "no DICOM identity yet" for a few seconds).
+      const collection = functions.labels.labels.collection;
+      void storeSyntheticDicoms(await data.records(), {
+        dicomweb: hosts.dicomweb,
+        firestore,
+        collection,
+        labels: createFirestoreLabelRepo({ firestore, collection }),
+        cohorts: await apps.cohorts.store(),
+        log,
+      }).catch((err: unknown) => log.warn('synthetic DICOM files not stored', { err }));
+    }
     return { url, stop };
   } catch (err) {
     await stop();

@@ -37,7 +37,7 @@ export const DicomConfigSchema = z
     DICOM_STORE: envString().refine((v) => v === undefined || DICOM_STORE_PATH.test(v), {
       message: 'must be projects/<project>/locations/<location>/datasets/<dataset>/dicomStores/<store>',
     }),
-    /** Any DICOMweb base URL (a local Orthanc: http://127.0.0.1:8042/dicom-web). */
+    /** Any DICOMweb base URL (a local Orthanc: http://127.0.0.1:8042/dicom-web); wins over DICOM_STORE. */
     DICOMWEB_BASE: envString().refine((v) => v === undefined || httpUrl(v), {
       message: 'must be an http(s) URL without query or fragment, such as http://127.0.0.1:8042/dicom-web',
     }),
@@ -61,14 +61,11 @@ export const DicomConfigSchema = z
       { message: `must be an http(s) URL template using only {${VIEWER_FIELDS.join('}, {')}}` },
     ),
   })
-  .refine((e) => !(e.DICOM_STORE && e.DICOMWEB_BASE), {
-    path: ['DICOMWEB_BASE'],
-    message: 'set either DICOM_STORE (Healthcare API) or DICOMWEB_BASE (any DICOMweb server), not both',
-  })
   .transform((e) => {
-    const base = e.DICOM_STORE
-      ? `${HEALTHCARE_API}/${e.DICOM_STORE}/dicomWeb`
-      : e.DICOMWEB_BASE?.replace(/\/+$/, '');
+    // DICOMWEB_BASE wins: it may front the store (a proxy, a regional endpoint) or be another store.
+    const base =
+      e.DICOMWEB_BASE?.replace(/\/+$/, '') ??
+      (e.DICOM_STORE ? `${HEALTHCARE_API}/${e.DICOM_STORE}/dicomWeb` : undefined);
     const google = base !== undefined && new URL(base).hostname === 'healthcare.googleapis.com';
     return {
       /** DICOMweb base URL without a trailing slash; undefined = not configured. */
@@ -82,6 +79,12 @@ export const DicomConfigSchema = z
     } as const;
   });
 export type DicomConfig = z.output<typeof DicomConfigSchema>;
+
+/** What the labels function needs to put links on a record: the base and the viewer template. */
+export function loadDicomLinkConfig(env: Record<string, string | undefined> = process.env) {
+  const c = loadDicomConfig(env);
+  return { base: c.base, viewerUrl: c.viewerUrl };
+}
 
 export function loadDicomConfig(env: Record<string, string | undefined> = process.env): DicomConfig {
   return loadConfig(DicomConfigSchema, env);

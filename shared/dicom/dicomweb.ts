@@ -10,6 +10,7 @@ import { AppError, NotFoundError } from '../http/errors.ts';
 import type { DicomIdentity } from '../model/dicom.ts';
 import type { DicomConfig } from './config.ts';
 import { DicomAccessDeniedError, DicomStoreUnavailableError } from './errors.ts';
+import { instancePath } from './links.ts';
 import { firstPart, MultipartError, multipartBoundary } from './multipart.ts';
 
 /** An access token for the store, or undefined for none. */
@@ -42,11 +43,6 @@ const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
 /** A Part 10 file: 128-byte preamble, then `DICM`. */
 const DICM_AT = 128;
-
-export function instancePath(id: DicomIdentity): string {
-  const e = encodeURIComponent;
-  return `/studies/${e(id.studyInstanceUid)}/series/${e(id.seriesInstanceUid)}/instances/${e(id.sopInstanceUid)}`;
-}
 
 /** Yields the chunks of `res`, failing once more than `max` bytes came. */
 async function* limited(res: AsyncIterable<Buffer>, max: number, what: string): AsyncGenerator<Buffer> {

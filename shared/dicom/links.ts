@@ -1,12 +1,10 @@
 /** The links an image record carries once its DICOM identity is known (pure). */
-import type { DicomIdentity } from '../model/dicom.ts';
-import { instancePath } from './dicomweb.ts';
+import type { DicomIdentity, DicomLinks } from '../model/dicom.ts';
 
-export interface DicomLinks {
-  /** WADO-RS URL of the instance in the configured store; null when no store is configured. */
-  dicomweb: string | null;
-  /** The configured viewer template, filled in. */
-  viewer: string;
+/** The WADO-RS path of an instance below a DICOMweb base. */
+export function instancePath(id: DicomIdentity): string {
+  const e = encodeURIComponent;
+  return `/studies/${e(id.studyInstanceUid)}/series/${e(id.seriesInstanceUid)}/instances/${e(id.sopInstanceUid)}`;
 }
 
 export interface LinkConfig {

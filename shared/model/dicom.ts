@@ -27,6 +27,15 @@ export const DicomIdentitySchema = z.object({
 });
 export type DicomIdentity = z.infer<typeof DicomIdentitySchema>;
 
+/** Where an image with a DICOM identity can be opened (GET /v1/images/{imageId}, optional export columns). */
+export const DicomLinksSchema = z.object({
+  /** WADO-RS URL of the instance in the configured store; null when no store is configured. */
+  dicomweb: z.string().nullable(),
+  /** The configured viewer URL template (DICOM_VIEWER_URL), filled in; OHIF's by default. */
+  viewer: z.string(),
+});
+export type DicomLinks = z.infer<typeof DicomLinksSchema>;
+
 /** The identity with keys in a fixed order, so that equal identities serialise identically. */
 export function canonicalDicom(d: DicomIdentity): DicomIdentity {
   return {

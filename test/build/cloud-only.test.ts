@@ -37,7 +37,7 @@ describe('the cloud bundles', () => {
   it('contain no DuckDB and no local-only source, and install only functions-framework', () => {
     assert.deepEqual(
       bundles.map((b) => b.name),
-      ['cohorts', 'labels', 'signer', 'uploads'],
+      ['cohorts', 'dicom', 'labels', 'signer', 'uploads'],
     );
     for (const b of bundles) {
       assert.ok(

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import * as z from 'zod';
 import { loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
+import { loadDicomAppConfig } from '../../functions/dicom/app.ts';
 import { loadLabelsAppConfig } from '../../functions/labels/app.ts';
 import { loadSignerAppConfig } from '../../functions/signer/app.ts';
 import { loadUploadsAppConfig } from '../../functions/uploads/app.ts';
@@ -20,6 +21,7 @@ import {
   withEmulatorHosts,
 } from '../../scripts/local/config.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
+import { DicomConfigSchema } from '../../shared/dicom/config.ts';
 import { HttpConfigSchema } from '../../shared/http/config.ts';
 import { LabelsConfigSchema } from '../../shared/labels/config.ts';
 import { SignerConfigSchema } from '../../shared/signing/config.ts';
@@ -33,6 +35,7 @@ const CLOUD: { [K in keyof FunctionConfigs]: (env: Env) => FunctionConfigs[K] } 
   cohorts: loadCohortsAppConfig,
   signer: loadSignerAppConfig,
   uploads: loadUploadsAppConfig,
+  dicom: loadDicomAppConfig,
 };
 
 /** One valid, non-default value for every variable of every function (all at once). */
@@ -71,6 +74,13 @@ const ENV: Env = {
   UPLOAD_MAX_ATTEMPTS: '7',
   CORS_ORIGINS: 'https://a.example,https://b.example',
   MAX_BODY_BYTES: '65536',
+  DICOM_STORE: 'projects/cfg-project-1/locations/us-east1/datasets/cfg-ds/dicomStores/cfg-store',
+  DICOMWEB_BASE: 'http://127.0.0.1:9903/dicom-web',
+  DICOMWEB_AUTH: 'google',
+  DICOMWEB_TIMEOUT_MS: '4000',
+  DICOM_MAX_BYTES: '2097152',
+  DICOM_MAX_METADATA_BYTES: '65536',
+  DICOM_VIEWER_URL: 'https://viewer.example/open?study={studyInstanceUid}',
 };
 
 /** The variables a schema reads (the keys of its input object). */
@@ -86,6 +96,7 @@ const FUNCTION_SCHEMAS = [
   UploadsConfigSchema,
   SignerConfigSchema,
   HttpConfigSchema,
+  DicomConfigSchema,
 ];
 
 function assertSameKeyByKey(local: unknown, cloud: unknown, path: string): void {

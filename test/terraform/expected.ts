@@ -38,11 +38,14 @@ export const EXPECTED_GRANTS: Record<string, readonly string[]> = {
     'roles/bigquery.dataEditor on dataset staging',
     'roles/bigquery.jobUser on project',
   ],
+  // Reads image documents for their DICOM identity; the DICOM store itself is Google's, granted by Google.
+  dicom: ['roles/datastore.viewer on project'],
   uploads_trigger: ['roles/eventarc.eventReceiver on project', 'roles/run.invoker on function uploads'],
   gateway: [
     'roles/run.invoker on function labels',
     'roles/run.invoker on function cohorts',
     'roles/run.invoker on function signer',
+    'roles/run.invoker on function dicom',
   ],
   build: ['roles/run.builder on project'],
   'gcs service agent': ['roles/pubsub.publisher on project'],
@@ -69,6 +72,9 @@ const SAMPLE_VALUES: Record<string, string> = {
   'local.hmac_enabled ? "hmac" : "iam"': 'iam',
   'local.hmac_enabled ? var.hmac_access_id : ""': '',
   'local.hmac_enabled': 'false',
+  'local.dicom_store':
+    'projects/chc-nih-chest-xray/locations/us-central1/datasets/nih-chest-xray/dicomStores/nih-chest-xray',
+  'var.dicom.viewer_url': 'https://viewer.ohif.org/viewer?StudyInstanceUIDs={studyInstanceUid}',
 };
 
 /** Stand-in for every secret the configuration mounts as an environment variable. */

@@ -258,14 +258,16 @@ describe('function bundles', () => {
           const post = { labels: 'images:batchGet', cohorts: 'cohorts:query', signer: 'images:signUrls' }[
             b.name
           ];
-          assert.ok(post, `a POST route of ${b.name}`);
-          for (const [path, init] of [
-            ['/v1/%C0%AE', {}],
-            [
-              `/v1/${post}`,
-              { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' },
-            ],
-          ] as const) {
+          // dicom has GET routes only: a malformed path parameter instead of a malformed body.
+          const getOnly: Record<string, string> = { dicom: '/v1/images/not-an-id/dicom/metadata' };
+          assert.ok(post ?? getOnly[b.name], `a POST route of ${b.name}`);
+          const bodyCase = post
+            ? ([
+                `/v1/${post}`,
+                { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' },
+              ] as const)
+            : ([getOnly[b.name]!, {}] as const);
+          for (const [path, init] of [['/v1/%C0%AE', {}] as const, bodyCase]) {
             const bad = await fetch(`${served.url}${path}`, init);
             assert.equal(bad.status, 400, `${b.name} ${path}`);
             assert.match(bad.headers.get('content-type') ?? '', /application\/problem\+json/);
