@@ -305,6 +305,38 @@ describe('the cohort explorer page', () => {
     await page.close();
   });
 
+  it('computes label quality: the matrix and each reader as the agreement route answers', async () => {
+    const page = await open();
+    const settings = { finding: 'pneumothorax', reference: 'fourFindings' } as const;
+    await page.click('#agreement-run');
+    await page.waitForSelector('#agreement-result[data-done] #agreement-matrix', { timeout: 30_000 });
+    const nih = await api.cohortAgreement({ filter: {}, ...settings, compare: 'nih' });
+    assert.equal(
+      await page.$eval('#agreement-images', (p) => Number((p as HTMLElement).dataset.value)),
+      nih.images,
+    );
+    const cells = await page.$$eval('#agreement-matrix td[data-cell]', (tds) =>
+      Object.fromEntries(
+        tds.map((t) => [(t as HTMLElement).dataset.cell, Number(t.textContent.replace(/,/g, ''))]),
+      ),
+    );
+    assert.ok('matrix' in nih);
+    assert.deepEqual(cells, { ...nih.matrix });
+    await page.select('#f-agreement-compare', 'readers');
+    await page.click('#agreement-run');
+    await page.waitForSelector('#agreement-readers', { timeout: 30_000 });
+    const readers = await api.cohortAgreement({ filter: {}, ...settings, compare: 'readers' });
+    assert.ok('readers' in readers);
+    const shown = await page.$$eval('#agreement-readers tbody tr', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.reader),
+    );
+    assert.deepEqual(
+      shown,
+      readers.readers.map((r) => r.readerId),
+    );
+    await page.close();
+  });
+
   it("shows the API's problem+json when the filter is refused, naming the bad field", async () => {
     const bad = { expert: { reader: { id: 'x1', finding: 'fracture', value: 'YES' } } };
     const page = await open(`?filter=${encodeURIComponent(JSON.stringify(bad))}`).catch(() => undefined);

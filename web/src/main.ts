@@ -3,6 +3,7 @@
  * an image's detail and exports, all through the typed client (client/index.ts) and the public API.
  */
 import type { NihCxrClient } from '../../client/index.ts';
+import { createAgreement } from './agreement.ts';
 import { type Cohort, createClient, type Filter, initialApiKey, problemView, storeApiKey } from './api.ts';
 import { createImageDetail } from './detail.ts';
 import { byId, h } from './dom.ts';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     },
   });
   createExport({ client: api, cohort: () => cohort, openapi });
+  const agreement = createAgreement({ client: api, cohort: () => cohort, openapi });
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const refresh = () => {
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     updateUrl();
     void summary.load(cohort);
     void table.load(cohort);
+    agreement.cohortChanged();
   };
   const onChange = () => {
     clearTimeout(timer);
