@@ -32,7 +32,10 @@ const PIXEL_DATA = 'x7fe00010';
 type DataSet = ReturnType<typeof dicomParser.parseDicom>;
 
 function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  // dicom-parser throws strings, or {exception, dataSet} objects when it has a partial data set.
+  const exception = (err as { exception?: unknown } | null)?.exception;
+  return typeof exception === 'string' ? exception : String(err);
 }
 
 function info(ds: DataSet): DicomInfo {
