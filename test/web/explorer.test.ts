@@ -9,13 +9,41 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { crc32, deflateSync, gunzipSync } from 'node:zlib';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
 import { type CohortQueryRequest, NihCxrClient } from '../../client/index.ts';
+import { createSignerApp, loadSignerAppConfig } from '../../functions/signer/app.ts';
 import { REPO_ROOT } from '../../scripts/function-folders.ts';
+import { createLogger } from '../../shared/log.ts';
 import { axeViolations, type Browser, launchBrowser, type Page } from '../harness/browser.ts';
 import { type NpmStart, startNpmStart } from '../harness/npm-start.ts';
+import { verifyHmacUrl } from '../signing/v4-verify.ts';
 
 type Filter = NonNullable<CohortQueryRequest['filter']>;
+
+const SECRET = 'web-test-hmac-secret-0123456789abcdef';
+
+/** A 2x2 grey PNG (signature, IHDR, IDAT, IEND), built here so that the stand-in serves a real image. */
+const PNG = (() => {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0]);
+  const rows = Buffer.from([0, 128, 128, 0, 128, 128]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+})();
 
 /** Where the screenshots go; the committed ones in docs/ are copies of a run's. */
 const SHOTS = process.env.SCREENSHOT_DIR ?? join(REPO_ROOT, '.tmp', 'web');
@@ -302,6 +330,53 @@ describe('the cohort explorer page', () => {
       id,
     );
     assert.equal(new URL(page.url()).searchParams.get('image'), null);
+    await page.close();
+  });
+
+  it('with signing configured, shows the PNG from the very URL the signer signed', async () => {
+    // The signer function as deployed with an HMAC key (its app.ts, real signing) answers the page's
+    // /content request; Cloud Storage is a stand-in that serves a PNG only for a URL whose signature verifies.
+    const signer = createSignerApp({
+      config: loadSignerAppConfig({
+        HMAC_ACCESS_ID: 'GOOG1WEBTEST',
+        HMAC_SECRET: SECRET,
+        BILLING_PROJECT: 'web-bill',
+      }),
+      logger: createLogger({}, () => {}),
+    });
+    http('web-signer', signer.handler);
+    const signerServer = getTestServer('web-signer');
+    const page = await browser.newPage();
+    const served: string[] = [];
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      const url = new URL(req.url());
+      if (url.origin === server.url && /^\/v1\/images\/[^/]+\/content$/.test(url.pathname)) {
+        void request(signerServer)
+          .get(`${url.pathname}${url.search}`)
+          .redirects(0)
+          .then((res) =>
+            req.respond({ status: res.status, headers: { location: res.headers.location ?? '' }, body: '' }),
+          );
+      } else if (url.hostname === 'storage.googleapis.com') {
+        const valid =
+          verifyHmacUrl(req.url(), SECRET).valid && url.searchParams.get('userProject') === 'web-bill';
+        if (valid) served.push(url.pathname);
+        void req.respond(
+          valid
+            ? { status: 200, contentType: 'image/png', body: PNG }
+            : { status: 403, body: 'bad signature' },
+        );
+      } else void req.continue();
+    });
+    const [id] = (await api.queryCohort({ filter: {}, pageSize: 1 })).images.map((i) => i.imageId);
+    await page.goto(`${server.url}/?image=${id}`);
+    await page.waitForSelector('#detail-picture img', { timeout: 15_000 });
+    await page.waitForFunction(
+      () => (document.querySelector('#detail-picture img') as HTMLImageElement).naturalWidth > 0,
+    );
+    assert.deepEqual(served, [`/gcs-public-data--healthcare-nih-chest-xray/png/${id}.png`]);
+    assert.match(await page.$eval('#picture-note', (n) => n.textContent), /signed URL/);
     await page.close();
   });
 
