@@ -70,7 +70,7 @@ export function cohortChain(
   const carried = [...new Set<ImageColumnName>([...CHAIN_COLUMNS, ...cols])].map(c);
   const list = (alias?: string) => carried.map((x) => (alias ? `${alias}.${x}` : x)).join(', ');
   const ctes = [
-    `dataset_matched AS (\n  SELECT ${ALL_COLUMNS.map(c).join(', ')}\n  FROM ${d.table(IMAGES_TABLE)}\n  WHERE ${w.sql}\n)`,
+    `dataset_matched AS (\n  SELECT ${list()}\n  FROM ${d.table(IMAGES_TABLE)}\n  WHERE ${w.sql}\n)`,
   ];
   let last = 'dataset_matched';
   if (o.onePerPatient) {
@@ -142,7 +142,9 @@ export function withCohortOptions(
   d: Dialect,
 ): CompiledSql {
   if (!hasOptions(o)) return q;
-  const chain = cohortChain(f, { onePerPatient: o.onePerPatient, sample: o.sample }, d);
+  // The chain carries the columns the statement names (arrays it does not read stay behind).
+  const used = ALL_COLUMNS.filter((n) => new RegExp(`\\b${n}\\b`).test(q.sql));
+  const chain = cohortChain(f, { onePerPatient: o.onePerPatient, sample: o.sample }, d, used);
   const table = d.table(IMAGES_TABLE);
   const [head, ...rest] = q.sql.split(table);
   // The chain's own first CTE reads the table; every reference of the statement reads the chain.

@@ -2,7 +2,6 @@ import { AppError } from '../http/errors.ts';
 import { attribution, attributionLines, gsUri, type ImageFormat, type ImageId } from '../model/index.ts';
 import type { UrlSigner } from '../signing/url-signer.ts';
 import { NIH_CSV_EOL, type NihCsvLayout, nihCsvHeader, nihCsvLine } from './export-nih-csv.ts';
-import { parquetChunks } from './export-parquet.ts';
 import type { CohortExportRow } from './results.ts';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'nih-csv' | 'parquet';
@@ -184,6 +183,8 @@ export async function* exportChunks(
   o: ExportOptions,
 ): AsyncGenerator<string | Uint8Array> {
   if (o.format === 'parquet') {
+    // Loaded on the first Parquet export only: the writer stays out of the function's cold start.
+    const { parquetChunks } = await import('./export-parquet.ts');
     yield* parquetChunks(locate(rows, o), { part: o.part === true, rowGroupRows: o.rowGroupRows ?? 10_000 });
     return;
   }
