@@ -78,9 +78,19 @@ export interface OutputColumn {
 
 export interface ZetaSqlServer {
   port: number;
+  /** The language options every call uses (current GoogleSQL features, external product mode). */
+  languageOptions: LanguageOptions;
+  /** Any unary RPC of the local service (zetasql.local_service.ZetaSqlLocalService), by its method name. */
+  rpc<T = unknown>(method: string, request: unknown): Promise<T>;
   /** Analyzes one GoogleSQL statement; resolves its output columns (query) or [] (DML); rejects when invalid. */
   analyze(sql: string, params: Record<string, { type: ParamType }>): Promise<OutputColumn[]>;
   stop(): Promise<void>;
+}
+
+export interface LanguageOptions {
+  productMode: 'PRODUCT_EXTERNAL';
+  enabledLanguageFeatures: unknown[];
+  supportedStatementKinds: string[];
 }
 
 export interface CatalogTables {
@@ -115,8 +125,8 @@ export async function startZetaSql(catalog: CatalogTables): Promise<ZetaSqlServe
     if (!(await client.testConnection()))
       throw new Error(`ZetaSQL server did not answer on ${port}: ${output}`);
     const current = await client.getLanguageOptions({ languageVersion: 'VERSION_CURRENT' });
-    const languageOptions = {
-      productMode: 'PRODUCT_EXTERNAL' as const,
+    const languageOptions: LanguageOptions = {
+      productMode: 'PRODUCT_EXTERNAL',
       enabledLanguageFeatures: current?.enabledLanguageFeatures ?? [],
       supportedStatementKinds: [
         'RESOLVED_QUERY_STMT',
@@ -124,6 +134,7 @@ export async function startZetaSql(catalog: CatalogTables): Promise<ZetaSqlServe
         'RESOLVED_DELETE_STMT',
         'RESOLVED_INSERT_STMT',
         'RESOLVED_TRUNCATE_STMT',
+        'RESOLVED_UPDATE_STMT',
       ],
     };
     const simpleCatalog = {
@@ -146,9 +157,20 @@ export async function startZetaSql(catalog: CatalogTables): Promise<ZetaSqlServe
     };
     const reg = await client.registerCatalog({ simpleCatalog: simpleCatalog as never });
     const registeredCatalogId = reg?.registeredId;
+    const api = ZetaSQLClient.API as unknown as Record<
+      string,
+      (req: unknown, cb: (err: Error | null, res: unknown) => void) => void
+    >;
     return {
       port,
       stop,
+      languageOptions,
+      rpc: <T>(method: string, request: unknown) =>
+        new Promise<T>((resolve, reject) => {
+          const fn = api[method];
+          if (!fn) return reject(new Error(`no ZetaSQL RPC ${method}`));
+          fn.call(api, request, (err, res) => (err ? reject(err) : resolve(res as T)));
+        }),
       async analyze(sql, params) {
         const r = await client.analyze({
           registeredCatalogId: registeredCatalogId as never,
