@@ -121,7 +121,8 @@ export class DicomHeaderReader {
     const buf = this.#take();
     try {
       this.parses++;
-      this.#result = info(dicomParser.parseDicom(buf));
+      // Up to the Pixel Data element only: its length is checked against the bytes read (inspectImage).
+      this.#result = info(dicomParser.parseDicom(buf, { untilTag: PIXEL_DATA }));
     } catch (err) {
       throw new UploadRejection(`invalid DICOM: ${message(err)}`, buf.length);
     }
