@@ -29,36 +29,13 @@ async function main(): Promise<void> {
   void showAttribution();
   void showDataset();
   const state = readUrl(new URL(location.href));
-  let openapi: unknown;
-  try {
-    openapi = await retrying(() => api().openapi());
-  } catch (err) {
-    byId('filter-form').replaceChildren(problemView(err));
-    return;
-  }
-  const form = buildField('filter', [], filterSchemaOf(openapi));
-  const dataset = buildField('dataset', ['dataset'], optionsSchemaOf(openapi));
-  byId('filter-form').replaceChildren(form.el);
-  byId('dataset-form').replaceChildren(dataset.el);
-  form.write(state.filter);
-  dataset.write(state.dataset);
-  if (state.invalid.length > 0) {
-    const what = state.invalid.join(' and ');
-    byId('summary-error').replaceChildren(
-      problemView(new Error(`The link's ${what} is not JSON; it is ignored.`)),
-    );
-  }
-
-  const read = (): Cohort => ({
-    filter: (form.read() ?? {}) as Filter,
-    options: (dataset.read() ?? {}) as Cohort['options'],
-  });
-  let cohort = read();
+  let cohort: Cohort = { filter: state.filter as Filter, options: state.dataset as Cohort['options'] };
   let image = state.image;
   const updateUrl = () => {
     const url = urlFor({ filter: cohort.filter, dataset: cohort.options, image }, new URL(location.href));
     history.replaceState(null, '', url);
   };
+  const summary = createSummary();
   const table = createImageTable({
     client: api,
     onOpen: (id, opener) => {
@@ -74,6 +51,37 @@ async function main(): Promise<void> {
       image = undefined;
       updateUrl();
     },
+  });
+  // The first summary and table page need no schema: asked for at once, beside the schema itself.
+  const first = Promise.all([summary.load(cohort), table.load(cohort)]);
+  const ready = async () => {
+    await first;
+    performance.mark('nih:first-render');
+    document.body.dataset.ready = 'true';
+  };
+  let openapi: unknown;
+  try {
+    openapi = await retrying(() => api().openapi());
+  } catch (err) {
+    byId('filter-form').replaceChildren(problemView(err));
+    await ready();
+    return;
+  }
+  const form = buildField('filter', [], filterSchemaOf(openapi));
+  const dataset = buildField('dataset', ['dataset'], optionsSchemaOf(openapi));
+  byId('filter-form').replaceChildren(form.el);
+  byId('dataset-form').replaceChildren(dataset.el);
+  form.write(state.filter);
+  dataset.write(state.dataset);
+  if (state.invalid.length > 0) {
+    const what = state.invalid.join(' and ');
+    byId('summary-error').replaceChildren(
+      problemView(new Error(`The link's ${what} is not JSON; it is ignored.`)),
+    );
+  }
+  const read = (): Cohort => ({
+    filter: (form.read() ?? {}) as Filter,
+    options: (dataset.read() ?? {}) as Cohort['options'],
   });
   createExport({ client: api, cohort: () => cohort, openapi });
   const agreement = createAgreement({ client: api, cohort: () => cohort, openapi });
@@ -104,10 +112,9 @@ async function main(): Promise<void> {
     refresh();
   });
 
-  const summary = createSummary();
-  await Promise.all([summary.load(cohort), table.load(cohort)]);
-  performance.mark('nih:first-render');
-  document.body.dataset.ready = 'true';
+  await ready();
+  // A link the form reads differently (parts it has no control for, another key order) shows what the form holds.
+  if (JSON.stringify(read()) !== JSON.stringify(cohort)) refresh();
   if (image) void detail.open(image);
 }
 
