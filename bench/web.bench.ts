@@ -44,8 +44,10 @@ export default async function bench(): Promise<void> {
       paints.push(t.fcp);
       await tab.close();
     }
+    // The first load after start-up also warms the server (DuckDB's first queries); reported apart.
+    const [cold, ...warm] = renders;
     console.log(
-      `first render (summary + first table page, cache off, ${LOADS} loads): p50 ${ms(quantile(renders, 0.5))}, max ${ms(Math.max(...renders))} (target < 1 s: ${Math.max(...renders) < 1000 ? 'met' : 'MISSED'}); first contentful paint p50 ${ms(quantile(paints, 0.5))}`,
+      `first render (summary + first table page shown, browser cache off): first load after start ${ms(cold!)}; next ${warm.length} loads p50 ${ms(quantile(warm, 0.5))}, max ${ms(Math.max(...warm))} (target < 1 s: ${Math.max(...renders) < 1000 ? 'met' : 'MISSED'}); first contentful paint p50 ${ms(quantile(paints, 0.5))}`,
     );
 
     const tab = await browser.newPage();
