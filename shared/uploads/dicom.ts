@@ -27,18 +27,19 @@ export interface DicomInfo {
 
 /** A header bigger than this is not a plausible radiograph header. */
 export const MAX_DICOM_HEADER = 4 * 1024 * 1024;
-const PIXEL_DATA = 'x7fe00010';
+export const PIXEL_DATA = 'x7fe00010';
 
 type DataSet = ReturnType<typeof dicomParser.parseDicom>;
 
-function message(err: unknown): string {
+export function message(err: unknown): string {
   if (err instanceof Error) return err.message;
   // dicom-parser throws strings, or {exception, dataSet} objects when it has a partial data set.
   const exception = (err as { exception?: unknown } | null)?.exception;
   return typeof exception === 'string' ? exception : String(err);
 }
 
-function info(ds: DataSet): DicomInfo {
+/** The fields of a parsed header (dicom-parser data set). */
+export function dicomInfo(ds: DataSet): DicomInfo {
   const str = (tag: string) => {
     const v = ds.string(tag);
     return v === undefined || v === '' ? null : v;
@@ -106,7 +107,7 @@ export class DicomHeaderReader {
         buf.length,
       );
     }
-    this.#result = info(ds);
+    this.#result = dicomInfo(ds);
   }
 
   #take(): Buffer {
@@ -122,7 +123,7 @@ export class DicomHeaderReader {
     try {
       this.parses++;
       // Up to the Pixel Data element only: its length is checked against the bytes read (inspectImage).
-      this.#result = info(dicomParser.parseDicom(buf, { untilTag: PIXEL_DATA }));
+      this.#result = dicomInfo(dicomParser.parseDicom(buf, { untilTag: PIXEL_DATA }));
     } catch (err) {
       throw new UploadRejection(`invalid DICOM: ${message(err)}`, buf.length);
     }
