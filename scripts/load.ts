@@ -12,6 +12,7 @@ import { loadLabelsConfig } from '../shared/labels/config.ts';
 import { createFirestore } from '../shared/labels/firestore-client.ts';
 import { loadRecords } from '../shared/labels/loader.ts';
 import { progressReporter } from '../shared/labels/progress.ts';
+import { bumpLabelsVersion } from '../shared/labels/version-stamp.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -70,6 +71,8 @@ const summary = await loadRecords(db, parsed.records, {
   onProgress: (p) => progress.update(p),
 });
 progress.done(summary);
+// Running labels instances drop their caches within LABELS_CACHE_CHECK_SECONDS (shared/labels/label-cache.ts).
+if (summary.written > 0) await bumpLabelsVersion(db, config.collection);
 for (const f of summary.failures.slice(0, 10)) console.error(`failed ${f.imageId}: ${f.message}`);
 
 const stored = (await db.collection(config.collection).count().get()).data().count;
