@@ -9,13 +9,16 @@ import {
   ExportRequestSchema,
   QueryRequestSchema,
   QueryResponseSchema,
+  SplitRequestSchema,
+  SplitResponseSchema,
   SummaryRequestSchema,
   SummaryResponseSchema,
 } from '../../functions/cohorts/schemas.ts';
+import { type CohortOptions, STRATA } from '../../shared/cohorts/dataset-options.ts';
 import { type CohortFilter, filterHash } from '../../shared/cohorts/filter.ts';
 import { createPageTokens } from '../../shared/cohorts/page-token.ts';
+import { expectedCohort, splitPatients } from '../cohorts/dataset-reference.ts';
 import { filterArb } from '../cohorts/filters.ts';
-import { expectedIds } from '../cohorts/reference.ts';
 import { nastyString } from './arbitraries.ts';
 import { type FuzzRequest, invalid, modelJsonBody, type Outcome, type Res, valid } from './check.ts';
 import { type FuzzRig, SECRETS } from './rig.ts';
@@ -38,6 +41,37 @@ function tokenPool(
 }
 
 const filterValue = (rig: FuzzRig) => filterArb(rig.patientIds);
+
+/** onePerPatient and sample beside the filter: mostly valid, sometimes not (a 400 naming them). */
+const shaping = {
+  onePerPatient: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('firstFollowUp', 'lastFollowUp') },
+    { weight: 1, arbitrary: fc.constantFrom('first', 1, null) },
+  ),
+  sample: fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record(
+        {
+          size: fc.integer({ min: 1, max: 400 }),
+          seed: fc.string({ minLength: 1, maxLength: 8 }),
+          stratifyBy: fc.subarray([...STRATA], { minLength: 1 }),
+        },
+        { requiredKeys: ['size', 'seed'] },
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<unknown>({ size: 0, seed: 'x' }, { size: 5 }, { size: 5, seed: '' }, 'x'),
+    },
+  ),
+};
+
+/** The image ids of an accepted body: the filter, then onePerPatient and sample, by the in-memory reference. */
+const shapedIds = (rig: FuzzRig, b: { filter: CohortFilter } & CohortOptions): string[] =>
+  expectedCohort(rig.records, b.filter, { onePerPatient: b.onePerPatient, sample: b.sample }).map(
+    (r) => r.imageId as string,
+  );
 
 /** Decides the outcome of a POST body with the route's schema; undefined value = the request was refused. */
 export function bodyOutcome<T>(
@@ -81,7 +115,7 @@ export const queryFuzz: RouteFuzz = {
     const body = fc.oneof(
       // A first page; the next page of a known filter (its own token, or a token of another filter); junk.
       fc.record(
-        { filter: fc.oneof(filterValue(rig), fc.constantFrom(...seeds)), pageSize },
+        { filter: fc.oneof(filterValue(rig), fc.constantFrom(...seeds)), pageSize, ...shaping },
         { requiredKeys: [] },
       ),
       fc
@@ -100,7 +134,10 @@ export const queryFuzz: RouteFuzz = {
       let minted: { filter: CohortFilter; after: string } | undefined;
       if (o.data?.pageToken !== undefined) {
         minted = pool.get(o.data.pageToken);
-        if (!minted || filterHash(minted.filter) !== filterHash(o.data.filter)) expect = invalid(400);
+        // The pool's tokens were issued without onePerPatient or sample: with either they do not apply.
+        const shaped = o.data.onePerPatient !== undefined || o.data.sample !== undefined;
+        if (!minted || shaped || filterHash(minted.filter) !== filterHash(o.data.filter))
+          expect = invalid(400);
       }
       return {
         req,
@@ -109,7 +146,7 @@ export const queryFuzz: RouteFuzz = {
           drainStore(rig, res, o);
           if (res.status !== 200 || !o.data) return;
           const page = QueryResponseSchema.parse(jsonOf(res));
-          const all = expectedIds(rig.records, o.data.filter);
+          const all = shapedIds(rig, o.data);
           const rest = minted ? all.filter((id) => id > minted.after) : all;
           assert.equal(page.totalImages, all.length);
           assert.deepEqual(
@@ -126,24 +163,25 @@ export const queryFuzz: RouteFuzz = {
 export const summaryFuzz: RouteFuzz = {
   route: 'POST /v1/cohorts:summary',
   cases: (rig) =>
-    postParts('/v1/cohorts:summary', fc.record({ filter: filterValue(rig) }, { requiredKeys: [] })).map(
-      (p): FuzzCase => {
-        const req = toRequest(p);
-        const o = bodyOutcome(req, [p.method, 'POST', p.path.variant], (v) =>
-          SummaryRequestSchema.safeParse(v),
-        );
-        return {
-          req,
-          expect: o.expect,
-          verify: (res) => {
-            drainStore(rig, res, o);
-            if (res.status !== 200 || !o.data) return;
-            const s = SummaryResponseSchema.parse(jsonOf(res));
-            assert.equal(s.totalImages, expectedIds(rig.records, o.data.filter).length);
-          },
-        };
-      },
-    ),
+    postParts(
+      '/v1/cohorts:summary',
+      fc.record({ filter: filterValue(rig), ...shaping }, { requiredKeys: [] }),
+    ).map((p): FuzzCase => {
+      const req = toRequest(p);
+      const o = bodyOutcome(req, [p.method, 'POST', p.path.variant], (v) =>
+        SummaryRequestSchema.safeParse(v),
+      );
+      return {
+        req,
+        expect: o.expect,
+        verify: (res) => {
+          drainStore(rig, res, o);
+          if (res.status !== 200 || !o.data) return;
+          const s = SummaryResponseSchema.parse(jsonOf(res));
+          assert.equal(s.totalImages, shapedIds(rig, o.data).length);
+        },
+      };
+    }),
 };
 
 /** The url column of a CSV export or the url field of an NDJSON export, one per image. */
@@ -172,6 +210,7 @@ export const exportFuzz: RouteFuzz = {
         urls: fc.constantFrom('gs', 'signed'),
         imageFormat: fc.constantFrom('png', 'dicom'),
         expiresInSeconds: fc.oneof(fc.integer({ min: 1, max: 604_800 }), fc.constantFrom(0, 604_801, 1.5)),
+        ...shaping,
       },
       { requiredKeys: ['format'] },
     );
@@ -192,13 +231,84 @@ export const exportFuzz: RouteFuzz = {
           const rows = exportUrls(res, b.format as 'csv' | 'ndjson');
           assert.deepEqual(
             rows.map((r) => r.imageId),
-            expectedIds(rig.records, b.filter),
+            shapedIds(rig, b),
           );
           // Every URL names its own dataset object; the first few signatures are verified too.
           rows.forEach((r, i) => {
-            const ttl = b.urls === 'signed' ? b.expiresInSeconds : undefined;
+            // Without expiresInSeconds a signed URL lives 3600 s (the rig's SIGNED_URL_MAX_SECONDS is not shorter).
+            const ttl = b.urls === 'signed' ? (b.expiresInSeconds ?? 3600) : undefined;
             assertDatasetUrl(r.url, r.imageId, b.imageFormat, ttl, { verifySignature: i < 5 });
           });
+        },
+      };
+    });
+  },
+};
+
+/** 2-10 parts whose fractions are hundredths summing to 1; sometimes a malformed one (a 400 naming it). */
+const partsArb = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .integer({ min: 2, max: 10 })
+      .chain((k) => fc.array(fc.integer({ min: 1, max: 20 }), { minLength: k, maxLength: k }))
+      .map((w) => {
+        const total = w.reduce((a, b) => a + b, 0);
+        const h = w.map((x) => Math.max(1, Math.floor((x / total) * 100)));
+        h[0]! += 100 - h.reduce((a, b) => a + b, 0);
+        return Object.fromEntries(h.map((x, i) => [`part${i}`, x / 100]));
+      })
+      .filter((p) => Object.values(p).every((x) => x >= 0.01)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(
+      { a: 1 },
+      { a: 0.5, b: 0.4 },
+      { 'a b': 0.5, c: 0.5 },
+      { a: 0, b: 1 },
+      [],
+      'x',
+    ),
+  },
+);
+
+export const splitFuzz: RouteFuzz = {
+  route: 'POST /v1/cohorts:split',
+  cases: (rig) => {
+    const body = fc.record(
+      {
+        filter: filterValue(rig),
+        onePerPatient: shaping.onePerPatient,
+        seed: fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.constantFrom<unknown>('', 5)),
+        parts: partsArb,
+        stratifyBy: fc.oneof(
+          fc.subarray([...STRATA], { minLength: 1 }),
+          fc.constantFrom<unknown>(['age'], []),
+        ),
+      },
+      { requiredKeys: ['seed', 'parts'] },
+    );
+    return postParts('/v1/cohorts:split', body).map((p): FuzzCase => {
+      const req = toRequest(p);
+      const o = bodyOutcome(req, [p.method, 'POST', p.path.variant], (v) => SplitRequestSchema.safeParse(v));
+      return {
+        req,
+        expect: o.expect,
+        verify: (res) => {
+          drainStore(rig, res, o);
+          if (res.status !== 200 || !o.data) return;
+          const b = o.data;
+          const s = SplitResponseSchema.parse(jsonOf(res));
+          const cohort = expectedCohort(rig.records, b.filter, { onePerPatient: b.onePerPatient });
+          const ref = splitPatients(cohort, { seed: b.seed, parts: b.parts, stratifyBy: b.stratifyBy });
+          assert.deepEqual(
+            s.parts.map((x) => [x.name, x.images, x.patients]),
+            Object.keys(b.parts).map((name, i) => {
+              const mine = cohort.filter((r) => ref.get(r.patientId) === i);
+              return [name, mine.length, new Set(mine.map((r) => r.patientId)).size];
+            }),
+          );
         },
       };
     });

@@ -56,17 +56,21 @@ export interface FuzzRig {
 function recording(store: CohortStore, seen: CohortFilter[]): CohortStore {
   return {
     ...store,
-    query: (f, n, t) => {
+    query: (f, n, t, o) => {
       seen.push(f);
-      return store.query(f, n, t);
+      return store.query(f, n, t, o);
     },
-    summary: (f) => {
+    summary: (f, o) => {
       seen.push(f);
-      return store.summary(f);
+      return store.summary(f, o);
     },
-    export: (f) => {
+    split: (f, o) => {
       seen.push(f);
-      return store.export(f);
+      return store.split(f, o);
+    },
+    export: (f, o) => {
+      seen.push(f);
+      return store.export(f, o);
     },
   };
 }

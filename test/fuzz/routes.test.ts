@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { agreementFuzz } from './agreement-fuzz.ts';
 import { checkEveryResponse, checkOutcome, compactReport, send, Tally } from './check.ts';
-import { exportFuzz, queryFuzz, summaryFuzz } from './cohorts-fuzz.ts';
+import { exportFuzz, queryFuzz, splitFuzz, summaryFuzz } from './cohorts-fuzz.ts';
 import { batchGetFuzz, getImageFuzz, getPatientFuzz } from './labels-fuzz.ts';
 import { type FuzzRig, SECRETS, startFuzzRig } from './rig.ts';
 import type { RouteFuzz } from './route-fuzz.ts';
@@ -32,6 +32,7 @@ const FUZZERS: RouteFuzz[] = [
   getPatientFuzz,
   queryFuzz,
   summaryFuzz,
+  splitFuzz,
   exportFuzz,
   agreementFuzz,
   signUrlsFuzz,
