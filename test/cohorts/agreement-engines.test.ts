@@ -23,8 +23,8 @@ import { startZetaSqlBigQuery, type ZetaSqlBigQuery } from '../harness/zetasql-b
 import { loadTestDataset } from './dataset.ts';
 
 /** Labelled images in the slice (the reference evaluator is slow per reader row), and unlabelled ones. */
-const FOUR_IMAGES = 50;
-const ALL_IMAGES = 30;
+const FOUR_IMAGES = 40;
+const ALL_IMAGES = 15;
 const OTHERS = 20;
 const tokens = createPageTokens('agreement-engines-secret-0123456789');
 
