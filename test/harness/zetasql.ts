@@ -127,7 +127,8 @@ export async function startZetaSql(catalog: CatalogTables): Promise<ZetaSqlServe
     const current = await client.getLanguageOptions({ languageVersion: 'VERSION_CURRENT' });
     const languageOptions: LanguageOptions = {
       productMode: 'PRODUCT_EXTERNAL',
-      enabledLanguageFeatures: current?.enabledLanguageFeatures ?? [],
+      // BigQuery has window functions (ROW_NUMBER() OVER, ...); ZetaSQL leaves that feature to the product.
+      enabledLanguageFeatures: [...(current?.enabledLanguageFeatures ?? []), 'FEATURE_ANALYTIC_FUNCTIONS'],
       supportedStatementKinds: [
         'RESOLVED_QUERY_STMT',
         'RESOLVED_MERGE_STMT',
