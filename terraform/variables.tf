@@ -56,21 +56,30 @@ variable "iam_propagation_wait" {
 
 variable "functions" {
   type = object({
+    # Settings from `npm run bench` (docs/deploy.md, "Instance settings"). Every HTTP function gets 1 vCPU:
+    # gen2 serves concurrent requests on an instance only with at least one, and each request served by a
+    # warm instance is a cold start saved, the latency our low-traffic callers actually see.
     labels = optional(object({
-      memory          = optional(string, "256Mi")
+      # 32 MiB label cache (LABELS_CACHE_BYTES) + ~80 MiB Node/framework + up to 80 batchGets of 1,000 ids
+      # in flight (~0.7 MB body, ~3 MB while decoding Firestore's reply): ~400 MB at worst; 256Mi was too tight.
+      memory          = optional(string, "512Mi")
       cpu             = optional(string, "1")
       timeout_seconds = optional(number, 30)
       min_instances   = optional(number, 0)
       max_instances   = optional(number, 20)
-      concurrency     = optional(number, 80)
+      # A cached read costs ~1-2 ms of CPU and a miss mostly waits on Firestore (REST, keep-alive): 80 in
+      # flight keep one vCPU busy without queueing a request behind more than ~100 ms of CPU.
+      concurrency = optional(number, 80)
     }), {})
     cohorts = optional(object({
+      # Query pages are small; exports stream rows (bounded buffers); DuckDB is local only.
       memory          = optional(string, "512Mi")
       cpu             = optional(string, "1")
       timeout_seconds = optional(number, 300)
       min_instances   = optional(number, 0)
       max_instances   = optional(number, 10)
-      concurrency     = optional(number, 20)
+      # Each request waits seconds on a BigQuery job; 20 caps the exports streaming at once per instance.
+      concurrency = optional(number, 20)
     }), {})
     signer = optional(object({
       memory          = optional(string, "256Mi")
@@ -78,7 +87,9 @@ variable "functions" {
       timeout_seconds = optional(number, 60)
       min_instances   = optional(number, 0)
       max_instances   = optional(number, 20)
-      concurrency     = optional(number, 40)
+      # HMAC signing is microseconds of CPU per URL and the IAM path waits on signBlob: 80 requests per
+      # instance (was 40) means fewer instances, so fewer cold starts; memory stays small (no buffering).
+      concurrency = optional(number, 80)
     }), {})
     dicom = optional(object({
       memory          = optional(string, "256Mi")
