@@ -3,10 +3,10 @@
  * cohort. The counting is one SQL statement per request (either dialect), so it scales with the cohort and
  * returns a handful of rows; the statistics are computed here from those counts.
  */
-import * as z from 'zod';
 import { FINDINGS, type Finding, FOUR_FINDINGS, type FourFinding } from '../model/index.ts';
 import { cohenKappa, fleissKappa, type Matrix } from '../stats/kappa.ts';
-import { type Estimate, wilson } from '../stats/proportion.ts';
+import { wilson } from '../stats/proportion.ts';
+import type { AgreementCompare, AgreementReference, AgreementResult } from './agreement-result.ts';
 import { type CompiledSql, compileWhere } from './compile.ts';
 import { literal, readerColumn } from './compile-readers.ts';
 import type { CohortFilter } from './filter.ts';
@@ -17,24 +17,21 @@ import {
   FOUR_FINDINGS_COLUMNS,
   FOUR_FINDINGS_NIH,
   type ReaderLabel,
-  ReaderLabelSchema,
 } from './reader-labels.ts';
 import type { PlainRow } from './results.ts';
 import { findingsMask } from './rows.ts';
 import { IMAGES_TABLE, READERS_TABLE } from './schema.ts';
 import { column, type Dialect } from './sql-dialect.ts';
 
-export const AgreementReferenceSchema = z
-  .enum(['fourFindings', 'allFindings'])
-  .describe('Which adjudicated expert labels are the truth.');
-export const AgreementCompareSchema = z
-  .enum(['nih', 'readers'])
-  .describe('nih: the NIH text-mined label is the test; readers: each individual expert read is.');
-export type AgreementReference = z.infer<typeof AgreementReferenceSchema>;
-export type AgreementCompare = z.infer<typeof AgreementCompareSchema>;
-export const AgreementFindingSchema = ReaderLabelSchema.describe(
-  'fourFindings: fracture, pneumothorax, airspaceOpacity or noduleOrMass; allFindings: an NIH finding name, abnormal or other.',
-);
+export {
+  type AgreementCompare,
+  AgreementCompareSchema,
+  AgreementFindingSchema,
+  type AgreementReference,
+  AgreementReferenceSchema,
+  type AgreementResult,
+  AgreementResultSchema,
+} from './agreement-result.ts';
 
 /** A validated agreement request (the filter already checked by CohortFilterSchema). */
 export interface AgreementQuery {
@@ -93,26 +90,54 @@ export function compileAgreement(q: AgreementQuery, d: Dialect): CompiledSql {
   const problem = agreementProblem(q);
   if (problem) throw new Error(problem);
   const w = compileWhere(q.filter, d);
-  const t = truth(q);
-  const images = d.table(IMAGES_TABLE);
-  if (q.compare === 'nih') {
-    const nih = nihCounterpart(q.reference, q.finding) ?? [];
-    const test = `(${column('findings_mask')} & ${findingsMask(nih)}) <> 0`;
-    const columns = ['cohort_images', 'tp', 'fp', 'fn', 'tn'];
-    const exprs = [
-      'COUNT(*)',
-      sum(`(${test}) AND (${t.expr})`),
-      sum(`(${test}) AND NOT (${t.expr})`),
-      sum(`NOT (${test}) AND (${t.expr})`),
-      sum(`NOT (${test}) AND NOT (${t.expr})`),
-    ];
-    const sql = `SELECT
+  return q.compare === 'nih'
+    ? compileNihAgreement(q, d, w, truth(q))
+    : compileReadersAgreement(q, d, w, truth(q));
+}
+
+type Where = Pick<CompiledSql, 'sql' | 'params'>;
+type Truth = ReturnType<typeof truth>;
+
+/** NIH label vs adjudicated label: one row, the 2x2 counts. */
+function compileNihAgreement(q: AgreementQuery, d: Dialect, w: Where, t: Truth): CompiledSql {
+  const nih = nihCounterpart(q.reference, q.finding) ?? [];
+  const test = `(${column('findings_mask')} & ${findingsMask(nih)}) <> 0`;
+  const columns = ['cohort_images', 'tp', 'fp', 'fn', 'tn'];
+  const exprs = [
+    'COUNT(*)',
+    sum(`(${test}) AND (${t.expr})`),
+    sum(`(${test}) AND NOT (${t.expr})`),
+    sum(`NOT (${test}) AND (${t.expr})`),
+    sum(`NOT (${test}) AND NOT (${t.expr})`),
+  ];
+  const sql = `SELECT
   ${exprs.map((e, i) => `${e} AS ${columns[i]}`).join(',\n  ')}
-FROM ${images}
+FROM ${d.table(IMAGES_TABLE)}
 WHERE ${t.present}
   AND ${w.sql}`;
-    return { sql, params: w.params, columns };
-  }
+  return { sql, params: w.params, columns };
+}
+
+/** Output columns of the readers statement: the Fleiss counts (repeated on each row), then one reader. */
+const READERS_AGREEMENT_COLUMNS = [
+  'cohort_images',
+  'fleiss_images',
+  'fleiss_agreement',
+  'fleiss_yes',
+  'fleiss_no',
+  'fleiss_hedge',
+  'reader_id',
+  'reads',
+  'tp',
+  'fp',
+  'fn',
+  'tn',
+  'hedged',
+] as const;
+
+/** Each read vs adjudicated label: one row per reader, with the per-image category counts for Fleiss. */
+function compileReadersAgreement(q: AgreementQuery, d: Dialect, w: Where, t: Truth): CompiledSql {
+  const images = d.table(IMAGES_TABLE);
   const [rImage, rStudy, rLabel, rValue, rReader] = [
     readerColumn('image_id'),
     readerColumn('study'),
@@ -164,86 +189,8 @@ WHERE ${t.present}
 SELECT fleiss.*, per_reader.*
 FROM fleiss LEFT JOIN per_reader ON TRUE
 ORDER BY per_reader.${rReader}`;
-  const columns = [
-    'cohort_images',
-    'fleiss_images',
-    'fleiss_agreement',
-    'fleiss_yes',
-    'fleiss_no',
-    'fleiss_hedge',
-    'reader_id',
-    'reads',
-    'tp',
-    'fp',
-    'fn',
-    'tn',
-    'hedged',
-  ];
-  return { sql, params, columns };
+  return { sql, params, columns: [...READERS_AGREEMENT_COLUMNS] };
 }
-
-export const EstimateSchema = z
-  .object({ estimate: z.number().nullable(), lower: z.number().nullable(), upper: z.number().nullable() })
-  .describe('Point estimate and 95% interval; all null when undefined (e.g. a proportion of 0 images).');
-export const MatrixSchema = z
-  .object({ tp: z.int(), fp: z.int(), fn: z.int(), tn: z.int() })
-  .describe(
-    'Test (NIH label or reader) against truth (adjudicated expert label): tp = both YES, fp = test YES truth NO, fn = test NO truth YES, tn = both NO.',
-  );
-
-const common = {
-  finding: AgreementFindingSchema,
-  reference: AgreementReferenceSchema,
-  images: z.int().describe('Images of the cohort that carry the reference label.'),
-};
-
-export const NihAgreementSchema = z.object({
-  compare: z.literal('nih'),
-  ...common,
-  nihFindings: z.array(z.string()).describe('The NIH findings that count as the label (any of them).'),
-  matrix: MatrixSchema,
-  sensitivity: EstimateSchema.describe('tp / (tp + fn), Wilson 95% interval.'),
-  specificity: EstimateSchema.describe('tn / (tn + fp), Wilson 95% interval.'),
-  ppv: EstimateSchema.describe('tp / (tp + fp), Wilson 95% interval.'),
-  npv: EstimateSchema.describe('tn / (tn + fn), Wilson 95% interval.'),
-  kappa: EstimateSchema.describe(
-    "Cohen's kappa, 95% interval from Cohen's (1960) large-sample standard error.",
-  ),
-});
-
-export const ReaderAgreementSchema = z.object({
-  readerId: z.string(),
-  images: z.int().describe('Images of the cohort this reader read (HEDGE reads included).'),
-  hedged: z.int().describe('Reads of HEDGE: reported apart, in no cell of the matrix.'),
-  matrix: MatrixSchema,
-  sensitivity: EstimateSchema,
-  specificity: EstimateSchema,
-  kappa: EstimateSchema,
-});
-
-export const ReadersAgreementSchema = z.object({
-  compare: z.literal('readers'),
-  ...common,
-  readers: z
-    .array(ReaderAgreementSchema)
-    .describe('One entry per reader who read images of the cohort, by readerId.'),
-  fleiss: z
-    .object({
-      kappa: z.number().nullable(),
-      images: z.int().describe("Images with at least two reads, the ones Fleiss' kappa is computed on."),
-      reads: z.object({ YES: z.int(), NO: z.int(), HEDGE: z.int() }),
-    })
-    .describe(
-      "Fleiss' kappa across the readers (categories YES, NO, HEDGE); images may have different numbers of reads.",
-    ),
-});
-
-export const AgreementResultSchema = z.discriminatedUnion('compare', [
-  NihAgreementSchema,
-  ReadersAgreementSchema,
-]);
-export type AgreementResult = z.infer<typeof AgreementResultSchema>;
-export type Proportion = Estimate;
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
