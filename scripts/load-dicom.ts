@@ -13,11 +13,14 @@
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Storage } from '@google-cloud/storage';
+import { loadCohortsConfig } from '../shared/cohorts/config.ts';
+import { createCohortStore } from '../shared/cohorts/create-store.ts';
 import { gcsDicomSource } from '../shared/dicom/gcs-source.ts';
 import { loadDicomHeaders } from '../shared/dicom/load.ts';
 import { recordDicomIdentities } from '../shared/dicom/record.ts';
 import { loadLabelsConfig } from '../shared/labels/config.ts';
 import { createFirestore } from '../shared/labels/firestore-client.ts';
+import { createFirestoreLabelRepo } from '../shared/labels/firestore-repo.ts';
 import { progressReporter } from '../shared/labels/progress.ts';
 import { DATASET_BUCKET } from '../shared/model/gcs.ts';
 import { loadSignerConfig } from '../shared/signing/config.ts';
@@ -67,6 +70,14 @@ const checkpoint = values.checkpoint ?? `.load-dicom.${values.bucket}.json`;
 if (values.restart) await rm(checkpoint, { force: true });
 
 const db = await createFirestore(labels);
+// The cohort rows too, when there is a lasting cohort store (BigQuery, or a DuckDB file); not an in-memory one.
+const cohortsConfig = loadCohortsConfig();
+const cohorts =
+  cohortsConfig.store === 'bigquery' || cohortsConfig.duckdb.path !== ':memory:'
+    ? await createCohortStore(cohortsConfig)
+    : undefined;
+if (!cohorts) console.error('no lasting cohort store (COHORT_STORE=bigquery or DUCKDB_PATH): Firestore only');
+const labelRepo = createFirestoreLabelRepo({ firestore: db, collection: labels.collection });
 const storage = new Storage({
   ...(labels.projectId ? { projectId: labels.projectId } : {}),
   ...(emulator ? { apiEndpoint: emulator } : {}),
@@ -95,6 +106,8 @@ const result = await loadDicomHeaders({
       firestore: db,
       collection: labels.collection,
       throttle: !labels.emulatorHost,
+      cohorts,
+      labels: labelRepo,
     }),
   pageSize,
   concurrency,
@@ -125,4 +138,5 @@ console.log(
     checkpoint,
   }),
 );
+await cohorts?.close();
 await db.terminate();

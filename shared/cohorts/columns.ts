@@ -79,6 +79,24 @@ export const IMAGE_COLUMNS = [
     'NULLABLE',
     'All-findings ground truth as a bit mask (same bits as findings_mask); NULL when unlabelled.',
   ),
+  // DICOM identity (issue 17): NULL until an uploaded .dcm or `npm run load:dicom` read the file's header.
+  col(
+    'dicom_study_instance_uid',
+    'STRING',
+    'NULLABLE',
+    'DICOM StudyInstanceUID (0020,000D); NULL until read.',
+  ),
+  col('dicom_series_instance_uid', 'STRING', 'NULLABLE', 'DICOM SeriesInstanceUID (0020,000E).'),
+  col('dicom_sop_instance_uid', 'STRING', 'NULLABLE', 'DICOM SOPInstanceUID (0008,0018).'),
+  col('dicom_transfer_syntax_uid', 'STRING', 'NULLABLE', 'DICOM TransferSyntaxUID (0002,0010) of the file.'),
+  col('dicom_rows', 'INTEGER', 'NULLABLE', 'DICOM Rows (0028,0010).'),
+  col('dicom_columns', 'INTEGER', 'NULLABLE', 'DICOM Columns (0028,0011).'),
+  col(
+    'dicom_photometric_interpretation',
+    'STRING',
+    'NULLABLE',
+    'DICOM PhotometricInterpretation (0028,0004).',
+  ),
 ] as const;
 
 /** One row per (image, study, reader, label): the individual expert readers' labels. */

@@ -56,6 +56,13 @@ export function toCohortRow(r: ImageRecord): CohortImageRow {
     af_other: af?.other ?? null,
     af_findings: afYes,
     af_findings_mask: af ? findingsMask(afYes) : null,
+    dicom_study_instance_uid: r.dicom?.studyInstanceUid ?? null,
+    dicom_series_instance_uid: r.dicom?.seriesInstanceUid ?? null,
+    dicom_sop_instance_uid: r.dicom?.sopInstanceUid ?? null,
+    dicom_transfer_syntax_uid: r.dicom?.transferSyntaxUid ?? null,
+    dicom_rows: r.dicom?.rows ?? null,
+    dicom_columns: r.dicom?.columns ?? null,
+    dicom_photometric_interpretation: r.dicom?.photometricInterpretation ?? null,
   };
 }
 

@@ -43,16 +43,15 @@ export async function recordDicomIdentities(
     { collection, throttle: deps.throttle },
   );
   const recorded = s.updated + s.created;
+  if (recorded > 0) await bumpLabelsVersion(deps.firestore, collection);
   let cohortRows = 0;
-  if (recorded > 0) {
-    await bumpLabelsVersion(deps.firestore, collection);
-    if (deps.cohorts && deps.labels) {
-      const bad = new Set([...s.rejected, ...s.failed].map((r) => r.imageId));
-      const ids = items.map((i) => i.imageId).filter((id) => !bad.has(id));
-      const stored = await deps.labels.getImages(ids);
-      const rows = stored.flatMap((x) => (x ? [toCohortRows(x.record)] : []));
-      cohortRows = (await deps.cohorts.upsert(rows)).images;
-    }
+  // Also for unchanged documents: a retry after a failed cohort upsert must still reach the cohort store.
+  if (deps.cohorts && deps.labels) {
+    const bad = new Set([...s.rejected, ...s.failed].map((r) => r.imageId));
+    const ids = items.map((i) => i.imageId).filter((id) => !bad.has(id));
+    const stored = ids.length ? await deps.labels.getImages(ids) : [];
+    const rows = stored.flatMap((x) => (x ? [toCohortRows(x.record)] : []));
+    if (rows.length) cohortRows = (await deps.cohorts.upsert(rows)).images;
   }
   return { recorded, unchanged: s.unchanged, rejected: s.rejected, failed: s.failed, cohortRows };
 }

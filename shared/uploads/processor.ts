@@ -248,6 +248,9 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
     const s = await recordDicomIdentities([{ imageId, dicom }], {
       firestore: deps.firestore(),
       throttle: deps.throttle,
+      // The cohort row carries the identity too: opened for an identity to record, never for other images.
+      cohorts: await deps.cohorts(),
+      labels: deps.labels,
       ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
     });
     if (s.failed.length) throw new Error(`recording the DICOM identity failed: ${s.failed[0]!.reason}`);

@@ -74,6 +74,9 @@ function runLoad(args: string[]): Promise<{ code: number; stdout: string; stderr
         ...fs.env,
         STORAGE_EMULATOR_HOST: proxyUrl,
         BILLING_PROJECT: 'nih-cxr-billing-test',
+        // A lasting DuckDB cohort store: load:dicom upserts the cohort rows with their DICOM columns.
+        DUCKDB_PATH: join(dir, 'cohorts.duckdb'),
+        NIH_DATA_DIR: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -171,6 +174,23 @@ describe('npm run load:dicom', () => {
           photometricInterpretation: 'MONOCHROME2',
         });
       }
+    }
+    // The cohort store holds the same identities (read with DuckDB's own client).
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const duck = await (await DuckDBInstance.create(join(dir, 'cohorts.duckdb'))).connect();
+    const rows = (
+      await duck.runAndReadAll(
+        'SELECT image_id, dicom_sop_instance_uid, dicom_study_instance_uid, dicom_rows FROM cohort_images',
+      )
+    ).getRowObjects();
+    duck.closeSync();
+    assert.equal(rows.length, FILES);
+    for (const r of rows) {
+      const f = files.get(String(r.image_id))!;
+      assert.deepEqual(
+        [r.dicom_sop_instance_uid, r.dicom_study_instance_uid, Number(r.dicom_rows)],
+        [f.sopInstanceUid, f.studyInstanceUid, SIDE],
+      );
     }
     const bad = await fs.db.collection('images').doc('00009998_000').get();
     assert.equal(fromImageDoc(bad.id, bad.data()).record.dicom, undefined);
