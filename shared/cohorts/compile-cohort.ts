@@ -132,7 +132,7 @@ export function cohortChain(
 
 /**
  * A statement of compile.ts (query page, summary) run on the cohort after onePerPatient and sample: its
- * images table becomes the chain's last CTE, which carries every column. Its WHERE applies again there,
+ * images table becomes the chain's last CTE, which carries the columns it names. Its WHERE applies again there,
  * which changes nothing (every row of the chain already matches it).
  */
 export function withCohortOptions(
