@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import * as z from 'zod';
 import { LocalConfigSchema } from '../../scripts/local/config.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
+import { DicomConfigSchema } from '../../shared/dicom/config.ts';
 import { HttpConfigSchema } from '../../shared/http/config.ts';
 import { LabelsConfigSchema } from '../../shared/labels/config.ts';
 import openapi from '../../shared/openapi/openapi.json' with { type: 'json' };
@@ -48,6 +49,7 @@ describe('docs match the code', () => {
       SignerConfigSchema,
       HttpConfigSchema,
       LocalConfigSchema,
+      DicomConfigSchema,
     ];
     const set = new Set<string>();
     for (const s of schemas) {
