@@ -349,7 +349,7 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
       } finally {
         for (const name of [names.images, names.readers]) {
           await t
-            .request({ method: 'DELETE', path: `/datasets/${o.dataset}/tables/${name}` })
+            .request({ method: 'DELETE', path: `/datasets/${o.dataset}/tables/${name}`, timeoutMs: 60_000 })
             .catch(() => {}); // best effort: a missing staging table is fine
         }
       }

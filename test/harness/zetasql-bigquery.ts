@@ -123,6 +123,8 @@ export interface ZetaSqlBigQuery {
   transport: BigQueryTransport;
   /** Distinct SQL texts the store sent (queries and script statements) and how many evaluations ran. */
   evaluated: { texts: Set<string>; queries: number; statements: number };
+  /** Milliseconds spent per job label `operation` (query, summary, export, stats, upsert, load). */
+  time: Map<string, number>;
   /** Statement kinds the reference evaluator lacks and the stand-in emulated, with counts. */
   emulated: Map<string, number>;
   /** A table's rows as plain values keyed by column name. */
@@ -141,7 +143,17 @@ export async function startZetaSqlBigQuery(o: {
   const jobs = new Map<string, Result>();
   const evaluated = { texts: new Set<string>(), queries: 0, statements: 0 };
   const emulated = new Map<string, number>();
-  let catalogs: { evalId: unknown; analyzeId: unknown; of: Map<string, Table>; keyed: boolean } | null = null;
+  const time = new Map<string, number>();
+  const timed = async <T>(op: string | undefined, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const k = op ?? 'other';
+      time.set(k, (time.get(k) ?? 0) + performance.now() - t0);
+    }
+  };
+  let catalogs: { evalId: unknown; analyzeId: unknown; of: Map<string, Table>; shape: string } | null = null;
   let dirty = true;
   let nextJob = 0;
 
@@ -162,8 +174,14 @@ export async function startZetaSqlBigQuery(o: {
   });
 
   /** (Re-)registers the two catalogs of the current tables: nested names to analyse, root tables with contents to evaluate. */
-  async function catalogsOf(state: Map<string, Table>, keyed = true) {
-    if (!dirty && catalogs?.of === state && catalogs.keyed === keyed) return catalogs;
+  /**
+   * The catalogs of `state` for one statement: the evaluation catalog carries the contents of the tables
+   * the statement names only (registering contents is most of the stand-in's time), with or without keys.
+   */
+  async function catalogsOf(state: Map<string, Table>, sql: string, keyed = true) {
+    const used = [...state.keys()].filter((id) => sql.includes(`\`${id}\``));
+    const shape = `${keyed}:${used.join(',')}`;
+    if (!dirty && catalogs?.of === state && catalogs.shape === shape) return catalogs;
     if (catalogs) {
       for (const id of [catalogs.evalId, catalogs.analyzeId]) {
         await zs.rpc('unregisterCatalog', { registeredId: id });
@@ -181,15 +199,19 @@ export async function startZetaSqlBigQuery(o: {
     const evaluate = await zs.rpc<{ registeredId: unknown }>('registerCatalog', {
       simpleCatalog: { name: 'root', builtinFunctionOptions: builtin, table: protos },
       tableContent: Object.fromEntries(
-        [...state].map(([id, t]) => [
-          id,
-          {
-            tableData: { row: t.rows.map((r) => ({ cell: r.map((v, i) => toValue(t.fields[i]!.type, v)) })) },
-          },
-        ]),
+        [...state]
+          .filter(([id]) => used.includes(id))
+          .map(([id, t]) => [
+            id,
+            {
+              tableData: {
+                row: t.rows.map((r) => ({ cell: r.map((v, i) => toValue(t.fields[i]!.type, v)) })),
+              },
+            },
+          ]),
       ),
     });
-    catalogs = { evalId: evaluate.registeredId, analyzeId: analyze.registeredId, of: state, keyed };
+    catalogs = { evalId: evaluate.registeredId, analyzeId: analyze.registeredId, of: state, shape };
     dirty = false;
     return catalogs;
   }
@@ -228,7 +250,7 @@ export async function startZetaSqlBigQuery(o: {
   });
 
   async function analyze(sql: string, types: unknown[], state: Map<string, Table>) {
-    const c = await catalogsOf(state);
+    const c = await catalogsOf(state, sql);
     try {
       await zs.rpc('analyze', {
         registeredCatalogId: c.analyzeId,
@@ -246,7 +268,7 @@ export async function startZetaSqlBigQuery(o: {
     const p = params(restParams);
     evaluated.texts.add(sql);
     await analyze(sql, p.types, tables);
-    const c = await catalogsOf(tables);
+    const c = await catalogsOf(tables, sql);
     let res: {
       content: { tableData: { row: { cell: ValueProtoOut[] }[] } };
       prepared: { columns: { name: string; type: TypeOut }[] };
@@ -319,7 +341,7 @@ export async function startZetaSqlBigQuery(o: {
       // Changed rows come back by primary key (a DELETE names none without one), but an INSERT into a
       // table with a primary key brings the server down: INSERTs run on the same tables without keys.
       const keyed = !/^INSERT\b/.test(stmt);
-      const c = await catalogsOf(state, keyed);
+      const c = await catalogsOf(state, stmt, keyed);
       let res: {
         tableName: string;
         content: { operation: number | string; cell: ValueProtoOut[]; oldPrimaryKey: ValueProtoOut[] }[];
@@ -470,7 +492,19 @@ export async function startZetaSqlBigQuery(o: {
   }
 
   return {
-    transport: { request, upload },
+    transport: {
+      request: (req) => {
+        const b = req.body as {
+          labels?: { operation?: string };
+          configuration?: { labels?: { operation?: string } };
+        };
+        return timed(b?.labels?.operation ?? b?.configuration?.labels?.operation ?? req.method, () =>
+          request(req),
+        );
+      },
+      upload: (job, data) => timed('load', () => upload(job, data)),
+    },
+    time,
     evaluated,
     emulated,
     rows(tableId) {
