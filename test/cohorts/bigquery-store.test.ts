@@ -328,6 +328,20 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     );
   });
 
+  it('recording upsert-staging-409: a 409 on a retried staging-table insert means the table exists; the upsert goes on', async () => {
+    const r = replay('upsert-staging-409.json');
+    const rows = handRecords(40)
+      .filter((x) => x.expert.readers.length > 0)
+      .slice(0, 2)
+      .map(toCohortRows);
+    assert.deepEqual(await storeFor(r).upsert(rows), {
+      images: 2,
+      readers: rows.reduce((n, x) => n + x.readers.length, 0),
+    });
+    r.assertDone();
+    assert.equal(r.uploads.length, 2, 'both staging tables were loaded');
+  });
+
   it('recording insert-409-on-retry: an "already exists" answer to a retried jobs.insert counts as success, then the job is fetched', async () => {
     const r = replay('insert-409-on-retry.json');
     const rows = await drain(storeFor(r, { exportPageRows: 2 }).export(filter));
