@@ -63,6 +63,9 @@ module "cohorts" {
     BILLING_PROJECT = local.billing_project
     SIGNER          = local.hmac_enabled ? "hmac" : "iam"
     HMAC_ACCESS_ID  = local.hmac_enabled ? var.hmac_access_id : ""
+    # The export's dicomLinks columns (no access to the store needed for a link).
+    DICOM_STORE      = local.dicom_store
+    DICOM_VIEWER_URL = var.dicom.viewer_url
   }
   secret_environment_variables = {
     # Pinned to the version Terraform wrote, so that rotating the secret redeploys the function.

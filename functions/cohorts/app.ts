@@ -6,6 +6,8 @@
 import { type CohortsConfig, loadCohortsConfig } from '../../shared/cohorts/config.ts';
 import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { loadDicomLinkConfig } from '../../shared/dicom/config.ts';
+import type { LinkConfig } from '../../shared/dicom/links.ts';
 import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
@@ -19,6 +21,8 @@ export interface CohortsAppConfig {
   cohorts: CohortsConfig;
   signer: SignerConfig;
   http: HttpConfig;
+  /** The export's dicomLinks columns (DICOMWEB_BASE / DICOM_STORE, DICOM_VIEWER_URL). */
+  links: LinkConfig;
 }
 
 export function loadCohortsAppConfig(
@@ -28,6 +32,7 @@ export function loadCohortsAppConfig(
     cohorts: loadCohortsConfig(env),
     signer: loadSignerConfig(env),
     http: loadHttpConfig(env),
+    links: loadDicomLinkConfig(env),
   };
 }
 
@@ -74,6 +79,7 @@ export function createCohortsApp(deps: CohortsAppDeps): CohortsApp {
     logger: log,
     onStoreFailure: dropStore,
     nihCsvLayout: cohorts.nihCsvLayout,
+    dicomLinks: deps.config.links,
   });
   return { routes, handler: createRouter(routes, { logger: log, ...http }), store };
 }

@@ -11,6 +11,8 @@ import {
   exportChunks,
 } from '../../shared/cohorts/export-writer.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { DEFAULT_VIEWER_URL } from '../../shared/dicom/config.ts';
+import type { LinkConfig } from '../../shared/dicom/links.ts';
 import { AppError, ServiceUnavailableError } from '../../shared/http/errors.ts';
 import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route, RouteSpec } from '../../shared/http/router.ts';
@@ -46,6 +48,8 @@ export interface CohortsDeps {
   onStoreFailure?: (err: unknown) => void;
   /** Layout of `format: "nih-csv"`: the metadata file the deployment serves (METADATA_VERSION); default v2020. */
   nihCsvLayout?: NihCsvLayout;
+  /** DICOMweb base and viewer template of the export's `dicomLinks` columns. */
+  dicomLinks?: LinkConfig;
 }
 
 /** The options beside the filter that shape the cohort, as the store takes them. */
@@ -234,6 +238,9 @@ function exportRoute(deps: CohortsDeps, guarded: Guarded, limits: SigningLimits,
           signer: deps.signer,
           nihLayout: deps.nihCsvLayout,
           part: b.split !== undefined,
+          dicomLinks: b.dicomLinks
+            ? (deps.dicomLinks ?? { base: undefined, viewerUrl: DEFAULT_VIEWER_URL })
+            : undefined,
         });
         return { chunks, first: await chunks.next() };
       });

@@ -82,10 +82,20 @@ export const ExportRequestSchema = z
       .describe(
         `Lifetime of signed URLs (urls: "signed" only); default 3600, or the deployment's maximum (SIGNED_URL_MAX_SECONDS, default ${DEFAULT_MAX_URL_SECONDS}) when that is shorter. More than that maximum is a 400.`,
       ),
+    dicomLinks: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Add the `dicomweb` (WADO-RS URL of the instance in the DICOM store) and `viewer` (DICOM_VIEWER_URL filled in) columns, empty where an image has no DICOM identity yet; not with nih-csv.',
+      ),
   })
   .refine((b) => !(b.format === 'nih-csv' && b.urls === 'signed'), {
     message: 'format nih-csv carries no URL column (it is the NIH layout); use urls: "gs" or another format',
     path: ['urls'],
+  })
+  .refine((b) => !(b.format === 'nih-csv' && b.dicomLinks), {
+    message: 'format nih-csv has exactly the NIH columns; dicomLinks needs csv, ndjson or parquet',
+    path: ['dicomLinks'],
   });
 
 export const QueryResponseSchema = CohortPageSchema;

@@ -179,6 +179,10 @@ export const DATASET_EXPORT_COLUMNS = [
   'af_abnormal',
   'af_other',
   'af_findings_mask',
+  // The instance's UIDs: the export's optional dicomweb and viewer columns (issue 17).
+  'dicom_study_instance_uid',
+  'dicom_series_instance_uid',
+  'dicom_sop_instance_uid',
 ] as const satisfies readonly ImageColumnName[];
 
 /** Every image of the cohort after the options, ordered by image_id; with `part_index` when split. */

@@ -13,6 +13,7 @@ export interface ParquetRow {
   row: CohortExportRow;
   url: string;
   expiresAt: string | null;
+  links?: { dicomweb: string | null; viewer: string } | null;
 }
 
 type Leaf = 'string' | 'int' | 'bool';
@@ -60,6 +61,11 @@ const COLUMNS: Col[] = [
   { name: 'afFindings', kind: 'list', optional: true, get: (x) => x.row.allFindings?.findings ?? null },
 ];
 const PART: Col = { name: 'part', kind: 'string', optional: false, get: (x) => x.row.part ?? '' };
+/** With `links`: the instance's WADO-RS URL and the viewer link, null where the image has no DICOM identity. */
+const LINKS: Col[] = [
+  { name: 'dicomweb', kind: 'string', optional: true, get: (x) => x.links?.dicomweb ?? null },
+  { name: 'viewer', kind: 'string', optional: true, get: (x) => x.links?.viewer ?? null },
+];
 
 function schemaOf(cols: readonly Col[]): SchemaElement[] {
   const out: SchemaElement[] = [{ name: 'root', num_children: cols.length }];
@@ -92,9 +98,9 @@ export function parquetAttribution(): { key: string; value: string }[] {
 /** The Parquet file as byte chunks: one chunk per row group of `rowGroupRows`, then the footer. */
 export async function* parquetChunks(
   rows: AsyncIterable<ParquetRow[]>,
-  o: { part: boolean; rowGroupRows: number },
+  o: { part: boolean; rowGroupRows: number; links?: boolean },
 ): AsyncGenerator<Uint8Array> {
-  const cols = o.part ? [...COLUMNS, PART] : COLUMNS;
+  const cols = [...COLUMNS, ...(o.links ? LINKS : []), ...(o.part ? [PART] : [])];
   const writer = new ByteWriter();
   const take = (): Uint8Array => {
     const bytes = writer.getBytes().slice();

@@ -1,3 +1,4 @@
+import { dicomLinks, type LinkConfig } from '../dicom/links.ts';
 import { AppError } from '../http/errors.ts';
 import { attribution, attributionLines, gsUri, type ImageFormat, type ImageId } from '../model/index.ts';
 import type { UrlSigner } from '../signing/url-signer.ts';
@@ -23,6 +24,8 @@ export interface ExportOptions {
   part?: boolean;
   /** parquet: rows per row group; default 10,000 (a BigQuery result page). */
   rowGroupRows?: number;
+  /** Adds the `dicomweb` and `viewer` columns (empty where an image has no DICOM identity). */
+  dicomLinks?: LinkConfig | undefined;
 }
 
 export const CSV_COLUMNS = [
@@ -71,11 +74,13 @@ interface Located {
   row: CohortExportRow;
   url: string;
   expiresAt: string | null;
+  /** With ExportOptions.dicomLinks: the image's links, null without a DICOM identity. */
+  links?: { dicomweb: string | null; viewer: string } | null;
 }
 
 const flag = (b: boolean | undefined): string => (b === undefined ? '' : String(b));
 
-function csvLine(x: Located): string {
+function csvLine(x: Located, links: boolean): string {
   const r = x.row;
   const ff = r.fourFindings;
   const af = r.allFindings;
@@ -100,13 +105,19 @@ function csvLine(x: Located): string {
     flag(af?.other),
     af ? af.findings.join('|') : '',
   ];
+  if (links) fields.push(x.links?.dicomweb ?? '', x.links?.viewer ?? '');
   if (r.part !== undefined) fields.push(r.part);
   return fields.map(csvField).join(',');
 }
 
 function ndjsonLine(x: Located): string {
-  const { nih: _nih, ...row } = x.row;
-  return JSON.stringify({ ...row, url: x.url, ...(x.expiresAt ? { urlExpiresAt: x.expiresAt } : {}) });
+  const { nih: _nih, dicom: _dicom, ...row } = x.row;
+  return JSON.stringify({
+    ...row,
+    url: x.url,
+    ...(x.expiresAt ? { urlExpiresAt: x.expiresAt } : {}),
+    ...(x.links === undefined ? {} : { links: x.links }),
+  });
 }
 
 /**
@@ -165,11 +176,19 @@ async function* locate(rows: AsyncIterable<CohortExportRow>, o: ExportOptions): 
       return { row, url: s.url, expiresAt: s.expiresAt };
     });
   };
+  const links = o.dicomLinks;
+  const withLinks = (located: Located[]): Located[] =>
+    links
+      ? located.map((x) => ({
+          ...x,
+          links: x.row.dicom ? dicomLinks(x.row.imageId, x.row.dicom, links) : null,
+        }))
+      : located;
   for await (const row of rows) {
     batch.push(row);
-    if (batch.length >= size) yield await flush();
+    if (batch.length >= size) yield withLinks(await flush());
   }
-  if (batch.length) yield await flush();
+  if (batch.length) yield withLinks(await flush());
 }
 
 /**
@@ -185,13 +204,18 @@ export async function* exportChunks(
   if (o.format === 'parquet') {
     // Loaded on the first Parquet export only: the writer stays out of the function's cold start.
     const { parquetChunks } = await import('./export-parquet.ts');
-    yield* parquetChunks(locate(rows, o), { part: o.part === true, rowGroupRows: o.rowGroupRows ?? 10_000 });
+    yield* parquetChunks(locate(rows, o), {
+      part: o.part === true,
+      rowGroupRows: o.rowGroupRows ?? 10_000,
+      links: o.dicomLinks !== undefined,
+    });
     return;
   }
   const limit = o.chunkChars ?? 64 * 1024;
   const layout = o.nihLayout ?? 'v2020';
   const eol = o.format === 'nih-csv' ? NIH_CSV_EOL[layout] : '\n';
-  const csvHeader = () => [...CSV_COLUMNS, ...(o.part ? ['part'] : [])].join(',');
+  const csvHeader = () =>
+    [...CSV_COLUMNS, ...(o.dicomLinks ? ['dicomweb', 'viewer'] : []), ...(o.part ? ['part'] : [])].join(',');
   let buf =
     o.format === 'csv'
       ? `${attributionLines('# ').join('\n')}\n${csvHeader()}\n`
@@ -200,7 +224,7 @@ export async function* exportChunks(
         : `${JSON.stringify({ attribution: attribution() })}\n`;
   const line =
     o.format === 'csv'
-      ? csvLine
+      ? (x: Located) => csvLine(x, o.dicomLinks !== undefined)
       : o.format === 'nih-csv'
         ? (x: Located) => nihCsvLine(x.row, layout)
         : ndjsonLine;

@@ -106,7 +106,17 @@ export interface NihFields {
   /** Findings in the file's own order ([] for No Finding). */
   findingLabels: string[];
 }
-export type CohortExportRow = z.infer<typeof CohortExportRowSchema> & { nih?: NihFields };
+/** The UIDs of an exported image's DICOM instance, when its identity is recorded (for the links columns). */
+export interface ExportDicomUids {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+}
+
+export type CohortExportRow = z.infer<typeof CohortExportRowSchema> & {
+  nih?: NihFields;
+  dicom?: ExportDicomUids;
+};
 
 /** A result row with plain JS values (numbers, strings, booleans, arrays, null), keyed by column name. */
 export type PlainRow = Record<string, unknown>;
@@ -154,6 +164,13 @@ export function decodeExportRow(r: PlainRow, partNames?: readonly string[]): Coh
   };
   if (partNames && r.part_index !== undefined && r.part_index !== null) {
     row.part = partNames[Number(r.part_index)] ?? String(r.part_index);
+  }
+  if (typeof r.dicom_sop_instance_uid === 'string') {
+    row.dicom = {
+      studyInstanceUid: String(r.dicom_study_instance_uid),
+      seriesInstanceUid: String(r.dicom_series_instance_uid),
+      sopInstanceUid: r.dicom_sop_instance_uid,
+    };
   }
   if (r.width !== undefined) {
     row.nih = {
