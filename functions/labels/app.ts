@@ -10,6 +10,7 @@ import type { MetaDeps } from '../../shared/http/meta-routes.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type CircuitBreakerOptions, withCircuitBreaker } from '../../shared/labels/circuit-breaker.ts';
 import { type LabelsConfig, loadLabelsConfig } from '../../shared/labels/config.ts';
+import { withDeadline } from '../../shared/labels/errors.ts';
 import { lazyFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { createRestFirestore, type RestFirestore } from '../../shared/labels/firestore-rest.ts';
@@ -62,7 +63,10 @@ export function createLabelsApp(deps: LabelsAppDeps): LabelsApp {
   const { labels, http } = deps.config;
   const log = deps.logger ?? defaultLogger.child({ function: 'labels' });
   const rest = deps.restFirestore ?? createRestFirestore(labels);
-  const readStamp = restStampReader(() => rest, labels.collection);
+  const stampReader = restStampReader(() => rest, labels.collection);
+  // Bounded: every read waits for a due stamp check, so a check must never hang.
+  const readStamp = () =>
+    withDeadline(stampReader(), labels.timeoutMs, 'Firestore get (labels version stamp)');
   const cache = createLabelCache<CacheValue>({ ...labels.cache, readStamp });
   const repo = withCircuitBreaker(
     createRestLabelRepo({
@@ -86,7 +90,7 @@ export function createLabelsApp(deps: LabelsAppDeps): LabelsApp {
   });
   const warm = async () => {
     try {
-      await (cache.enabled ? cache.fresh() : readStamp());
+      await (cache.enabled ? cache.warm() : readStamp());
     } catch (err) {
       log.warn('warm-up read of the labels version stamp failed; the first request retries', { err });
     }

@@ -25,6 +25,8 @@ export interface RestFirestoreOptions {
   emulatorHost?: string | undefined;
   /** Largest response body accepted, in bytes; default 64 MiB. */
   maxResponseBytes?: number;
+  /** A request with no answer for this long is abandoned and its socket closed; default 60 s. */
+  timeoutMs?: number;
 }
 
 /** A document read back: its id and decoded fields. */
@@ -197,6 +199,7 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
   const agent = emulator ? new (nodeHttp().Agent)(agentOpts) : new (nodeHttps().Agent)(agentOpts);
   const metadataAgent = new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 });
   const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent);
   let project: Promise<string> | undefined;
   const projectId = () => {
@@ -221,10 +224,10 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
     // A kept-alive socket the server has just closed fails at once: one retry on a fresh one.
     let res: Response;
     try {
-      res = await send(url, method, headers, json, agent, maxBytes);
+      res = await send(url, method, headers, json, agent, maxBytes, timeoutMs);
     } catch (err) {
       if ((err as FirestoreRestError).code !== UNAVAILABLE) throw err;
-      res = await send(url, method, headers, json, agent, maxBytes);
+      res = await send(url, method, headers, json, agent, maxBytes, timeoutMs);
     }
     return res;
   };

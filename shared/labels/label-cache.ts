@@ -25,6 +25,8 @@ export interface LabelCache<V> {
   readonly enabled: boolean;
   /** Makes sure the stamp was checked at most `checkEverySeconds` ago; returns the epoch to store with. */
   fresh(): Promise<number>;
+  /** Runs the first stamp check now (at cold start, while the framework starts). */
+  warm(): Promise<void>;
   get(key: string): V | undefined;
   /** Stores a value read under `epoch`, unless the cache was dropped since. */
   set(key: string, value: V, bytes: number, epoch: number): void;
@@ -51,19 +53,34 @@ export function createLabelCache<V>(opts: LabelCacheOptions): LabelCache<V> {
     checkedAt = started;
   };
 
+  const startCheck = () => {
+    checking ??= check().finally(() => {
+      checking = undefined;
+    });
+    return checking;
+  };
+
   return {
     enabled: opts.maxBytes > 0,
     async fresh() {
       if (opts.maxBytes <= 0) return epoch;
       if (now() - checkedAt >= checkMs) {
-        checking ??= check().finally(() => {
-          checking = undefined;
-        });
-        await checking;
+        const pending = startCheck();
+        // Until a first check has succeeded nothing is served from the cache (get misses), so the first
+        // reads go straight to Firestore instead of waiting for the stamp. What they store is dropped by that
+        // check if it finds a stamp (the epoch moves on); if it finds none, no upload had marked a change.
+        if (checkedAt === Number.NEGATIVE_INFINITY) {
+          pending.catch(() => {});
+          return epoch;
+        }
+        await pending;
       }
       return epoch;
     },
-    get: (key) => (opts.maxBytes > 0 ? lru.get(key) : undefined),
+    async warm() {
+      if (opts.maxBytes > 0 && checkedAt === Number.NEGATIVE_INFINITY) await startCheck();
+    },
+    get: (key) => (opts.maxBytes > 0 && checkedAt !== Number.NEGATIVE_INFINITY ? lru.get(key) : undefined),
     set(key, value, bytes, at) {
       if (opts.maxBytes > 0 && at === epoch) lru.set(key, value, bytes);
     },

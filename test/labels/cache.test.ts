@@ -56,9 +56,10 @@ interface Instance {
   bytes: () => number;
 }
 
-function instance(
+/** A labels instance after its cold-start stamp check (label-cache.test.ts covers the reads before it). */
+async function instance(
   opts: { maxBytes?: number; ttlSeconds?: number; checkEverySeconds?: number } = {},
-): Instance {
+): Promise<Instance> {
   const c = counting(rest);
   const cache = createLabelCache<CacheValue>({
     maxBytes: opts.maxBytes ?? 1 << 20,
@@ -72,6 +73,7 @@ function instance(
     cache,
     writes: createFirestoreLabelRepo({ firestore: fs.db }),
   });
+  await cache.warm();
   return { repo, n: c.n, hold: c.hold, bytes: () => cache.bytes };
 }
 
@@ -95,7 +97,7 @@ beforeEach(async () => {
 
 describe('label cache', () => {
   test('hits read nothing from Firestore; image, batch and patient reads are cached alike', async () => {
-    const i = instance();
+    const i = await instance();
     const ids = records.map((r) => r.imageId);
     const firstRound = await i.repo.getImages(ids);
     await i.repo.getPatientImages(first.patientId);
@@ -111,14 +113,14 @@ describe('label cache', () => {
   });
 
   test('an unknown image is cached as missing too', async () => {
-    const i = instance();
+    const i = await instance();
     assert.equal(await i.repo.getImage('09999999_000' as ImageRecord['imageId']), undefined);
     assert.equal(await i.repo.getImage('09999999_000' as ImageRecord['imageId']), undefined);
     assert.equal(i.n.docs, 1);
   });
 
   test('after its time-to-live an entry is read again, and shows what Firestore holds then', async () => {
-    const i = instance({ ttlSeconds: 60, checkEverySeconds: 3600 });
+    const i = await instance({ ttlSeconds: 60, checkEverySeconds: 3600 });
     assert.equal(await age(i), first.patientAge);
     await rewrite(77);
     now += 59_999;
@@ -129,8 +131,8 @@ describe('label cache', () => {
   });
 
   test('every instance sees a changed stamp within checkEverySeconds, and not a change without one', async () => {
-    const a = instance({ checkEverySeconds: 10 });
-    const b = instance({ checkEverySeconds: 10 });
+    const a = await instance({ checkEverySeconds: 10 });
+    const b = await instance({ checkEverySeconds: 10 });
     assert.deepEqual([await age(a), await age(b)], [first.patientAge, first.patientAge]);
     await rewrite(81);
     now += 10_000;
@@ -148,7 +150,7 @@ describe('label cache', () => {
   });
 
   test('a read in flight while the cache is dropped does not store the old document', async () => {
-    const i = instance({ checkEverySeconds: 10 });
+    const i = await instance({ checkEverySeconds: 10 });
     let release!: () => void;
     i.hold(new Promise<void>((r) => (release = r)));
     const slow = i.repo.getImages([first.imageId]); // reads the old document, then waits
@@ -164,7 +166,7 @@ describe('label cache', () => {
   });
 
   test('the cache holds at most maxBytes whatever is read, evicting the least recently used', async () => {
-    const i = instance({ maxBytes: 4000 });
+    const i = await instance({ maxBytes: 4000 });
     for (let k = 0; k < 3; k++) {
       for (const r of records) {
         await i.repo.getImage(r.imageId);
@@ -172,7 +174,7 @@ describe('label cache', () => {
       }
     }
     assert.ok(i.n.docs > records.length, 'a working set over the bound is read again');
-    const off = instance({ maxBytes: 0 });
+    const off = await instance({ maxBytes: 0 });
     await age(off);
     await age(off);
     assert.deepEqual(
