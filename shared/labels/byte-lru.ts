@@ -1,6 +1,6 @@
 /**
  * A least-recently-used map bounded by the bytes of its values, with a time-to-live per entry. Pure: the
- * clock is injected. get/set/delete are O(1) (a Map keeps insertion order; a hit moves the entry to the end).
+ * clock is injected. get/set/delete are O(1): a Map finds the entry, a doubly linked list keeps recency.
  */
 export interface ByteLruOptions {
   /** Largest total of the entries' sizes; 0 keeps nothing. */
@@ -11,9 +11,13 @@ export interface ByteLruOptions {
 }
 
 interface Entry<V> {
+  key: string;
   value: V;
   bytes: number;
   expires: number;
+  /** Neighbours in recency order: `older` toward the next to evict. */
+  older: Entry<V> | undefined;
+  newer: Entry<V> | undefined;
 }
 
 export class ByteLru<V> {
@@ -22,6 +26,9 @@ export class ByteLru<V> {
   readonly #ttlMs: number;
   readonly #now: () => number;
   #bytes = 0;
+  /** Least and most recently used: a hit relinks two pointers instead of deleting and re-adding a key. */
+  #oldest: Entry<V> | undefined;
+  #newest: Entry<V> | undefined;
 
   constructor(opts: ByteLruOptions) {
     this.#maxBytes = opts.maxBytes;
@@ -42,11 +49,13 @@ export class ByteLru<V> {
     const e = this.#map.get(key);
     if (!e) return undefined;
     if (this.#now() >= e.expires) {
-      this.delete(key);
+      this.#remove(e);
       return undefined;
     }
-    this.#map.delete(key);
-    this.#map.set(key, e);
+    if (e !== this.#newest) {
+      this.#unlink(e);
+      this.#append(e);
+    }
     return e.value;
   }
 
@@ -54,25 +63,52 @@ export class ByteLru<V> {
   set(key: string, value: V, bytes: number): void {
     this.delete(key);
     if (bytes > this.#maxBytes || this.#ttlMs <= 0) return;
-    this.#map.set(key, { value, bytes, expires: this.#now() + this.#ttlMs });
+    const e: Entry<V> = {
+      key,
+      value,
+      bytes,
+      expires: this.#now() + this.#ttlMs,
+      older: undefined,
+      newer: undefined,
+    };
+    this.#map.set(key, e);
+    this.#append(e);
     this.#bytes += bytes;
-    for (const [k, e] of this.#map) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#map.delete(k);
-      this.#bytes -= e.bytes;
-    }
+    while (this.#bytes > this.#maxBytes && this.#oldest) this.#remove(this.#oldest);
   }
 
   delete(key: string): void {
     const e = this.#map.get(key);
-    if (!e) return;
-    this.#map.delete(key);
-    this.#bytes -= e.bytes;
+    if (e) this.#remove(e);
   }
 
   clear(): void {
     this.#map.clear();
     this.#bytes = 0;
+    this.#oldest = undefined;
+    this.#newest = undefined;
+  }
+
+  #remove(e: Entry<V>): void {
+    this.#map.delete(e.key);
+    this.#unlink(e);
+    this.#bytes -= e.bytes;
+  }
+
+  #unlink(e: Entry<V>): void {
+    if (e.older) e.older.newer = e.newer;
+    else this.#oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.#newest = e.older;
+    e.older = undefined;
+    e.newer = undefined;
+  }
+
+  #append(e: Entry<V>): void {
+    e.older = this.#newest;
+    if (this.#newest) this.#newest.newer = e;
+    else this.#oldest = e;
+    this.#newest = e;
   }
 }
 

@@ -48,6 +48,26 @@ export function restStampReader(firestore: () => RestFirestore, collection: stri
   };
 }
 
+/** A stored image whose record is parsed on first use; `json` is the stored text. */
+class JsonImage implements StoredImageJson {
+  readonly json: string;
+  readonly version: string;
+  #parsed: StoredImage['record'] | undefined;
+  readonly #id: string;
+  readonly #fields: Record<string, unknown>;
+  constructor(id: string, fields: Record<string, unknown>) {
+    this.#id = id;
+    this.#fields = fields;
+    this.json = fields.record as string;
+    this.version =
+      typeof fields.contentHash === 'string' ? fields.contentHash : fromImageDoc(id, fields).version;
+  }
+  get record(): StoredImage['record'] {
+    this.#parsed ??= fromImageDoc(this.#id, this.#fields).record;
+    return this.#parsed;
+  }
+}
+
 export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
   const collection = opts.collection ?? IMAGES_COLLECTION;
   const chunkSize = opts.chunkSize ?? 250;
@@ -83,17 +103,7 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
     if (!f) return undefined;
     // Not in the layout this code reads: fromImageDoc throws CorruptDocumentError.
     if (typeof f.record !== 'string' || f.schemaVersion !== SCHEMA_VERSION) return fromImageDoc(id, f);
-    const fields = f;
-    let parsed: StoredImage | undefined;
-    const image: StoredImageJson = {
-      json: f.record,
-      version: typeof f.contentHash === 'string' ? f.contentHash : fromImageDoc(id, f).version,
-      get record() {
-        parsed ??= fromImageDoc(id, fields);
-        return parsed.record;
-      },
-    };
-    return image;
+    return new JsonImage(id, f);
   };
 
   return {
