@@ -28,13 +28,24 @@ export interface Orthanc {
   stop(): Promise<void>;
 }
 
-/** Where Orthanc and its DICOMweb plugin are installed, or a sentence saying what is missing. */
-export function findOrthanc(): OrthancInstall | string {
-  const which = spawnSync('sh', ['-c', 'command -v Orthanc'], { encoding: 'utf8' });
-  const binary =
-    which.status === 0 ? which.stdout.trim() : ['/usr/sbin/Orthanc', '/usr/bin/Orthanc'].find(existsSync);
+/**
+ * Where Orthanc and its DICOMweb plugin are installed, or a sentence saying what is missing. `where` replaces
+ * the places looked at (tests).
+ */
+export function findOrthanc(
+  where: { binaries?: readonly string[]; pluginDirs?: readonly string[] } = {},
+): OrthancInstall | string {
+  let binary: string | undefined;
+  if (where.binaries) binary = where.binaries.find(existsSync);
+  else {
+    const which = spawnSync('sh', ['-c', 'command -v Orthanc'], { encoding: 'utf8' });
+    binary =
+      which.status === 0 ? which.stdout.trim() : ['/usr/sbin/Orthanc', '/usr/bin/Orthanc'].find(existsSync);
+  }
   if (!binary) return `Orthanc is not installed: ${ORTHANC_INSTALL_HINT}`;
-  const plugin = PLUGIN_DIRS.map((d) => join(d, 'libOrthancDicomWeb.so')).find(existsSync);
+  const plugin = (where.pluginDirs ?? PLUGIN_DIRS)
+    .map((d) => join(d, 'libOrthancDicomWeb.so'))
+    .find(existsSync);
   if (!plugin) return `the Orthanc DICOMweb plugin is not installed: ${ORTHANC_INSTALL_HINT}`;
   return { binary, plugin };
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { negotiateRendered } from '../../functions/dicom/routes.ts';
+import { findOrthanc } from '../../scripts/emulators/orthanc.ts';
 import { loadDicomConfig } from '../../shared/dicom/config.ts';
 import { identityFromInfo, imageIdOfDicomObject } from '../../shared/dicom/identity.ts';
 import { dicomLinks } from '../../shared/dicom/links.ts';
@@ -193,5 +194,18 @@ describe('links and configuration', () => {
       /DICOM_VIEWER_URL/,
     );
     assert.throws(() => loadDicomConfig({ DICOMWEB_TIMEOUT_MS: '5' }), /DICOMWEB_TIMEOUT_MS/);
+  });
+});
+
+describe('npm start without Orthanc', () => {
+  it('says what to install when Orthanc or its DICOMweb plugin is missing', () => {
+    assert.equal(
+      findOrthanc({ binaries: [] }),
+      'Orthanc is not installed: apt-get install -y orthanc orthanc-dicomweb (Debian/Ubuntu)',
+    );
+    assert.equal(
+      findOrthanc({ binaries: [process.execPath], pluginDirs: ['/nonexistent'] }),
+      'the Orthanc DICOMweb plugin is not installed: apt-get install -y orthanc orthanc-dicomweb (Debian/Ubuntu)',
+    );
   });
 });
