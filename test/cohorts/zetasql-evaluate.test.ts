@@ -96,6 +96,8 @@ interface SuiteOptions {
   accept: (f: CohortFilter) => boolean;
   randomRuns: number;
   merge: boolean;
+  /** Ends with a bulk load without reader rows (the TRUNCATE path), which replaces the slice. */
+  truncate: boolean;
 }
 
 /** Shared by both suites: the tallies the report line prints at the end. */
@@ -200,6 +202,17 @@ function suite(name: string, opts: SuiteOptions) {
       );
     });
 
+    if (opts.truncate)
+      it('a bulk load without reader rows (TRUNCATE of cohort_readers) leaves what DuckDB leaves', async () => {
+        const bare = records.slice(0, 10).map((r) => ({ ...r, expert: { ...r.expert, readers: [] } }));
+        const rows = bare.map(toCohortRows);
+        assert.deepEqual(await bqStore.load(rows), await duck.load(rows));
+        assert.deepEqual(await bqStore.stats(), { images: 10, readers: 0 });
+        assert.deepEqual(await duck.stats(), { images: 10, readers: 0 });
+        assert.deepEqual(await exportedIds(bqStore, {}), expectedIds(bare, {}));
+        assert.ok(bq.emulated.get('TRUNCATE'), 'the TRUNCATE went through the stand-in');
+      });
+
     if (opts.merge)
       it('the staged upsert (MERGE script) leaves the same tables as DuckDB upsert', async () => {
         const withReaders = records.filter((r) => r.expert.readers.length > 1);
@@ -279,6 +292,7 @@ suite('BigQuery SQL executed by ZetaSQL (reference evaluator) = DuckDB = in-memo
   accept: (f) => !hasReaderPart(f),
   randomRuns: RANDOM_RUNS,
   merge: true,
+  truncate: false,
 });
 
 suite('Reader-level filters executed by ZetaSQL = DuckDB = in-memory reference (small slice)', {
@@ -290,6 +304,7 @@ suite('Reader-level filters executed by ZetaSQL = DuckDB = in-memory reference (
   accept: hasReaderPart,
   randomRuns: READER_RANDOM_RUNS,
   merge: false,
+  truncate: true,
 });
 
 after(() => {

@@ -376,15 +376,26 @@ export async function startZetaSqlBigQuery(o: {
     }
   }
 
-  async function script(sql: string) {
-    const parts = sql.split(';\n');
-    if (parts[0] !== 'BEGIN TRANSACTION' || parts.at(-1) !== 'COMMIT TRANSACTION;') {
-      throw new Error('stand-in: only BEGIN TRANSACTION; ...; COMMIT TRANSACTION; scripts');
-    }
+  /** Statements that succeed together or not at all: run on a copy that replaces the tables at the end. */
+  async function atomically(statements: string[]) {
     const copy = new Map([...tables].map(([id, t]) => [id, { ...t, rows: t.rows.map((r) => [...r]) }]));
-    for (const stmt of parts.slice(1, -1)) await modify(stmt, copy);
+    for (const stmt of statements) await modify(stmt, copy);
     tables = copy;
     dirty = true;
+  }
+
+  /** A query job's SQL: a query, one DML statement, or a BEGIN TRANSACTION ... COMMIT TRANSACTION script. */
+  async function execute(sql: string, restParams: RestParam[] | undefined): Promise<Result> {
+    if (/^(SELECT|WITH)\b/.test(sql)) return query(sql, restParams);
+    if (!sql.startsWith('BEGIN TRANSACTION')) await atomically([sql]);
+    else {
+      const parts = sql.split(';\n');
+      if (parts[0] !== 'BEGIN TRANSACTION' || parts.at(-1) !== 'COMMIT TRANSACTION;') {
+        throw new Error('stand-in: only BEGIN TRANSACTION; ...; COMMIT TRANSACTION; scripts');
+      }
+      await atomically(parts.slice(1, -1));
+    }
+    return { fields: [], rows: [] };
   }
 
   function page(id: string, r: Result, maxResults: number, offset: number) {
@@ -429,12 +440,7 @@ export async function startZetaSqlBigQuery(o: {
       if (jobs.has(id))
         throw new RestError(409, `Already Exists: Job ${id}`, [{ reason: 'duplicate', message: id }]);
       const sql = b.configuration.query.query;
-      jobs.set(
-        id,
-        sql.startsWith('BEGIN TRANSACTION')
-          ? await script(sql).then(() => ({ fields: [], rows: [] }))
-          : await query(sql, b.configuration.query.queryParameters),
-      );
+      jobs.set(id, await execute(sql, b.configuration.query.queryParameters));
       return { kind: 'bigquery#job', jobReference: b.jobReference, status: { state: 'DONE' } };
     }
     let m = /^\/queries\/([\w-]+)$/.exec(path);
