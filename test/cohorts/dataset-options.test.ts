@@ -207,7 +207,7 @@ describe('dataset building on DuckDB against the in-memory reference', () => {
       }
     });
 
-    it('random filters, onePerPatient, sizes, seeds and strata (40 runs, 15 on the real data): the reference images', async () => {
+    it('random filters, onePerPatient, sizes, seeds and strata (40 runs, 10 on the real data): the reference images', async () => {
       const patientIds = [...new Set(records.map((r) => r.patientId))];
       await fc.assert(
         fc.asyncProperty(
@@ -224,14 +224,16 @@ describe('dataset building on DuckDB against the in-memory reference', () => {
             assert.deepEqual(ids(await exported(store, f, o)), ids(expectedCohort(records, f, o)));
           },
         ),
-        { numRuns: fx?.source === 'nih' ? 15 : 40, seed: 1919 },
+        { numRuns: fx?.source === 'nih' ? 10 : 40, seed: 1919 },
       );
     });
   });
 
   describe('split', () => {
-    // Cohorts of 700 to 9,000 patients on the real data (the whole dataset is split below, three times).
-    const filters = TEN_FILTERS.filter(([n]) => n !== 'everything' && n !== 'no finding').map(([, f]) => f);
+    // Cohorts of 700 to 5,000 patients on the real data (the whole dataset is split below, three times).
+    const filters = TEN_FILTERS.filter(([n]) => !['everything', 'no finding', 'AP views'].includes(n)).map(
+      ([, f]) => f,
+    );
 
     /** Checks one split of a cohort against the reference; returns the largest part-size deviation. */
     async function checkSplit(
