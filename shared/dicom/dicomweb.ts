@@ -10,7 +10,7 @@ import { AppError, NotFoundError } from '../http/errors.ts';
 import type { DicomIdentity } from '../model/dicom.ts';
 import type { DicomConfig } from './config.ts';
 import { DicomAccessDeniedError, DicomStoreUnavailableError } from './errors.ts';
-import { instancePath } from './links.ts';
+import { type InstanceUids, instancePath } from './links.ts';
 import { firstPart, MultipartError, multipartBoundary } from './multipart.ts';
 
 /** An access token for the store, or undefined for none. */
@@ -86,119 +86,126 @@ function wrapStoreError(base: string, err: unknown): never {
   );
 }
 
-export function createDicomwebStore(o: DicomwebOptions): DicomwebStore {
-  const base = o.base.replace(/\/+$/, '');
+/** The store's options with the base normalised (no trailing slash). */
+type Ctx = DicomwebOptions & { base: string };
 
-  async function get(path: string, accept: string): Promise<IncomingMessage> {
-    let token: string | undefined;
-    try {
-      token = await o.token();
-    } catch (err) {
-      throw new DicomStoreUnavailableError(
-        'No access token for the DICOM store: the function has no usable Google credentials.',
-        err,
-      );
-    }
-    const url = new URL(base + path);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, {
-        method: 'GET',
-        headers: { Accept: accept, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-        timeout: o.timeoutMs,
-      });
-      // Socket idle timeout: covers the wait for the response and every pause inside the body.
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      req.on('response', (r) => {
-        r.on('error', () => {}); // surfaced by the iterator
-        resolve(r);
-      });
-      req.end();
-    }).catch((err: unknown) => wrapStoreError(base, err));
-    const status = res.statusCode ?? 0;
-    if (status === 200) return res;
-    res.resume();
-    if (status === 401 || status === 403) throw new DicomAccessDeniedError(status, base);
-    if (status === 404) throw new NotFoundError('The DICOM store has no such instance.');
-    throw new DicomStoreUnavailableError(`The DICOM store at ${base} answered ${status}; try again later.`);
+/** Sends an authorised GET; anything but 200 becomes the matching problem. */
+async function get(o: Ctx, path: string, accept: string): Promise<IncomingMessage> {
+  let token: string | undefined;
+  try {
+    token = await o.token();
+  } catch (err) {
+    throw new DicomStoreUnavailableError(
+      'No access token for the DICOM store: the function has no usable Google credentials.',
+      err,
+    );
   }
+  const url = new URL(o.base + path);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = send(url, {
+      method: 'GET',
+      headers: { Accept: accept, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      timeout: o.timeoutMs,
+    });
+    // Socket idle timeout: covers the wait for the response and every pause inside the body.
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.on('response', (r) => {
+      r.on('error', () => {}); // surfaced by the iterator
+      resolve(r);
+    });
+    req.end();
+  }).catch((err: unknown) => wrapStoreError(o.base, err));
+  const status = res.statusCode ?? 0;
+  if (status === 200) return res;
+  res.resume();
+  if (status === 401 || status === 403) throw new DicomAccessDeniedError(status, o.base);
+  if (status === 404) throw new NotFoundError('The DICOM store has no such instance.');
+  throw new DicomStoreUnavailableError(`The DICOM store at ${o.base} answered ${status}; try again later.`);
+}
 
-  async function streamed(
-    res: IncomingMessage,
-    check: (head: Buffer) => boolean,
-    what: string,
-    contentType: string,
-    body: AsyncIterable<Buffer> = res,
-  ): Promise<StreamedBody> {
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > o.maxBytes + 64 * 1024) {
-      res.destroy();
-      throw new DicomStoreUnavailableError(
-        `The DICOM store announced a ${what} of ${declared} bytes, over ${o.maxBytes}.`,
-      );
-    }
-    try {
-      const { head, rest } = await takeHead(limited(body, o.maxBytes, what), DICM_AT + 4);
-      if (!check(head)) {
-        res.destroy();
-        throw new DicomStoreUnavailableError(`The DICOM store sent something that is not a ${what}.`);
-      }
-      return { contentType, head, rest };
-    } catch (err) {
-      res.destroy();
-      return wrapStoreError(base, err);
-    }
+/** The body, limited, once its first bytes pass `check`; nothing is sent to the caller before that. */
+async function streamed(
+  o: Ctx,
+  res: IncomingMessage,
+  check: (head: Buffer) => boolean,
+  what: string,
+  contentType: string,
+  body: AsyncIterable<Buffer> = res,
+): Promise<StreamedBody> {
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > o.maxBytes + 64 * 1024) {
+    res.destroy();
+    throw new DicomStoreUnavailableError(
+      `The DICOM store announced a ${what} of ${declared} bytes, over ${o.maxBytes}.`,
+    );
   }
+  try {
+    const { head, rest } = await takeHead(limited(body, o.maxBytes, what), DICM_AT + 4);
+    if (!check(head)) {
+      res.destroy();
+      throw new DicomStoreUnavailableError(`The DICOM store sent something that is not a ${what}.`);
+    }
+    return { contentType, head, rest };
+  } catch (err) {
+    res.destroy();
+    return wrapStoreError(o.base, err);
+  }
+}
 
+async function metadata(o: Ctx, id: InstanceUids): Promise<unknown[]> {
+  const res = await get(o, `${instancePath(id)}/metadata`, 'application/dicom+json, application/json');
+  const parts: Buffer[] = [];
+  try {
+    for await (const c of limited(res, o.maxMetadataBytes, 'metadata response')) parts.push(c);
+  } catch (err) {
+    res.destroy();
+    return wrapStoreError(o.base, err);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.concat(parts).toString('utf8'));
+  } catch {
+    throw new DicomStoreUnavailableError('The DICOM store sent metadata that is not JSON.');
+  }
+  if (!Array.isArray(json) || !json.every((d) => d !== null && typeof d === 'object' && !Array.isArray(d))) {
+    throw new DicomStoreUnavailableError('The DICOM store sent metadata that is not a DICOM JSON array.');
+  }
+  return json;
+}
+
+const isDicom = (h: Buffer) =>
+  h.length >= DICM_AT + 4 && h.toString('latin1', DICM_AT, DICM_AT + 4) === 'DICM';
+
+async function instance(o: Ctx, id: InstanceUids): Promise<StreamedBody> {
+  const res = await get(
+    o,
+    instancePath(id),
+    'multipart/related; type="application/dicom"; transfer-syntax=*',
+  );
+  const boundary = multipartBoundary(res.headers['content-type']);
+  if (boundary) return streamed(o, res, isDicom, 'DICOM file', 'application/dicom', firstPart(res, boundary));
+  if (/^application\/dicom\s*(;|$)/i.test(res.headers['content-type'] ?? '')) {
+    return streamed(o, res, isDicom, 'DICOM file', 'application/dicom');
+  }
+  res.destroy();
+  throw new DicomStoreUnavailableError(
+    `The DICOM store answered an instance request with ${res.headers['content-type'] ?? 'no content type'}.`,
+  );
+}
+
+export function createDicomwebStore(options: DicomwebOptions): DicomwebStore {
+  const o: Ctx = { ...options, base: options.base.replace(/\/+$/, '') };
   return {
-    base,
-    async metadata(id) {
-      const res = await get(`${instancePath(id)}/metadata`, 'application/dicom+json, application/json');
-      const parts: Buffer[] = [];
-      try {
-        for await (const c of limited(res, o.maxMetadataBytes, 'metadata response')) parts.push(c);
-      } catch (err) {
-        res.destroy();
-        return wrapStoreError(base, err);
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(Buffer.concat(parts).toString('utf8'));
-      } catch {
-        throw new DicomStoreUnavailableError('The DICOM store sent metadata that is not JSON.');
-      }
-      if (
-        !Array.isArray(json) ||
-        !json.every((d) => d !== null && typeof d === 'object' && !Array.isArray(d))
-      ) {
-        throw new DicomStoreUnavailableError('The DICOM store sent metadata that is not a DICOM JSON array.');
-      }
-      return json;
-    },
+    base: o.base,
+    metadata: (id) => metadata(o, id),
     async rendered(id, type) {
-      const res = await get(`${instancePath(id)}/rendered`, type);
+      const res = await get(o, `${instancePath(id)}/rendered`, type);
       const magic = type === 'image/png' ? PNG_MAGIC : JPEG_MAGIC;
       const what = type === 'image/png' ? 'PNG image' : 'JPEG image';
-      return streamed(res, (h) => h.subarray(0, magic.length).equals(magic), what, type);
+      return streamed(o, res, (h) => h.subarray(0, magic.length).equals(magic), what, type);
     },
-    async instance(id) {
-      const res = await get(
-        instancePath(id),
-        'multipart/related; type="application/dicom"; transfer-syntax=*',
-      );
-      const boundary = multipartBoundary(res.headers['content-type']);
-      const isDicom = (h: Buffer) =>
-        h.length >= DICM_AT + 4 && h.toString('latin1', DICM_AT, DICM_AT + 4) === 'DICM';
-      if (boundary)
-        return streamed(res, isDicom, 'DICOM file', 'application/dicom', firstPart(res, boundary));
-      if (/^application\/dicom\s*(;|$)/i.test(res.headers['content-type'] ?? '')) {
-        return streamed(res, isDicom, 'DICOM file', 'application/dicom');
-      }
-      res.destroy();
-      throw new DicomStoreUnavailableError(
-        `The DICOM store answered an instance request with ${res.headers['content-type'] ?? 'no content type'}.`,
-      );
-    },
+    instance: (id) => instance(o, id),
   };
 }

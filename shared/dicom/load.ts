@@ -6,7 +6,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DicomIdentity, ImageId } from '../model/index.ts';
-import type { DicomObjectSource } from './gcs-source.ts';
+import type { DicomObjectSource, ObjectPage } from './gcs-source.ts';
 import { readHeaderRanged } from './header-range.ts';
 import { identityFromInfo, imageIdOfDicomObject } from './identity.ts';
 import type { DicomRecordSummary } from './record.ts';
@@ -87,15 +87,11 @@ function limiter(rate: number, now: () => number) {
   };
 }
 
-export async function loadDicomHeaders(
-  o: DicomLoadOptions,
-): Promise<DicomLoadProgress & { complete: boolean }> {
-  const now = o.now ?? Date.now;
-  const started = now();
-  const pageSize = o.pageSize ?? 1000;
-  const concurrency = o.concurrency ?? 16;
-  const take = limiter(o.requestsPerSecond ?? 0, now);
-  const p: DicomLoadProgress = {
+type Item = { imageId: ImageId; dicom: DicomIdentity };
+
+/** Where one run keeps its counts; `problem` counts a skipped object and keeps the first few reasons. */
+class Tally {
+  p: DicomLoadProgress = {
     objects: 0,
     recorded: 0,
     unchanged: 0,
@@ -107,57 +103,77 @@ export async function loadDicomHeaders(
     problems: [],
     seconds: 0,
   };
-  const problem = (name: string, reason: string) => {
-    p.skipped++;
-    if (p.problems.length < MAX_PROBLEMS) p.problems.push({ name, reason });
+  problem(name: string, reason: string): void {
+    this.p.skipped++;
+    if (this.p.problems.length < MAX_PROBLEMS) this.p.problems.push({ name, reason });
+  }
+}
+
+/** Reads the headers of one listed page, `concurrency` at a time; a bad object is a problem, not a failure. */
+async function readPage(
+  page: ObjectPage,
+  o: DicomLoadOptions,
+  take: () => Promise<void>,
+  t: Tally,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < page.objects.length) {
+      const obj = page.objects[next++]!;
+      const imageId = imageIdOfDicomObject(obj.name);
+      if (!imageId) {
+        t.problem(obj.name, 'the name does not end in <imageId>.dcm');
+        continue;
+      }
+      try {
+        const read = o.source.reader(obj.name);
+        const h = await readHeaderRanged(async (s, e) => {
+          await take();
+          return read(s, e);
+        }, obj.size);
+        t.p.requests += h.requests;
+        t.p.bytesRead += h.bytesRead;
+        t.p.objectBytes += obj.size;
+        const id = identityFromInfo(h.info);
+        if ('reason' in id) t.problem(obj.name, id.reason);
+        else items.push({ imageId, dicom: id });
+      } catch (err) {
+        if ((err as Error).name !== 'DicomHeaderError') throw err;
+        t.problem(obj.name, (err as Error).message);
+      }
+    }
   };
+  await Promise.all(Array.from({ length: o.concurrency ?? 16 }, worker));
+  return items;
+}
+
+export async function loadDicomHeaders(
+  o: DicomLoadOptions,
+): Promise<DicomLoadProgress & { complete: boolean }> {
+  const now = o.now ?? Date.now;
+  const started = now();
+  const take = limiter(o.requestsPerSecond ?? 0, now);
+  const t = new Tally();
+  const p = t.p;
   const resumed = await readCheckpoint(o.checkpointFile, o.source.bucket);
   let token = resumed?.pageToken;
   let total = resumed?.objects ?? 0;
   if (resumed && token === undefined) return { ...p, complete: true };
   const limit = o.limit ?? Number.POSITIVE_INFINITY;
-
   for (;;) {
-    const page = await o.source.list(token, Math.min(pageSize, limit - p.objects));
-    const items: { imageId: ImageId; dicom: DicomIdentity; name: string }[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < page.objects.length) {
-        const obj = page.objects[next++]!;
-        const imageId = imageIdOfDicomObject(obj.name);
-        if (!imageId) {
-          problem(obj.name, 'the name does not end in <imageId>.dcm');
-          continue;
-        }
-        try {
-          const read = o.source.reader(obj.name);
-          const h = await readHeaderRanged(async (s, e) => {
-            await take();
-            return read(s, e);
-          }, obj.size);
-          p.requests += h.requests;
-          p.bytesRead += h.bytesRead;
-          p.objectBytes += obj.size;
-          const id = identityFromInfo(h.info);
-          if ('reason' in id) problem(obj.name, id.reason);
-          else items.push({ imageId, dicom: id, name: obj.name });
-        } catch (err) {
-          if ((err as Error).name !== 'DicomHeaderError') throw err;
-          problem(obj.name, (err as Error).message);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    const page = await o.source.list(token, Math.min(o.pageSize ?? 1000, limit - p.objects));
+    const items = await readPage(page, o, take, t);
     if (items.length) {
-      const s = await o.record(items.map(({ imageId, dicom }) => ({ imageId, dicom })));
+      const s = await o.record(items);
       p.recorded += s.recorded;
       p.unchanged += s.unchanged;
-      for (const r of s.rejected) problem(`${r.imageId}`, r.reason);
+      for (const r of s.rejected) t.problem(`${r.imageId}`, r.reason);
       p.failed += s.failed.length;
-      if (s.failed.length)
-        throw new Error(
-          `recording failed for ${s.failed.length} images (first: ${s.failed[0]!.reason}); rerun to resume`,
-        );
+      if (s.failed.length) {
+        const first = s.failed[0]!.reason;
+        throw new Error(`recording failed for ${s.failed.length} images (first: ${first}); rerun to resume`);
+      }
     }
     p.objects += page.objects.length;
     total += page.objects.length;

@@ -11,6 +11,7 @@ import { type PatchRejection, patchRecords } from '../labels/patch.ts';
 import type { LabelRepo } from '../labels/repo.ts';
 import { bumpLabelsVersion } from '../labels/version-stamp.ts';
 import type { DicomIdentity, ImageId } from '../model/index.ts';
+import { imageIdOfDicomObject } from './identity.ts';
 
 export interface DicomRecordDeps {
   firestore: Firestore;
@@ -54,4 +55,35 @@ export async function recordDicomIdentities(
     if (rows.length) cohortRows = (await deps.cohorts.upsert(rows)).images;
   }
   return { recorded, unchanged: s.unchanged, rejected: s.rejected, failed: s.failed, cohortRows };
+}
+
+/**
+ * An uploaded DICOM's identity on its image record, when the object is named `.../<imageId>.dcm` (the upload
+ * processor). Throws only when a retry can help; an image that does not exist is a reason, not an error.
+ */
+export async function recordUploadedDicom(
+  name: string,
+  dicom: DicomIdentity,
+  deps: {
+    firestore: () => Firestore;
+    throttle: boolean;
+    /** Opened only here, for an identity to record: other image uploads never open the cohort store. */
+    cohorts: () => CohortStore | Promise<CohortStore>;
+    labels: LabelRepo;
+    labelsCollection?: string | undefined;
+  },
+): Promise<{ imageId: string | null; recorded: boolean; reason: string | null }> {
+  const imageId = imageIdOfDicomObject(name);
+  if (!imageId)
+    return { imageId: null, recorded: false, reason: 'the object name does not end in <imageId>.dcm' };
+  const s = await recordDicomIdentities([{ imageId, dicom }], {
+    firestore: deps.firestore(),
+    throttle: deps.throttle,
+    cohorts: await deps.cohorts(),
+    labels: deps.labels,
+    ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
+  });
+  if (s.failed.length) throw new Error(`recording the DICOM identity failed: ${s.failed[0]!.reason}`);
+  const reason = s.rejected[0]?.reason ?? null;
+  return { imageId, recorded: reason === null, reason };
 }

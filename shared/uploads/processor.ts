@@ -6,8 +6,8 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { Storage } from '@google-cloud/storage';
 import type { CohortStore } from '../cohorts/store.ts';
 import { splitFromFileName } from '../dataset/load-dir.ts';
-import { identityFromInfo, imageIdOfDicomObject } from '../dicom/identity.ts';
-import { recordDicomIdentities } from '../dicom/record.ts';
+import { identityFromInfo } from '../dicom/identity.ts';
+import { recordUploadedDicom } from '../dicom/record.ts';
 import type { LabelRepo } from '../labels/repo.ts';
 import type { Logger } from '../log.ts';
 import type { DicomIdentity, Split } from '../model/index.ts';
@@ -203,7 +203,7 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
         registeredAt: new Date(now()).toISOString(),
       });
     }
-    const dicomRecord = w.identity ? await recordIdentity(o.name, w.identity) : undefined;
+    const dicomRecord = w.identity ? await recordUploadedDicom(o.name, w.identity, deps) : undefined;
     const bucket = deps.storage.bucket(o.bucket);
     let quarantine: string | null = null;
     if (status === 'rejected') {
@@ -237,25 +237,6 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       durationMs: finished - started,
     };
     return { status, report, reportObject: await saveReport(o, report) };
-  }
-
-  /** Puts an uploaded `<imageId>.dcm`'s identity on the image record; throws only when a retry can help. */
-  async function recordIdentity(name: string, dicom: DicomIdentity): Promise<UploadReport['dicomRecord']> {
-    const imageId = imageIdOfDicomObject(name);
-    if (!imageId) {
-      return { imageId: null, recorded: false, reason: 'the object name does not end in <imageId>.dcm' };
-    }
-    const s = await recordDicomIdentities([{ imageId, dicom }], {
-      firestore: deps.firestore(),
-      throttle: deps.throttle,
-      // The cohort row carries the identity too: opened for an identity to record, never for other images.
-      cohorts: await deps.cohorts(),
-      labels: deps.labels,
-      ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
-    });
-    if (s.failed.length) throw new Error(`recording the DICOM identity failed: ${s.failed[0]!.reason}`);
-    const reason = s.rejected[0]?.reason ?? null;
-    return { imageId, recorded: reason === null, reason };
   }
 
   /**
