@@ -50,24 +50,35 @@ const SHOTS = process.env.SCREENSHOT_DIR ?? join(REPO_ROOT, '.tmp', 'web');
 
 let server: NpmStart;
 let browser: Browser;
+let launching: Promise<Browser> | undefined;
 let api: NihCxrClient;
 let downloads: string;
 
-before(async () => {
+/** npm start on a free port; once more on another port if another process took that one meanwhile. */
+async function startServer(): Promise<NpmStart> {
   const dataDir = process.env.NIH_DATA_DIR;
-  const [s, b] = await Promise.all([
-    startNpmStart(dataDir ? {} : { NIH_DATA_DIR: undefined }, { readyTimeoutMs: dataDir ? 300_000 : 90_000 }),
-    launchBrowser(),
-  ]);
-  server = s;
-  browser = b;
+  const start = () =>
+    startNpmStart(dataDir ? {} : { NIH_DATA_DIR: undefined }, { readyTimeoutMs: dataDir ? 300_000 : 90_000 });
+  try {
+    return await start();
+  } catch (err) {
+    if (!/EADDRINUSE/.test(String(err))) throw err;
+    return start();
+  }
+}
+
+before(async () => {
+  // The browser starts while npm start loads; after() closes it even when npm start fails.
+  launching = launchBrowser();
+  server = await startServer();
+  browser = await launching;
   api = new NihCxrClient(server.url);
   downloads = mkdtempSync(join(tmpdir(), 'nih-cxr-web-'));
   mkdirSync(SHOTS, { recursive: true });
 });
 
 after(async () => {
-  await browser?.close();
+  await (await launching?.catch(() => undefined))?.close();
   await server?.stop();
   if (downloads) rmSync(downloads, { recursive: true, force: true });
 });
@@ -224,7 +235,7 @@ describe('the cohort explorer page', () => {
     );
   });
 
-  it('starts an export: the saved CSV has the attribution first and one line per image of the cohort', async () => {
+  it('starts exports: the saved CSV and NDJSON have the attribution first and one record per image', async () => {
     const page = clicked;
     const cdp = await page.createCDPSession();
     await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
@@ -234,12 +245,25 @@ describe('the cohort explorer page', () => {
     });
     const file = join(downloads, 'nih-cxr-cohort.csv');
     for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(readdirSync(downloads), ['nih-cxr-cohort.csv']);
+    assert.ok(readdirSync(downloads).includes('nih-cxr-cohort.csv'));
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     const comments = lines.filter((l) => l.startsWith('# '));
     assert.ok(comments.length >= 2 && lines[0]!.startsWith('# '), 'attribution lines first');
     const { totalImages } = await api.summarizeCohort({ filter: built });
     assert.equal(lines.length - comments.length - 1, totalImages, 'header + one line per image');
+    // NDJSON: the attribution object first, then one object per image.
+    await page.click('#export-ndjson');
+    await page.waitForFunction(() => document.getElementById('export-status')?.dataset.done === 'ndjson', {
+      timeout: 60_000,
+    });
+    const ndjson = join(downloads, 'nih-cxr-cohort.ndjson');
+    for (let i = 0; i < 100 && !existsSync(ndjson); i++) await new Promise((r) => setTimeout(r, 100));
+    const records = readFileSync(ndjson, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(records[0]?.attribution, 'attribution first');
+    assert.equal(records.length - 1, totalImages);
     await page.close();
   });
 
@@ -329,7 +353,8 @@ describe('the cohort explorer page', () => {
       await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.image),
       id,
     );
-    assert.equal(new URL(page.url()).searchParams.get('image'), null);
+    // The dialog's close event comes as a task after it closed: the link follows then.
+    await page.waitForFunction(() => !new URL(location.href).searchParams.has('image'), { timeout: 5_000 });
     await page.close();
   });
 

@@ -8,7 +8,20 @@ import { type Cohort, problemView } from './api.ts';
 import { byId, fmt, h } from './dom.ts';
 import { buildField, type JsonSchema, requestBodySchema } from './form.ts';
 
-const FORMAT_NAMES: Record<string, string> = { csv: 'CSV', ndjson: 'NDJSON' };
+const FORMAT_NAMES: Record<string, string> = {
+  csv: 'CSV',
+  ndjson: 'NDJSON',
+  'nih-csv': 'NIH CSV',
+  parquet: 'Parquet',
+};
+const TYPES: Record<string, string> = { csv: 'text/csv', ndjson: 'application/x-ndjson' };
+
+/** `csv` -> nih-cxr-cohort.csv; `nih-csv` -> nih-cxr-cohort-nih.csv; `parquet` -> nih-cxr-cohort.parquet. */
+function fileName(format: string): string {
+  const ext = format.slice(format.lastIndexOf('-') + 1);
+  const variant = format.includes('-') ? `-${format.slice(0, format.lastIndexOf('-'))}` : '';
+  return `nih-cxr-cohort${variant}.${ext}`;
+}
 
 export function createExport(o: {
   client: () => NihCxrClient;
@@ -55,13 +68,14 @@ export function createExport(o: {
         bytes += value.byteLength;
         status.textContent = `Exporting… ${fmt(Math.round(bytes / 1024))} KiB`;
       }
-      const name = `nih-cxr-cohort.${f === 'ndjson' ? 'ndjson' : 'csv'}`;
+      const name = fileName(f);
+      const ext = name.slice(name.lastIndexOf('.') + 1);
       const url = URL.createObjectURL(
-        new Blob(parts as BlobPart[], { type: f === 'csv' ? 'text/csv' : 'application/x-ndjson' }),
+        new Blob(parts as BlobPart[], { type: TYPES[ext] ?? 'application/octet-stream' }),
       );
       h('a', { href: url, download: name }).click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      status.replaceChildren(`Saved ${name} (${fmt(bytes)} bytes; attribution in its first lines).`);
+      status.replaceChildren(`Saved ${name} (${fmt(bytes)} bytes, with the attribution).`);
       status.dataset.done = f;
     } catch (err) {
       status.replaceChildren(problemView(err));

@@ -55,6 +55,12 @@ const LABELS: Record<string, string> = {
   stratifyBy: 'Stratify by',
   ageBand: 'Age band',
   urls: 'URLs',
+  gs: 'gs://',
+  signed: 'signed HTTPS',
+  png: 'PNG',
+  dicom: 'DICOM',
+  nih: 'NIH label',
+  readers: 'each reader',
   imageFormat: 'Image file',
   expiresInSeconds: 'Signed URL lifetime (s)',
 };
