@@ -75,6 +75,22 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
   ) {
     const seen = new Set<string>();
     const counts: LoadCounts = { images: 0, readers: 0 };
+    // One deadline for the whole load: streaming the rows, the uploads and the load jobs.
+    const until = now() + loadDeadlineMs;
+    /** Resolves `p`, or gives the job up (cancel, 503) when the deadline passes first. */
+    const beforeDeadline = async <T>(p: Promise<T>, jobId: string, what: string): Promise<T> => {
+      const timer = new AbortController();
+      const late = Symbol('late');
+      try {
+        const r = await Promise.race([
+          p,
+          sleep(Math.max(0, until - now()), late, { ref: false, signal: timer.signal }).catch(() => p),
+        ]);
+        return r === late ? giveUp(jobId, what, loadDeadlineMs) : (r as T);
+      } finally {
+        timer.abort();
+      }
+    };
     const start = (id: CohortTableId) => {
       const stream = new PassThrough();
       const jobReference = ref(newJobId(`${operation}_${id === IMAGES_TABLE ? 'images' : 'readers'}`));
@@ -88,7 +104,8 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
     let readers: ReturnType<typeof start> | null = null;
     const write = async (u: ReturnType<typeof start>, value: unknown) => {
       if (!u.stream.write(`${JSON.stringify(value)}\n`)) {
-        await Promise.race([once(u.stream, 'drain'), u.done.then(() => {})]);
+        const drained = Promise.race([once(u.stream, 'drain'), u.done.then(() => {})]);
+        await beforeDeadline(drained, u.jobId, `${operation} upload`);
       }
     };
     try {
@@ -115,13 +132,7 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
     images.stream.end();
     readers?.stream.end();
     const jobs = [images, ...(readers ? [readers] : [])];
-    const until = now() + loadDeadlineMs;
-    for (const j of jobs) {
-      const left = until - now();
-      const uploaded = await Promise.race([j.done, sleep(Math.max(0, left), null, { ref: false })]);
-      if (uploaded === null || uploaded === undefined)
-        return giveUp(j.jobId, `${operation} upload`, loadDeadlineMs);
-    }
+    for (const j of jobs) await beforeDeadline(j.done, j.jobId, `${operation} upload`);
     for (const j of jobs) await waitForJob(j.jobId, operation, until);
     return { counts, readers: readers !== null };
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileAgreement } from '../../shared/cohorts/agreement.ts';
 import { createBigQueryCohortStore } from '../../shared/cohorts/bigquery-store.ts';
+import type { BigQueryTransport, RestRequest } from '../../shared/cohorts/bigquery-transport.ts';
 import { compileQuery, compileSummary } from '../../shared/cohorts/compile.ts';
 import { compileDatasetExport } from '../../shared/cohorts/compile-cohort.ts';
 import { upsertScript } from '../../shared/cohorts/compile-dml.ts';
@@ -405,5 +406,42 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
     );
     r.assertDone();
     assert.equal(r.requests.at(-1)!.path, '/jobs/job_load_images_1/cancel');
+  });
+
+  it('an upload BigQuery never finishes is given up at the load deadline: the load job is cancelled, 503', async () => {
+    const requests: RestRequest[] = [];
+    const transport: BigQueryTransport = {
+      async request(req) {
+        requests.push(req);
+        return {};
+      },
+      upload(_job, data) {
+        data.resume();
+        return new Promise(() => {}); // the answer never comes
+      },
+    };
+    let clock = T0;
+    const store = createBigQueryCohortStore({
+      transport,
+      tokens,
+      projectId: 'nih-cxr-test',
+      dataset: 'cohorts',
+      location: 'US',
+      maximumBytesBilled: CAP,
+      newJobId: (op) => `job_${op}_1`,
+      now: () => (clock += 100),
+      loadDeadlineMs: 300,
+    });
+    const rows = handRecords(5)
+      .map((x) => ({ ...x, expert: { ...x.expert, readers: [] } }))
+      .map(toCohortRows);
+    await assert.rejects(
+      store.load(rows),
+      (e: unknown) => e instanceof AppError && e.status === 503 && e.headers['Retry-After'] === '30',
+    );
+    assert.deepEqual(
+      requests.map((x) => `${x.method} ${x.path}`),
+      ['POST /jobs/job_load_images_1/cancel'],
+    );
   });
 });
