@@ -69,7 +69,7 @@ async function writeCheckpoint(file: string | undefined, c: Checkpoint): Promise
 }
 
 /** A token bucket of `rate` tokens per second (burst one second's worth). */
-function limiter(rate: number, now: () => number) {
+export function limiter(rate: number, now: () => number) {
   if (!rate) return async () => {};
   let tokens = rate;
   let last = now();

@@ -10,6 +10,7 @@ import { findOrthanc } from '../../scripts/emulators/orthanc.ts';
 import { loadDicomConfig } from '../../shared/dicom/config.ts';
 import { identityFromInfo, imageIdOfDicomObject } from '../../shared/dicom/identity.ts';
 import { dicomLinks } from '../../shared/dicom/links.ts';
+import { limiter } from '../../shared/dicom/load.ts';
 import { firstPart, MultipartError, multipartBoundary } from '../../shared/dicom/multipart.ts';
 import { DicomUidSchema } from '../../shared/model/dicom.ts';
 import type { DicomInfo } from '../../shared/uploads/dicom.ts';
@@ -207,5 +208,31 @@ describe('npm start without Orthanc', () => {
       findOrthanc({ binaries: [process.execPath], pluginDirs: ['/nonexistent'] }),
       'the Orthanc DICOMweb plugin is not installed: apt-get install -y orthanc orthanc-dicomweb (Debian/Ubuntu)',
     );
+  });
+});
+
+describe('load:dicom throttle (--rate)', () => {
+  it('lets a second worth of requests through at once, then one per 1/rate s (mocked clock)', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const take = limiter(5, Date.now);
+    let done = 0;
+    const all = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        await take();
+        done++;
+      }),
+    );
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
+    assert.equal(done, 5, 'the burst');
+    for (const want of [6, 7, 8]) {
+      t.mock.timers.tick(199);
+      await settle();
+      assert.equal(done, want - 1, 'not before 200 ms');
+      t.mock.timers.tick(1);
+      await settle();
+      assert.equal(done, want);
+    }
+    await all;
   });
 });
