@@ -10,6 +10,9 @@ import type { Plugin } from 'esbuild';
 export const LOCAL_ONLY_PACKAGES: readonly string[] = ['@duckdb/'];
 export const LOCAL_ONLY_SOURCES: readonly string[] = [
   'shared/cohorts/duckdb-store.ts',
+  'shared/cohorts/duckdb-load.ts',
+  'shared/cohorts/duckdb-pool.ts',
+  'shared/cohorts/duckdb-sql.ts',
   'shared/cohorts/create-store.ts',
   'shared/sample/',
   'scripts/',
