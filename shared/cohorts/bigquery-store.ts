@@ -43,6 +43,11 @@ export interface BigQueryStoreOptions {
   loadDeadlineMs?: number;
   /** Staging tables expire this long after they were created, whatever becomes of the upsert. */
   stagingTtlMs?: number;
+  /**
+   * Dataset of the upsert's staging tables (BQ_STAGING_DATASET; default `dataset`). Terraform gives it a
+   * default table expiration, which the cohort tables' own dataset must not have.
+   */
+  stagingDataset?: string;
   /** Rows per getQueryResults page while exporting: the memory bound of an export. */
   exportPageRows?: number;
   /** Pause between jobs.get polls of a load job. */
@@ -59,6 +64,13 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
   const dialect = bigQueryDialect({ project: o.projectId, dataset: o.dataset });
   const stagingTtlMs = o.stagingTtlMs ?? 24 * 3600_000;
   const table = (tableId: string): TableRef => ({ projectId: o.projectId, datasetId: o.dataset, tableId });
+  const stagingDataset = o.stagingDataset ?? o.dataset;
+  const stagingRef = (tableId: string): TableRef => ({
+    projectId: o.projectId,
+    datasetId: stagingDataset,
+    tableId,
+  });
+  const stagingDialect = bigQueryDialect({ project: o.projectId, dataset: stagingDataset });
   const jobs = bigQueryJobs(o);
   const { ref, newJobId, newRequestId, now, loadDeadlineMs, insertJob, giveUp } = jobs;
   const { results, runShort, run, waitForJob, pollTimeoutMs, deadlineMs } = jobs;
@@ -143,10 +155,15 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
 
   /** Creates an empty staging table with an expiration; a 409 (a retried insert) means it exists already. */
   async function createStaging(id: CohortTableId, tableId: string) {
-    const body = stagingTable(table(tableId), bigQueryTableSchema(id), now() + stagingTtlMs);
+    const body = stagingTable(stagingRef(tableId), bigQueryTableSchema(id), now() + stagingTtlMs);
     // tables.insert as Dataset.createTable sends it, through the transport seam that the tests replay.
     try {
-      await t.request({ method: 'POST', path: `/datasets/${o.dataset}/tables`, body, timeoutMs: 60_000 });
+      await t.request({
+        method: 'POST',
+        path: `/datasets/${stagingDataset}/tables`,
+        body,
+        timeoutMs: 60_000,
+      });
     } catch (err) {
       if (!isAlreadyExists(err)) throw mapBigQueryError(err);
     }
@@ -205,21 +222,26 @@ export function createBigQueryCohortStore(o: BigQueryStoreOptions): CohortStore 
     async upsert(rows) {
       const suffix = newRequestId().replaceAll('-', '');
       const names = { images: `staging_images_${suffix}`, readers: `staging_readers_${suffix}` };
-      const dest = { [IMAGES_TABLE]: table(names.images), [READERS_TABLE]: table(names.readers) };
+      const dest = { [IMAGES_TABLE]: stagingRef(names.images), [READERS_TABLE]: stagingRef(names.readers) };
       try {
         await createStaging(IMAGES_TABLE, names.images);
         await createStaging(READERS_TABLE, names.readers);
         const staged = await stage(rows, dest, 'upsert', false);
-        const script = upsertScript(dialect, {
-          images: names.images,
-          readers: staged.readers ? names.readers : null,
-        });
+        const script = upsertScript(
+          dialect,
+          { images: names.images, readers: staged.readers ? names.readers : null },
+          stagingDialect,
+        );
         await runScript(script, 'upsert');
         return staged.counts;
       } finally {
         for (const name of [names.images, names.readers]) {
           await t
-            .request({ method: 'DELETE', path: `/datasets/${o.dataset}/tables/${name}`, timeoutMs: 60_000 })
+            .request({
+              method: 'DELETE',
+              path: `/datasets/${stagingDataset}/tables/${name}`,
+              timeoutMs: 60_000,
+            })
             .catch(() => {}); // best effort: a missing staging table is fine
         }
       }

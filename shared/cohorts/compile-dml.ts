@@ -7,10 +7,15 @@ import { assertIdentifier, type Dialect } from './sql-dialect.ts';
  * image_id, and each staged image's reader rows are replaced. Identifiers come from the declared schema and
  * from staging table names the store generated; there are no values at all.
  */
-export function upsertStatements(d: Dialect, staging: { images: string; readers: string | null }): string[] {
+export function upsertStatements(
+  d: Dialect,
+  staging: { images: string; readers: string | null },
+  /** The dialect of the staging tables' dataset (BQ_STAGING_DATASET), when it is not the cohort tables' one. */
+  sd: Dialect = d,
+): string[] {
   const images = d.table(IMAGES_TABLE);
   const readers = d.table(READERS_TABLE);
-  const stImages = d.table(assertIdentifier(staging.images, 'staging table'));
+  const stImages = sd.table(assertIdentifier(staging.images, 'staging table'));
   const names = IMAGE_COLUMNS.map((c) => c.name);
   const merge = `MERGE ${images} AS T
 USING ${stImages} AS S
@@ -24,15 +29,19 @@ WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${names.map((n) => `S
   const out = [merge, del];
   if (staging.readers) {
     const rnames = READER_COLUMNS.map((c) => c.name).join(', ');
-    const stReaders = d.table(assertIdentifier(staging.readers, 'staging table'));
+    const stReaders = sd.table(assertIdentifier(staging.readers, 'staging table'));
     out.push(`INSERT INTO ${readers} (${rnames}) SELECT ${rnames} FROM ${stReaders}`);
   }
   return out;
 }
 
 /** The statements above as one atomic BigQuery script. */
-export function upsertScript(d: Dialect, staging: { images: string; readers: string | null }): string {
-  return `BEGIN TRANSACTION;\n${upsertStatements(d, staging).join(';\n')};\nCOMMIT TRANSACTION;`;
+export function upsertScript(
+  d: Dialect,
+  staging: { images: string; readers: string | null },
+  sd: Dialect = d,
+): string {
+  return `BEGIN TRANSACTION;\n${upsertStatements(d, staging, sd).join(';\n')};\nCOMMIT TRANSACTION;`;
 }
 
 /** Empties the readers table when a bulk load brings no reader rows (a load job needs some data). */

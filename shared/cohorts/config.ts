@@ -21,6 +21,8 @@ export const CohortsConfigSchema = z
     GOOGLE_CLOUD_PROJECT: envString(),
     BQ_DATASET: envString(),
     BQ_LOCATION: envString(),
+    /** Dataset of the upsert's staging tables (Terraform: `<dataset>_staging`, tables expire); default BQ_DATASET. */
+    BQ_STAGING_DATASET: envString(),
     /** Cap per query job (the cohort table is ~25 MB; BigQuery bills at least 10 MB per table read). */
     BQ_MAX_BYTES_BILLED: envInt(GIB, 10 * 1024 ** 2, 1024 ** 4),
     /** DuckDB database file; default in memory. */
@@ -65,6 +67,7 @@ export const CohortsConfigSchema = z
       dataset: e.BQ_DATASET ?? '',
       location: e.BQ_LOCATION ?? 'US',
       maximumBytesBilled: e.BQ_MAX_BYTES_BILLED,
+      stagingDataset: e.BQ_STAGING_DATASET,
     },
     duckdb: {
       path: e.DUCKDB_PATH ?? ':memory:',

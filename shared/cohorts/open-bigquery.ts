@@ -47,5 +47,6 @@ export async function openBigQueryCohortStore(
     dataset: c.bigQuery.dataset,
     location: c.bigQuery.location,
     maximumBytesBilled: c.bigQuery.maximumBytesBilled,
+    ...(c.bigQuery.stagingDataset ? { stagingDataset: c.bigQuery.stagingDataset } : {}),
   });
 }

@@ -19,6 +19,8 @@ export const UploadsConfigSchema = z
     DUCKDB_PATH: envString(),
     BQ_DATASET: envString(),
     BQ_LOCATION: envString(),
+    /** Dataset of the upsert's staging tables (Terraform: `<dataset>_staging`, tables expire); default BQ_DATASET. */
+    BQ_STAGING_DATASET: envString(),
     BQ_MAX_BYTES_BILLED: envInt(1024 ** 3, 10 * 1024 ** 2, 1024 ** 4),
     PAGE_TOKEN_SECRET: envString(),
     /** Longer than the function timeout (540 s by default), so that a live attempt is never taken over. */
@@ -50,6 +52,7 @@ export const UploadsConfigSchema = z
         dataset: e.BQ_DATASET ?? '',
         location: e.BQ_LOCATION ?? 'US',
         maximumBytesBilled: e.BQ_MAX_BYTES_BILLED,
+        stagingDataset: e.BQ_STAGING_DATASET,
       },
       duckdb: { path: e.DUCKDB_PATH ?? ':memory:', threads: undefined, dataDir: undefined },
     } satisfies CohortStoreConfig,

@@ -33,6 +33,7 @@ function storeFor(
     now?: () => number;
     deadlineMs?: number;
     loadDeadlineMs?: number;
+    stagingDataset?: string;
   } = {},
 ) {
   const counters = new Map<string, number>();
@@ -326,6 +327,44 @@ describe('BigQuery store (recorded REST responses, not live calls)', () => {
       (r.uploads[0]!.job as { configuration: { load: { createDisposition: string } } }).configuration.load
         .createDisposition,
       'CREATE_NEVER',
+    );
+  });
+
+  it('recording upsert-staging-dataset: with BQ_STAGING_DATASET the staging tables live, load and are dropped in that dataset, and the MERGE reads them there', async () => {
+    const r = replay('upsert-staging-dataset.json');
+    const rows = handRecords(40)
+      .filter((x) => x.expert.readers.length > 0)
+      .slice(0, 2)
+      .map(toCohortRows);
+    await storeFor(r, { stagingDataset: 'cohorts_staging' }).upsert(rows);
+    r.assertDone();
+    const dest = r.uploads.map(
+      (u) =>
+        (u.job as { configuration: { load: { destinationTable: { datasetId: string } } } }).configuration.load
+          .destinationTable.datasetId,
+    );
+    assert.deepEqual(dest, ['cohorts_staging', 'cohorts_staging'], 'both loads go to the staging dataset');
+    const created = r.requests.filter(
+      (x) => x.method === 'POST' && x.path === '/datasets/cohorts_staging/tables',
+    );
+    assert.equal(created.length, 2);
+    const script = (
+      r.requests.find((x) => x.method === 'POST' && x.path === '/jobs')!.body as {
+        configuration: { query: { query: string } };
+      }
+    ).configuration.query.query;
+    // Written out by hand, not through the dialect: the MERGE writes the cohort dataset and reads the staging one.
+    assert.match(
+      script,
+      /MERGE `nih-cxr-test`\.`cohorts`\.`cohort_images` AS T\nUSING `nih-cxr-test`\.`cohorts_staging`\.`staging_images_[0-9a-f]{32}` AS S/,
+    );
+    assert.match(
+      script,
+      /INSERT INTO `nih-cxr-test`\.`cohorts`\.`cohort_readers` .* FROM `nih-cxr-test`\.`cohorts_staging`\.`staging_readers_[0-9a-f]{32}`/,
+    );
+    assert.deepEqual(
+      r.requests.filter((x) => x.method === 'DELETE').map((x) => x.path.replace(/_[0-9a-f]{32}$/, '')),
+      ['/datasets/cohorts_staging/tables/staging_images', '/datasets/cohorts_staging/tables/staging_readers'],
     );
   });
 

@@ -55,6 +55,7 @@ const ENV: Env = {
   BQ_DATASET: 'cfg_dataset',
   BQ_LOCATION: 'EU',
   BQ_MAX_BYTES_BILLED: '20971520',
+  BQ_STAGING_DATASET: 'cohorts_staging',
   DUCKDB_PATH: '/tmp/cfg-cohorts.duckdb',
   DUCKDB_THREADS: '3',
   NIH_DATA_DIR: '/tmp/cfg-nih',
