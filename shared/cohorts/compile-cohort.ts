@@ -1,6 +1,6 @@
 import { FINDINGS } from '../model/index.ts';
 import { IMAGE_COLUMNS, type ImageColumnName } from './columns.ts';
-import { type CompiledSql, compileWhere } from './compile.ts';
+import { type CompiledSql, compileWhere, IMAGE_HEAD_COLUMNS } from './compile.ts';
 import {
   type CohortOptions,
   canonicalStrata,
@@ -157,12 +157,7 @@ export function withCohortOptions(
 
 /** Columns of an export row: the NIH fields (nih-csv needs all of them) and both expert label sets. */
 export const DATASET_EXPORT_COLUMNS = [
-  'image_id',
-  'patient_id',
-  'follow_up',
-  'patient_age',
-  'patient_sex',
-  'view_position',
+  ...IMAGE_HEAD_COLUMNS,
   'width',
   'height',
   'pixel_spacing_x',

@@ -85,20 +85,21 @@ export function compileWhere(f: CohortFilter, d: Dialect): Where {
   return { sql: preds.length ? preds.join('\n  AND ') : 'TRUE', params };
 }
 
-/**
- * Columns of one image in a query page and in an export. Findings travel as the 14-bit mask, not the
- * string array: top-N and scans stay narrow (the array costs more in DuckDB's sort and BigQuery's bytes).
- */
-export const PAGE_COLUMNS = [
+/** The columns every image row starts with, in a page and in either export: the image, its patient and view. */
+export const IMAGE_HEAD_COLUMNS = [
   'image_id',
   'patient_id',
   'follow_up',
   'patient_age',
   'patient_sex',
   'view_position',
-  'split',
-  'findings_mask',
 ] as const;
+
+/**
+ * Columns of one image in a query page and in an export. Findings travel as the 14-bit mask, not the
+ * string array: top-N and scans stay narrow (the array costs more in DuckDB's sort and BigQuery's bytes).
+ */
+export const PAGE_COLUMNS = [...IMAGE_HEAD_COLUMNS, 'split', 'findings_mask'] as const;
 export const EXPORT_COLUMNS = [...PAGE_COLUMNS, 'has_bounding_box'] as const;
 
 /**
