@@ -79,6 +79,8 @@ const STATUS_CODES_BY_HTTP: Record<number, number> = { 404: 5, 429: 8, 503: 14, 
 interface Response {
   status: number;
   body: string;
+  /** The Metadata-Flavor response header: `Google` from a real metadata server. */
+  flavor: string | undefined;
 }
 
 function send(
@@ -86,13 +88,13 @@ function send(
   method: 'GET' | 'POST',
   headers: Record<string, string>,
   body: string | undefined,
-  agent: HttpAgent,
+  agent: () => HttpAgent,
   maxBytes: number,
   timeoutMs?: number,
 ): Promise<Response> {
   const request = url.protocol === 'https:' ? nodeHttps().request : nodeHttp().request;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent }, (res: IncomingMessage) => {
+    const req = request(url, { method, headers, agent: agent() }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -103,9 +105,14 @@ function send(
         }
         chunks.push(c);
       });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
+      res.on('end', () => {
+        const flavor = res.headers['metadata-flavor'];
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          flavor: typeof flavor === 'string' ? flavor : undefined,
+        });
+      });
       res.on('error', reject);
     });
     if (timeoutMs) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
@@ -123,14 +130,15 @@ function send(
 type TokenSource = () => Promise<string>;
 
 /** The metadata server's token (Cloud Functions, Cloud Run), else Application Default Credentials. */
-function cloudTokenSource(agent: HttpAgent): TokenSource {
+function cloudTokenSource(agent: () => HttpAgent): TokenSource {
   let token: { value: string; refreshAt: number } | undefined;
   let pending: Promise<string> | undefined;
   let adc: (() => Promise<string>) | undefined;
   const fromMetadata = async (): Promise<string> => {
     const url = new URL(`${METADATA}/instance/service-accounts/default/token`);
     const res = await send(url, 'GET', { 'Metadata-Flavor': 'Google' }, undefined, agent, 1 << 20, 2000);
-    if (res.status !== 200) throw new Error(`metadata server token: HTTP ${res.status}`);
+    if (res.status !== 200 || res.flavor !== 'Google')
+      throw new Error(`metadata server token: HTTP ${res.status}`);
     const t = JSON.parse(res.body) as { access_token: string; expires_in: number };
     token = { value: t.access_token, refreshAt: Date.now() + (t.expires_in - 60) * 1000 };
     return t.access_token;
@@ -151,11 +159,9 @@ function cloudTokenSource(agent: HttpAgent): TokenSource {
     if (token && Date.now() < token.refreshAt) return Promise.resolve(token.value);
     if (adc) return fromAdc();
     pending ??= fromMetadata()
-      .catch((err: unknown) => {
-        // No metadata server: off Google Cloud. ADC from here on (gcloud login or a key file).
-        if (err instanceof FirestoreRestError) return fromAdc();
-        throw err;
-      })
+      // No metadata server (off Google Cloud, or something else answering its address): Application Default
+      // Credentials from here on (a key file, a gcloud login, or on Google Cloud the metadata server again).
+      .catch(() => fromAdc())
       .finally(() => {
         pending = undefined;
       });
@@ -163,10 +169,11 @@ function cloudTokenSource(agent: HttpAgent): TokenSource {
   };
 }
 
-async function metadataProject(agent: HttpAgent): Promise<string> {
+async function metadataProject(agent: () => HttpAgent): Promise<string> {
   const url = new URL(`${METADATA}/project/project-id`);
   const res = await send(url, 'GET', { 'Metadata-Flavor': 'Google' }, undefined, agent, 1 << 16, 2000);
-  if (res.status !== 200) throw new Error(`metadata server project id: HTTP ${res.status}`);
+  if (res.status !== 200 || res.flavor !== 'Google')
+    throw new Error(`metadata server project id: HTTP ${res.status}`);
   return res.body.trim();
 }
 
@@ -196,8 +203,12 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
   const emulator = opts.emulatorHost;
   const base = emulator ? `http://${emulator}` : 'https://firestore.googleapis.com';
   const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 16 };
-  const agent = emulator ? new (nodeHttp().Agent)(agentOpts) : new (nodeHttps().Agent)(agentOpts);
-  const metadataAgent = new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 });
+  // Made on first use, so that creating the reader loads neither node:https (TLS) nor anything else.
+  let firestoreAgent: HttpAgent | undefined;
+  let metaAgent: HttpAgent | undefined;
+  const agent = () =>
+    (firestoreAgent ??= emulator ? new (nodeHttp().Agent)(agentOpts) : new (nodeHttps().Agent)(agentOpts));
+  const metadataAgent = () => (metaAgent ??= new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 }));
   const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent);
@@ -283,8 +294,8 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
     },
 
     close() {
-      agent.destroy();
-      metadataAgent.destroy();
+      firestoreAgent?.destroy();
+      metaAgent?.destroy();
     },
   };
 }
