@@ -27,6 +27,9 @@ export interface RestFirestoreOptions {
   maxResponseBytes?: number;
   /** A request with no answer for this long is abandoned and its socket closed; default 60 s. */
   timeoutMs?: number;
+  /** Tests: the Firestore endpoint and the metadata server (defaults: Google's). */
+  endpoint?: string;
+  metadataUrl?: string;
 }
 
 /** A document read back: its id and decoded fields. */
@@ -73,6 +76,7 @@ const nodeHttp = () => process.getBuiltinModule('node:http');
 const nodeHttps = () => process.getBuiltinModule('node:https');
 
 const METADATA = 'http://169.254.169.254/computeMetadata/v1';
+const ENDPOINT = 'https://firestore.googleapis.com';
 const UNAVAILABLE = 14;
 const STATUS_CODES_BY_HTTP: Record<number, number> = { 404: 5, 429: 8, 503: 14, 504: 4, 401: 16, 403: 7 };
 
@@ -130,12 +134,12 @@ function send(
 type TokenSource = () => Promise<string>;
 
 /** The metadata server's token (Cloud Functions, Cloud Run), else Application Default Credentials. */
-function cloudTokenSource(agent: () => HttpAgent): TokenSource {
+function cloudTokenSource(agent: () => HttpAgent, metadata: string): TokenSource {
   let token: { value: string; refreshAt: number } | undefined;
   let pending: Promise<string> | undefined;
   let adc: (() => Promise<string>) | undefined;
   const fromMetadata = async (): Promise<string> => {
-    const url = new URL(`${METADATA}/instance/service-accounts/default/token`);
+    const url = new URL(`${metadata}/instance/service-accounts/default/token`);
     const res = await send(url, 'GET', { 'Metadata-Flavor': 'Google' }, undefined, agent, 1 << 20, 2000);
     if (res.status !== 200 || res.flavor !== 'Google')
       throw new Error(`metadata server token: HTTP ${res.status}`);
@@ -169,8 +173,8 @@ function cloudTokenSource(agent: () => HttpAgent): TokenSource {
   };
 }
 
-async function metadataProject(agent: () => HttpAgent): Promise<string> {
-  const url = new URL(`${METADATA}/project/project-id`);
+async function metadataProject(agent: () => HttpAgent, metadata: string): Promise<string> {
+  const url = new URL(`${metadata}/project/project-id`);
   const res = await send(url, 'GET', { 'Metadata-Flavor': 'Google' }, undefined, agent, 1 << 16, 2000);
   if (res.status !== 200 || res.flavor !== 'Google')
     throw new Error(`metadata server project id: HTTP ${res.status}`);
@@ -201,21 +205,24 @@ const docOf = (d: RestDocument): RestDoc => ({
 /** A Firestore REST reader; create one per instance (it keeps its connections and token). */
 export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
   const emulator = opts.emulatorHost;
-  const base = emulator ? `http://${emulator}` : 'https://firestore.googleapis.com';
+  const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
+  const metadata = opts.metadataUrl ?? METADATA;
   const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 16 };
   // Made on first use, so that creating the reader loads neither node:https (TLS) nor anything else.
   let firestoreAgent: HttpAgent | undefined;
   let metaAgent: HttpAgent | undefined;
   const agent = () =>
-    (firestoreAgent ??= emulator ? new (nodeHttp().Agent)(agentOpts) : new (nodeHttps().Agent)(agentOpts));
+    (firestoreAgent ??= base.startsWith('https:')
+      ? new (nodeHttps().Agent)(agentOpts)
+      : new (nodeHttp().Agent)(agentOpts));
   const metadataAgent = () => (metaAgent ??= new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 }));
   const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent);
+  const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent, metadata);
   let project: Promise<string> | undefined;
   const projectId = () => {
     if (opts.projectId) return Promise.resolve(opts.projectId);
-    project ??= metadataProject(metadataAgent).catch((err: unknown) => {
+    project ??= metadataProject(metadataAgent, metadata).catch((err: unknown) => {
       project = undefined;
       throw new FirestoreRestError('no project id (set GOOGLE_CLOUD_PROJECT)', 9, undefined, err);
     });
