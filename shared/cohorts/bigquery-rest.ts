@@ -54,20 +54,28 @@ export interface QueryJobOptions {
   operation: string;
 }
 
+/**
+ * The fields a query job's configuration and a jobs.query request share, in this order: parameterised
+ * GoogleSQL, the query cache and the bytes cap.
+ */
+function queryFields(sql: string, params: Record<string, SqlParam>, maximumBytesBilled: number) {
+  return {
+    query: sql,
+    useLegacySql: false,
+    parameterMode: 'NAMED',
+    queryParameters: toQueryParameters(params),
+    useQueryCache: true,
+    maximumBytesBilled: String(maximumBytesBilled),
+  };
+}
+
 /** jobs.insert body of a parameterised GoogleSQL query job with a bytes cap, labels and the query cache. */
 export function queryJob(sql: string, params: Record<string, SqlParam>, o: QueryJobOptions) {
   return {
     jobReference: o.jobReference,
     configuration: {
       labels: jobLabels(o.operation),
-      query: {
-        query: sql,
-        useLegacySql: false,
-        parameterMode: 'NAMED',
-        queryParameters: toQueryParameters(params),
-        useQueryCache: true,
-        maximumBytesBilled: String(o.maximumBytesBilled),
-      },
+      query: queryFields(sql, params, o.maximumBytesBilled),
     },
   };
 }
@@ -90,12 +98,7 @@ export interface JobsQueryOptions {
  */
 export function jobsQueryRequest(sql: string, params: Record<string, SqlParam>, o: JobsQueryOptions) {
   return {
-    query: sql,
-    useLegacySql: false,
-    parameterMode: 'NAMED',
-    queryParameters: toQueryParameters(params),
-    useQueryCache: true,
-    maximumBytesBilled: String(o.maximumBytesBilled),
+    ...queryFields(sql, params, o.maximumBytesBilled),
     labels: jobLabels(o.operation),
     location: o.location,
     maxResults: o.maxResults,
