@@ -241,6 +241,48 @@ describe('sealed cloud bundles under the functions-framework CLI', () => {
     }
   });
 
+  it('dicom: reads instance metadata from the Healthcare API (local stand-in) with the runtime identity token', async (t) => {
+    const fs = backends.firestore!;
+    const db = await createFirestore({ projectId: fs.projectId, emulatorHost: fs.host });
+    const rec = {
+      ...handRecords(1, 1)[0]!,
+      dicom: {
+        studyInstanceUid: '1.2.3.4',
+        seriesInstanceUid: '1.2.3.5',
+        sopInstanceUid: '1.2.3.6',
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        rows: 2,
+        columns: 2,
+        photometricInterpretation: 'MONOCHROME2',
+      },
+    };
+    await loadRecords(db, [rec], { throttle: false });
+    await db.terminate();
+    const { metadata, proxy } = backends.google;
+    const before = proxy.requests.length;
+    // Node's http client takes the proxy from the environment only when asked (NODE_USE_ENV_PROXY).
+    const env = {
+      ...backends.google.env,
+      FIRESTORE_EMULATOR_HOST: fs.host,
+      GOOGLE_CLOUD_PROJECT: fs.projectId,
+      NODE_USE_ENV_PROXY: '1',
+    };
+    const res = await firstAnswer(t, 'dicom', env, (u) =>
+      fetch(`${u}/v1/images/${rec.imageId}/dicom/metadata`),
+    );
+    const text = await res.text();
+    t.diagnostic(`dicom: ${res.status} ${text.slice(0, 160)}`);
+    assert.equal(res.status, 200, text);
+    assert.deepEqual(JSON.parse(text), [{ '00080018': { vr: 'UI', Value: ['1.2.3.6'] } }]);
+    const sent = proxy.requests.slice(before).filter((r) => r.host === 'healthcare.googleapis.com');
+    assert.equal(sent.length, 1);
+    assert.equal(
+      sent[0]!.path,
+      '/v1/projects/chc-nih-chest-xray/locations/us-central1/datasets/nih-chest-xray/dicomStores/nih-chest-xray/dicomWeb/studies/1.2.3.4/series/1.2.3.5/instances/1.2.3.6/metadata',
+    );
+    assert.equal(sent[0]!.headers.authorization, `Bearer ${metadata.accessToken}`);
+  });
+
   it('cohorts: a query reaches the BigQuery API (local stand-in) with the configured dataset, cap and token; its 404 becomes a 503', async (t) => {
     const { metadata, proxy } = backends.google;
     const before = proxy.requests.length;

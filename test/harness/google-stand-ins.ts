@@ -381,6 +381,22 @@ export async function startGoogleStandIns(opts: { projectId?: string } = {}): Pr
       status: 404,
       body: { error: { code: 404, message: notFound, errors: [{ reason: 'notFound', message: notFound }] } },
     }),
+    // Cloud Healthcare API DICOMweb: an instance's metadata, for the runtime identity's token only.
+    'healthcare.googleapis.com': (r) => {
+      if (r.headers.authorization !== `Bearer ${metadata.accessToken}`) {
+        return {
+          status: 403,
+          body: { error: { code: 403, message: 'The caller does not have permission' } },
+        };
+      }
+      const m = /\/dicomWeb\/studies\/[\d.]+\/series\/[\d.]+\/instances\/([\d.]+)\/metadata$/.exec(r.path);
+      if (!m) return undefined;
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/dicom+json' },
+        body: [{ '00080018': { vr: 'UI', Value: [m[1]] } }],
+      };
+    },
   });
   return {
     metadata,
