@@ -139,7 +139,8 @@ export async function startLocalServer(config: LocalConfig, log: Logger): Promis
     log.info('listening; loading data', { url });
     await data.load(apps.cohorts.store);
     log.info('ready', { url, ...data.health() });
-    if (hosts.dicomweb) {
+    // Generated files only for the synthetic sample: real NIH records must not get made-up UIDs.
+    if (hosts.dicomweb && data.health().dataset === 'synthetic') {
       // In the background: the routes answer meanwhile (404 "no DICOM identity yet" for a few seconds).
       const collection = functions.labels.labels.collection;
       void storeSyntheticDicoms(await data.records(), {
