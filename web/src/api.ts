@@ -5,7 +5,7 @@ import {
   type CohortSummaryRequest,
   NihCxrClient,
 } from '../../client/index.ts';
-import { h } from './dom.ts';
+import { byId, h } from './dom.ts';
 
 /** A cohort filter as the API takes it; the form builds it from the schema and the API validates it. */
 export type Filter = NonNullable<CohortQueryRequest['filter']>;
@@ -79,3 +79,25 @@ export function problemView(err: unknown): HTMLElement {
 }
 
 export { ApiError, type NihCxrClient };
+
+/**
+ * The local server answers 503 (Retry-After 2) on its data routes while it loads the data, a few minutes for
+ * the real files: the page waits and asks again, saying so, rather than showing an error.
+ */
+export async function retrying<T>(work: () => Promise<T>, attempts = 150): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (
+        !(err instanceof ApiError) ||
+        err.status !== 503 ||
+        !/loading/i.test(err.problem?.detail ?? '') ||
+        i >= attempts
+      )
+        throw err;
+      byId('summary-status').textContent = 'The server is still loading its data; retrying…';
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}

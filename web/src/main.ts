@@ -4,7 +4,15 @@
  */
 import type { NihCxrClient } from '../../client/index.ts';
 import { createAgreement } from './agreement.ts';
-import { type Cohort, createClient, type Filter, initialApiKey, problemView, storeApiKey } from './api.ts';
+import {
+  type Cohort,
+  createClient,
+  type Filter,
+  initialApiKey,
+  problemView,
+  retrying,
+  storeApiKey,
+} from './api.ts';
 import { createImageDetail } from './detail.ts';
 import { byId, h } from './dom.ts';
 import { createExport } from './export.ts';
@@ -145,20 +153,6 @@ function createSummary() {
       }
     },
   };
-}
-
-/** The local server answers 503 while it loads its data: wait and ask again, a few times. */
-async function retrying<T>(work: () => Promise<T>, attempts = 30): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await work();
-    } catch (err) {
-      const status = (err as { status?: number }).status;
-      if (status !== 503 || i >= attempts) throw err;
-      byId('summary-status').textContent = 'The server is still loading its data; retrying…';
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
 }
 
 function setUpKey(): void {

@@ -1,6 +1,6 @@
 /** The image table: one page of the cohort at a time, keyset-paged with the API's nextPageToken. */
 import type { CohortQueryResponse, NihCxrClient } from '../../client/index.ts';
-import { type Cohort, problemView } from './api.ts';
+import { type Cohort, problemView, retrying } from './api.ts';
 import { byId, fmt, h } from './dom.ts';
 
 type Row = CohortQueryResponse['images'][number];
@@ -35,12 +35,14 @@ export function createImageTable(o: {
     error.replaceChildren();
     try {
       const token = tokens[i];
-      const res = await o.client().queryCohort({
-        filter: cohort.filter,
-        ...cohort.options,
-        pageSize: Number(size.value),
-        ...(token ? { pageToken: token } : {}),
-      });
+      const res = await retrying(() =>
+        o.client().queryCohort({
+          filter: cohort.filter,
+          ...cohort.options,
+          pageSize: Number(size.value),
+          ...(token ? { pageToken: token } : {}),
+        }),
+      );
       if (mine !== seq) return;
       page = i;
       nextToken = res.nextPageToken;
