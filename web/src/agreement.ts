@@ -127,38 +127,45 @@ function render(res: CohortAgreementResponse): HTMLElement[] {
     { id: 'agreement-images', 'data-value': r.images },
     `${fmt(r.images)} images of the cohort carry the reference label.`,
   );
-  if (r.compare === 'nih') {
-    const stats = MEASURES.filter((k) => r[k]).map((k) => [NAMES[k] ?? k, interval(r[k] as Estimate)]);
-    return [
-      head,
-      h('div', { class: 'scroll' }, matrixTable(r.matrix as Matrix, 'NIH label')),
+  return r.compare === 'nih' ? [head, ...renderNih(r)] : [head, ...renderReaders(r)];
+}
+
+type Answer = Record<string, unknown>;
+
+/** The NIH label against the adjudicated one: the 2x2 matrix, then each estimate with its interval. */
+function renderNih(r: Answer): HTMLElement[] {
+  const stats = MEASURES.filter((k) => r[k]).map((k) => [NAMES[k] ?? k, interval(r[k] as Estimate)]);
+  return [
+    h('div', { class: 'scroll' }, matrixTable(r.matrix as Matrix, 'NIH label')),
+    h(
+      'table',
+      { class: 'stats' },
+      h('caption', { class: 'visually-hidden' }, 'Estimates with 95% intervals'),
       h(
-        'table',
-        { class: 'stats' },
-        h('caption', { class: 'visually-hidden' }, 'Estimates with 95% intervals'),
+        'thead',
+        {},
         h(
-          'thead',
+          'tr',
           {},
-          h(
-            'tr',
-            {},
-            h('th', { scope: 'col' }, 'Measure'),
-            h('th', { scope: 'col' }, 'Estimate (95% interval)'),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          stats.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v))),
+          h('th', { scope: 'col' }, 'Measure'),
+          h('th', { scope: 'col' }, 'Estimate (95% interval)'),
         ),
       ),
-    ];
-  }
+      h(
+        'tbody',
+        {},
+        stats.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v))),
+      ),
+    ),
+  ];
+}
+
+/** Each reader against the adjudicated label, one row each, and Fleiss' kappa across them. */
+function renderReaders(r: Answer): HTMLElement[] {
   const readers = (r.readers ?? []) as (Record<string, unknown> & { readerId: string; matrix: Matrix })[];
   const fleiss = r.fleiss as { kappa: number | null; images: number } | undefined;
   const cols = MEASURES.filter((k) => readers.some((x) => x[k]));
   return [
-    head,
     h(
       'div',
       { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Agreement of each reader' },

@@ -19,7 +19,7 @@ import { createExport } from './export.ts';
 import { buildField, filterSchemaOf, optionsSchemaOf } from './form.ts';
 import { renderCharts, renderTotals } from './summary.ts';
 import { createImageTable } from './table.ts';
-import { readUrl, urlFor } from './url-state.ts';
+import { readUrl, type UrlState, urlFor } from './url-state.ts';
 
 const DEBOUNCE_MS = 250;
 
@@ -75,6 +75,33 @@ async function main(): Promise<void> {
     await ready();
     return;
   }
+  const forms = mountForms(openapi, state);
+  const read = forms.read;
+  createExport({ client: api, cohort: () => cohort, openapi });
+  const agreement = createAgreement({ client: api, cohort: () => cohort, openapi });
+
+  const refresh = () => {
+    cohort = read();
+    updateUrl();
+    void summary.load(cohort);
+    void table.load(cohort);
+    agreement.cohortChanged();
+  };
+  watchForms(forms, refresh);
+
+  await ready();
+  // A link the form reads differently (parts it has no control for, another key order) shows what the form holds.
+  if (JSON.stringify(read()) !== JSON.stringify(cohort)) refresh();
+  if (image) void detail.open(image);
+}
+
+interface Forms {
+  read(): Cohort;
+  clear(): void;
+}
+
+/** The filter and dataset-building forms, generated from the OpenAPI document and set from the link. */
+function mountForms(openapi: unknown, state: UrlState): Forms {
   const form = buildField('filter', [], filterSchemaOf(openapi));
   const dataset = buildField('dataset', ['dataset'], optionsSchemaOf(openapi));
   byId('filter-form').replaceChildren(form.el);
@@ -87,21 +114,21 @@ async function main(): Promise<void> {
       problemView(new Error(`The link's ${what} is not JSON; it is ignored.`)),
     );
   }
-  const read = (): Cohort => ({
-    filter: (form.read() ?? {}) as Filter,
-    options: (dataset.read() ?? {}) as Cohort['options'],
-  });
-  createExport({ client: api, cohort: () => cohort, openapi });
-  const agreement = createAgreement({ client: api, cohort: () => cohort, openapi });
-
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const refresh = () => {
-    cohort = read();
-    updateUrl();
-    void summary.load(cohort);
-    void table.load(cohort);
-    agreement.cohortChanged();
+  return {
+    read: () => ({
+      filter: (form.read() ?? {}) as Filter,
+      options: (dataset.read() ?? {}) as Cohort['options'],
+    }),
+    clear() {
+      form.write({});
+      dataset.write({});
+    },
   };
+}
+
+/** Any change to the forms refreshes the page once the user pauses (debounced); so do Clear and a new key. */
+function watchForms(forms: Forms, refresh: () => void): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const onChange = () => {
     clearTimeout(timer);
     timer = setTimeout(refresh, DEBOUNCE_MS);
@@ -111,19 +138,13 @@ async function main(): Promise<void> {
     byId(id).addEventListener('input', onChange);
   }
   byId('filter-reset').addEventListener('click', () => {
-    form.write({});
-    dataset.write({});
+    forms.clear();
     refresh();
   });
   byId('key-form').addEventListener('submit', (e) => {
     e.preventDefault();
     refresh();
   });
-
-  await ready();
-  // A link the form reads differently (parts it has no control for, another key order) shows what the form holds.
-  if (JSON.stringify(read()) !== JSON.stringify(cohort)) refresh();
-  if (image) void detail.open(image);
 }
 
 /** Totals and charts; a newer filter wins over a slower older answer. */
