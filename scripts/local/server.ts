@@ -70,7 +70,7 @@ function serveUploads(
  * Every HTTP function's routes on one port, gated until ready, beside the local meta routes and the explorer
  * page at `/` (answered at once: it shows the API's 503 while the data loads; not in the OpenAPI document).
  */
-function serveHttp(
+async function serveHttp(
   apps: LocalApps,
   o: {
     config: LocalConfig;
@@ -85,9 +85,11 @@ function serveHttp(
   const data = [...apps.labels.routes, ...apps.cohorts.routes, ...apps.signer.routes, ...apps.dicom.routes];
   let openapi: unknown;
   const routes = [...gated(data, o.ready), ...createMetaRoutes({ openapi: () => openapi, health: o.health })];
-  openapi = buildOpenApiDocument(routes, { serverUrl: `http://localhost:${o.config.port}` });
   http('nih-cxr-local', createRouter([...routes, ...o.page], { logger: o.log, ...o.http }));
-  return listen(getTestServer('nih-cxr-local'), o.config.port, stops);
+  const url = await listen(getTestServer('nih-cxr-local'), o.config.port, stops);
+  // The port bound, not the one asked for: PORT=0 (any free port) must not name port 0.
+  openapi = buildOpenApiDocument(routes, { serverUrl: `http://localhost:${new URL(url).port}` });
+  return url;
 }
 
 /** Starts everything; on any failure what was started is stopped again. */

@@ -2,6 +2,8 @@
  * `npm start` as a child process on a free loopback port (its own emulators, DuckDB, the real NIH files when
  * NIH_DATA_DIR is set, else the synthetic sample): started, waited for on /v1/healthz, its whole output
  * captured, its process tree measured from /proc, and stopped (SIGINT to its group, SIGKILL after 20 s).
+ * It starts with PORT=0 and learns the port from its "listening" log line: the server binds the port itself,
+ * so no other process can take it between choosing and binding (EADDRINUSE with a port picked beforehand).
  * Shared by the end-to-end and security tests and bench/load.bench.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,7 +11,6 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../scripts/emulators/firestore.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -64,17 +65,30 @@ export function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** The URL in the server's "listening" log line (a JSON line from shared/log.ts), if `line` is that line. */
+export function listeningUrl(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { message?: unknown; url?: unknown };
+    return entry.message === 'listening; loading data' && typeof entry.url === 'string'
+      ? entry.url
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startNpmStart(
   env: Record<string, string | undefined>,
   opts: { readyTimeoutMs?: number } = {},
 ): Promise<NpmStart> {
-  const port = await freePort();
   const full: Record<string, string | undefined> = {
     ...process.env,
     FIRESTORE_EMULATOR_HOST: undefined,
     STORAGE_EMULATOR_HOST: undefined,
     ...env,
-    PORT: String(port),
+    // Any free port, bound by the server itself (README: PORT 0 = any free port).
+    PORT: '0',
   };
   for (const k of Object.keys(full)) if (full[k] === undefined) delete full[k];
   const child = spawn('npm', ['start'], {
@@ -89,7 +103,13 @@ export async function startNpmStart(
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const url = `http://127.0.0.1:${port}`;
+  let url: string | undefined;
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) url ??= listeningUrl(line);
+  });
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -106,12 +126,14 @@ export async function startNpmStart(
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
   for (;;) {
-    try {
-      const res = await fetch(`${url}/v1/healthz`, { signal: AbortSignal.timeout(2000) });
-      const body = (await res.json()) as { status?: string };
-      if (res.ok && body.status === 'ok') break;
-    } catch {
-      // not listening yet
+    if (url) {
+      try {
+        const res = await fetch(`${url}/v1/healthz`, { signal: AbortSignal.timeout(2000) });
+        const body = (await res.json()) as { status?: string };
+        if (res.ok && body.status === 'ok') break;
+      } catch {
+        // not answering yet
+      }
     }
     if (child.exitCode !== null)
       throw new Error(`npm start exited ${child.exitCode}:\n${output.slice(-3000)}`);

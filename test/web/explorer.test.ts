@@ -54,17 +54,12 @@ let launching: Promise<Browser> | undefined;
 let api: NihCxrClient;
 let downloads: string;
 
-/** npm start on a free port; once more on another port if another process took that one meanwhile. */
-async function startServer(): Promise<NpmStart> {
+/** npm start on a free port (the harness lets the server bind one itself: no free-port race). */
+function startServer(): Promise<NpmStart> {
   const dataDir = process.env.NIH_DATA_DIR;
-  const start = () =>
-    startNpmStart(dataDir ? {} : { NIH_DATA_DIR: undefined }, { readyTimeoutMs: dataDir ? 300_000 : 90_000 });
-  try {
-    return await start();
-  } catch (err) {
-    if (!/EADDRINUSE/.test(String(err))) throw err;
-    return start();
-  }
+  return startNpmStart(dataDir ? {} : { NIH_DATA_DIR: undefined }, {
+    readyTimeoutMs: dataDir ? 300_000 : 90_000,
+  });
 }
 
 before(async () => {
