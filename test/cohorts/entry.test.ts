@@ -50,7 +50,15 @@ describe('cohorts configuration', () => {
       dataset: 'nih_cxr',
       location: 'US',
       maximumBytesBilled: 104_857_600,
+      stagingDataset: undefined,
     });
+    const staged = loadConfig(CohortsConfigSchema, {
+      COHORT_STORE: 'bigquery',
+      BQ_DATASET: 'nih_cxr',
+      BQ_STAGING_DATASET: 'nih_cxr_staging',
+      PAGE_TOKEN_SECRET: 'x'.repeat(32),
+    });
+    assert.equal(staged.bigQuery.stagingDataset, 'nih_cxr_staging');
   });
   it('a deployed DuckDB (K_SERVICE set) also refuses the development secret', () => {
     assert.throws(() => loadConfig(CohortsConfigSchema, { K_SERVICE: 'cohorts' }), /PAGE_TOKEN_SECRET/);
