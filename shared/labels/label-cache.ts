@@ -1,10 +1,11 @@
 /**
  * The per-instance cache of label documents: a byte-bounded LRU (byte-lru.ts) whose entries live at most
  * `ttlSeconds` (no longer than the responses' max-age, checked in config.ts), and which is dropped as a whole
- * when the labels version stamp (version-stamp.ts) has changed. The stamp is read at most every
- * `checkEverySeconds`, by the first read after that interval (the others wait for the same read), so a
- * read that starts `checkEverySeconds` after an upload wrote the stamp never sees data from before it (plus
- * at most one stamp read's duration, when it joins a stamp read already under way).
+ * when the labels version stamp (version-stamp.ts) has changed. A read more than half of
+ * `checkEverySeconds` after the last check starts a new one in the background; a read a whole interval after
+ * it waits for it (the others join the same read). So a read that starts `checkEverySeconds` after an upload
+ * wrote the stamp never sees data from before it (plus at most one stamp read's duration, when it joins a
+ * stamp read already under way), and under steady traffic no read waits for a stamp read.
  *
  * A read that began before the cache was dropped does not store what it read (an epoch counts the drops),
  * so an old document fetched just before an upload cannot come back after the drop.
@@ -64,12 +65,15 @@ export function createLabelCache<V>(opts: LabelCacheOptions): LabelCache<V> {
     enabled: opts.maxBytes > 0,
     async fresh() {
       if (opts.maxBytes <= 0) return epoch;
-      if (now() - checkedAt >= checkMs) {
+      const age = now() - checkedAt;
+      if (age >= checkMs / 2) {
         const pending = startCheck();
+        // Half way through the interval the check runs in the background, so that under steady traffic no
+        // read ever waits for it; a read waits only when the last check started a whole interval ago.
         // Until a first check has succeeded nothing is served from the cache (get misses), so the first
         // reads go straight to Firestore instead of waiting for the stamp. What they store is dropped by that
         // check if it finds a stamp (the epoch moves on); if it finds none, no upload had marked a change.
-        if (checkedAt === Number.NEGATIVE_INFINITY) {
+        if (age < checkMs || checkedAt === Number.NEGATIVE_INFINITY) {
           pending.catch(() => {});
           return epoch;
         }

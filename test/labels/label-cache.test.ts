@@ -66,6 +66,32 @@ describe('label cache stamp checks', () => {
     assert.equal(cache.get('a'), 'checked', 'same stamp: entries stay');
   });
 
+  test('half way through the interval the check runs in the background: the read does not wait for it', async () => {
+    let now = 0;
+    const s = controlled();
+    const cache = createLabelCache<string>({
+      maxBytes: 1000,
+      ttlSeconds: 60,
+      checkEverySeconds: 10,
+      readStamp: s.readStamp,
+      now: () => now,
+    });
+    const first = cache.warm();
+    s.answer('S1');
+    await first;
+    cache.set('a', 'old', 10, await cache.fresh());
+    now += 4_999;
+    assert.equal(await settled(cache.fresh()), true);
+    assert.equal(s.calls(), 1, 'no check before half the interval');
+    now += 1;
+    assert.equal(await settled(cache.fresh()), true, 'a background check does not hold the read');
+    assert.equal(s.calls(), 2);
+    assert.equal(cache.get('a'), 'old', 'served until the check answers');
+    s.answer('S2');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(cache.get('a'), undefined, 'the new stamp dropped it');
+  });
+
   test('a failed first check leaves the cache unused and the next read tries again', async () => {
     const s = controlled();
     const cache = createLabelCache<string>({
