@@ -27,6 +27,7 @@ import {
   MAX_RECORD_BYTES,
   toImageDoc,
 } from './doc.ts';
+import { withDeadline } from './errors.ts';
 import { createBulkWriter } from './loader.ts';
 
 export interface RecordPatch {
@@ -71,6 +72,8 @@ export interface PatchOptions {
   maxAttempts?: number;
   /** Default MAX_RECORD_BYTES; tests raise it to see what Firestore itself does past its limit. */
   maxRecordBytes?: number;
+  /** Deadline of one read of up to 250 documents; default 60 s. */
+  readTimeoutMs?: number;
 }
 
 /** Applies patches to a record (undefined = no document yet). Pure; returns a reason when it cannot. */
@@ -138,6 +141,7 @@ const CONFLICT_CODES = new Set([5 /* NOT_FOUND */, 6 /* ALREADY_EXISTS */, 9 /* 
 /** gRPC INVALID_ARGUMENT: Firestore refused the document itself (too large, bad value); no retry helps. */
 const INVALID_ARGUMENT = 3;
 const READ_CHUNK = 250;
+const READ_TIMEOUT_MS = 60_000;
 /** Chunks whose writes may be pending at once: memory stays bounded whatever the number of patches. */
 const CHUNKS_IN_FLIGHT = 4;
 
@@ -177,7 +181,12 @@ export async function patchRecords(
     for (let i = 0; i < pending.length; i += READ_CHUNK) {
       const ids = pending.slice(i, i + READ_CHUNK);
       const writes: Promise<void>[] = [];
-      const snaps: DocumentSnapshot[] = await db.getAll(...ids.map((id) => col.doc(id)));
+      // A read on a connection that died can wait for ever: past the deadline it is an outage (retried).
+      const snaps: DocumentSnapshot[] = await withDeadline(
+        db.getAll(...ids.map((id) => col.doc(id))),
+        opts.readTimeoutMs ?? READ_TIMEOUT_MS,
+        'reading the documents to patch',
+      );
       for (const snap of snaps) {
         const current = snap.exists ? fromImageDoc(snap.id, snap.data()) : undefined;
         const next = applyRecordPatches(current?.record, byId.get(snap.id)!);
@@ -221,6 +230,8 @@ export async function patchRecords(
         // flush() sends a partly filled batch, which BulkWriter would otherwise hold back.
         void bw.flush();
         await inFlight.shift();
+        // Writes failing for another reason than contention: stop reading, the whole upload is retried.
+        if (lastErrors.size > 0) break;
       }
     }
     await bw.close();
