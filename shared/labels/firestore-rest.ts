@@ -207,7 +207,8 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
   const emulator = opts.emulatorHost;
   const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
   const metadata = opts.metadataUrl ?? METADATA;
-  const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 16 };
+  // As many idle sockets kept as may be open: a burst after a lull reuses them instead of reconnecting.
+  const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 64 };
   // Made on first use, so that creating the reader loads neither node:https (TLS) nor anything else.
   let firestoreAgent: HttpAgent | undefined;
   let metaAgent: HttpAgent | undefined;
