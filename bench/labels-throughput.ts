@@ -75,6 +75,49 @@ async function drive(url: string, request: autocannon.Request): Promise<Run> {
   };
 }
 
+type LabelsServer = { url: string; n: { reads: number }; rest: RestFirestore };
+
+/** The labels function as the cloud entry builds it, with the cache on and off, reads counted. */
+async function labelsServers(o: { emulatorHost: string; projectId: string }) {
+  const servers = new Map<string, LabelsServer>();
+  for (const cache of ['on', 'off']) {
+    const rest = createRestFirestore({ projectId: o.projectId, emulatorHost: o.emulatorHost });
+    const c = counting(rest);
+    const config = loadLabelsAppConfig({
+      FIRESTORE_EMULATOR_HOST: o.emulatorHost,
+      GOOGLE_CLOUD_PROJECT: o.projectId,
+      LABELS_CACHE_BYTES: cache === 'off' ? '0' : String(64 * 1024 * 1024),
+    });
+    const app = createLabelsApp({ config, restFirestore: c.fs, logger: createLogger({}, () => {}) });
+    servers.set(cache, { url: await listen(`bench-labels-cache-${cache}`, app.handler), n: c.n, rest });
+  }
+  return servers;
+}
+
+/** ROUNDS of hello world then the route; prints the medians, their ratio and the reads per 1,000 requests. */
+async function measure(name: string, cache: string, hello: string, s: LabelsServer, req: autocannon.Request) {
+  const base: Run[] = [];
+  const runs: Run[] = [];
+  s.n.reads = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    base.push(await drive(hello, { method: 'GET', path: '/' }));
+    runs.push(await drive(s.url, req));
+  }
+  const perK =
+    (s.n.reads /
+      Math.max(
+        1,
+        runs.reduce((n, r) => n + r.sent, 0),
+      )) *
+    1000;
+  const rps = median(runs.map((r) => r.rps));
+  const hrps = median(base.map((r) => r.rps));
+  const ratio = `${((100 * rps) / hrps).toFixed(0)}%`;
+  console.log(
+    `${name.padEnd(38)} ${cache.padEnd(5)}  ${rps.toFixed(0).padStart(7)} ${hrps.toFixed(0).padStart(11)} ${ratio.padStart(6)} ${String(median(runs.map((r) => r.p50))).padStart(7)} ${String(median(runs.map((r) => r.p99))).padStart(7)} ${perK.toFixed(1).padStart(12)}  ${runs.reduce((n, r) => n + r.bad, 0)}`,
+  );
+}
+
 export async function warmThroughput(o: {
   emulatorHost: string;
   projectId: string;
@@ -87,18 +130,7 @@ export async function warmThroughput(o: {
   const hello = await listen('bench-hello', (_req, res) => {
     res.send('ok');
   });
-  const servers = new Map<string, { url: string; n: { reads: number }; rest: RestFirestore }>();
-  for (const cache of ['on', 'off']) {
-    const rest = createRestFirestore({ projectId: o.projectId, emulatorHost: o.emulatorHost });
-    const c = counting(rest);
-    const config = loadLabelsAppConfig({
-      FIRESTORE_EMULATOR_HOST: o.emulatorHost,
-      GOOGLE_CLOUD_PROJECT: o.projectId,
-      ...(cache === 'off' ? { LABELS_CACHE_BYTES: '0' } : { LABELS_CACHE_BYTES: String(64 * 1024 * 1024) }),
-    });
-    const app = createLabelsApp({ config, restFirestore: c.fs, logger: createLogger({}, () => {}) });
-    servers.set(cache, { url: await listen(`bench-labels-cache-${cache}`, app.handler), n: c.n, rest });
-  }
+  const servers = await labelsServers(o);
   const json = { 'content-type': 'application/json' };
   const routes: [string, autocannon.Request][] = [
     [
@@ -145,25 +177,7 @@ export async function warmThroughput(o: {
             patients.map((p) => fetch(`${s.url}/v1/patients/${p}/images`).then((r) => r.arrayBuffer())),
           );
         }
-        const base: Run[] = [];
-        const runs: Run[] = [];
-        s.n.reads = 0;
-        for (let round = 0; round < ROUNDS; round++) {
-          base.push(await drive(hello, { method: 'GET', path: '/' }));
-          runs.push(await drive(s.url, req));
-        }
-        const perK =
-          (s.n.reads /
-            Math.max(
-              1,
-              runs.reduce((n, r) => n + r.sent, 0),
-            )) *
-          1000;
-        const rps = median(runs.map((r) => r.rps));
-        const hrps = median(base.map((r) => r.rps));
-        console.log(
-          `${name.padEnd(38)} ${cache.padEnd(5)}  ${rps.toFixed(0).padStart(7)} ${hrps.toFixed(0).padStart(11)} ${`${((100 * rps) / hrps).toFixed(0)}%`.padStart(6)} ${String(median(runs.map((r) => r.p50))).padStart(7)} ${String(median(runs.map((r) => r.p99))).padStart(7)} ${perK.toFixed(1).padStart(12)}  ${runs.reduce((n, r) => n + r.bad, 0)}`,
-        );
+        await measure(name, cache, hello, s, req);
       }
     }
   } finally {

@@ -12,9 +12,24 @@
  * before it expires; off Google Cloud (no metadata server), google-auth-library's Application Default
  * Credentials, loaded only then.
  */
-import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
+import {
+  cloudTokenSource,
+  ENDPOINT,
+  FirestoreRestError,
+  METADATA,
+  metadataProject,
+  nodeHttp,
+  nodeHttps,
+  type Response,
+  STATUS_CODES_BY_HTTP,
+  send,
+  type TokenSource,
+  UNAVAILABLE,
+} from './firestore-rest-http.ts';
 import { fromRestValue, GRPC_CODES, type RestDocument } from './firestore-rest-value.ts';
 
+export { FirestoreRestError } from './firestore-rest-http.ts';
 export type { RestDocument } from './firestore-rest-value.ts';
 
 export interface RestFirestoreOptions {
@@ -58,129 +73,6 @@ export interface RestFirestore {
   close(): void;
 }
 
-/** A Firestore error as the SDK would raise it: a numeric gRPC `code`, so isStoreUnavailable understands it. */
-export class FirestoreRestError extends Error {
-  override readonly name = 'FirestoreRestError';
-  readonly code: number;
-  readonly httpStatus: number | undefined;
-  constructor(message: string, code: number, httpStatus?: number, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
-    this.httpStatus = httpStatus;
-  }
-}
-
-// Not ES imports: the module facade of an ES `import ... from 'node:http'` loads undici (20-60 ms of a cold
-// start, see shared/http/final-problem.ts), and node:https (TLS) is only needed off the emulator.
-const nodeHttp = () => process.getBuiltinModule('node:http');
-const nodeHttps = () => process.getBuiltinModule('node:https');
-
-const METADATA = 'http://169.254.169.254/computeMetadata/v1';
-const ENDPOINT = 'https://firestore.googleapis.com';
-const UNAVAILABLE = 14;
-const STATUS_CODES_BY_HTTP: Record<number, number> = { 404: 5, 429: 8, 503: 14, 504: 4, 401: 16, 403: 7 };
-
-interface Response {
-  status: number;
-  body: string;
-  /** The Metadata-Flavor response header: `Google` from a real metadata server. */
-  flavor: string | undefined;
-}
-
-function send(
-  url: URL,
-  method: 'GET' | 'POST',
-  headers: Record<string, string>,
-  body: string | undefined,
-  agent: () => HttpAgent,
-  maxBytes: number,
-  timeoutMs?: number,
-): Promise<Response> {
-  const request = url.protocol === 'https:' ? nodeHttps().request : nodeHttp().request;
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: agent() }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBytes) {
-          req.destroy(new FirestoreRestError(`response over ${maxBytes} bytes`, 8));
-          return;
-        }
-        chunks.push(c);
-      });
-      res.on('end', () => {
-        const flavor = res.headers['metadata-flavor'];
-        resolve({
-          status: res.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8'),
-          flavor: typeof flavor === 'string' ? flavor : undefined,
-        });
-      });
-      res.on('error', reject);
-    });
-    if (timeoutMs) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
-    req.on('error', (err: Error & { code?: unknown }) =>
-      reject(
-        err instanceof FirestoreRestError
-          ? err
-          : new FirestoreRestError(`Firestore unreachable: ${err.message}`, UNAVAILABLE, undefined, err),
-      ),
-    );
-    req.end(body);
-  });
-}
-
-type TokenSource = () => Promise<string>;
-
-/** The metadata server's token (Cloud Functions, Cloud Run), else Application Default Credentials. */
-function cloudTokenSource(agent: () => HttpAgent, metadata: string): TokenSource {
-  let token: { value: string; refreshAt: number } | undefined;
-  let pending: Promise<string> | undefined;
-  let adc: (() => Promise<string>) | undefined;
-  const fromMetadata = async (): Promise<string> => {
-    const url = new URL(`${metadata}/instance/service-accounts/default/token`);
-    const res = await send(url, 'GET', { 'Metadata-Flavor': 'Google' }, undefined, agent, 1 << 20, 2000);
-    if (res.status !== 200 || res.flavor !== 'Google')
-      throw new Error(`metadata server token: HTTP ${res.status}`);
-    const t = JSON.parse(res.body) as { access_token: string; expires_in: number };
-    token = { value: t.access_token, refreshAt: Date.now() + (t.expires_in - 60) * 1000 };
-    return t.access_token;
-  };
-  const fromAdc = async (): Promise<string> => {
-    if (!adc) {
-      const { GoogleAuth } = await import('google-auth-library');
-      const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/datastore'] });
-      adc = async () => {
-        const t = await auth.getAccessToken();
-        if (!t) throw new Error('Application Default Credentials gave no access token');
-        return t;
-      };
-    }
-    return adc();
-  };
-  return () => {
-    if (token && Date.now() < token.refreshAt) return Promise.resolve(token.value);
-    if (adc) return fromAdc();
-    pending ??= fromMetadata()
-      // No metadata server (off Google Cloud, or something else answering its address): Application Default
-      // Credentials from here on (a key file, a gcloud login, or on Google Cloud the metadata server again).
-      .catch(() => fromAdc())
-      .finally(() => {
-        pending = undefined;
-      });
-    return pending;
-  };
-}
-
-async function metadataProject(agent: () => HttpAgent, metadata: string): Promise<string> {
-  const url = new URL(`${metadata}/project/project-id`);
-  const res = await send(url, 'GET', { 'Metadata-Flavor': 'Google' }, undefined, agent, 1 << 16, 2000);
-  if (res.status !== 200 || res.flavor !== 'Google')
-    throw new Error(`metadata server project id: HTTP ${res.status}`);
-  return res.body.trim();
-}
-
 function toError(res: Response, what: string): FirestoreRestError {
   let status = '';
   let message = res.body.slice(0, 300);
@@ -202,33 +94,70 @@ const docOf = (d: RestDocument): RestDoc => ({
   fields: Object.fromEntries(Object.entries(d.fields ?? {}).map(([k, v]) => [k, fromRestValue(v)])),
 });
 
-/** A Firestore REST reader; create one per instance (it keeps its connections and token). */
-export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
-  const emulator = opts.emulatorHost;
-  const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
-  const metadata = opts.metadataUrl ?? METADATA;
+/** `where field == integer` ordered by another field, ascending, selecting `select`: a StructuredQuery. */
+function equalityQuery(
+  collection: string,
+  where: { field: string; value: number },
+  orderBy: string,
+  select: readonly string[],
+) {
+  return {
+    from: [{ collectionId: collection }],
+    where: {
+      fieldFilter: {
+        field: { fieldPath: where.field },
+        op: 'EQUAL',
+        value: { integerValue: String(where.value) },
+      },
+    },
+    orderBy: [{ field: { fieldPath: orderBy }, direction: 'ASCENDING' }],
+    select: { fields: select.map((fieldPath) => ({ fieldPath })) },
+  };
+}
+
+/** The reader's HTTP agents, made on first use: creating the reader loads neither node:https (TLS) nor more. */
+function lazyAgents(base: string) {
   // As many idle sockets kept as may be open: a burst after a lull reuses them instead of reconnecting.
   const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 64 };
-  // Made on first use, so that creating the reader loads neither node:https (TLS) nor anything else.
   let firestoreAgent: HttpAgent | undefined;
   let metaAgent: HttpAgent | undefined;
-  const agent = () =>
-    (firestoreAgent ??= base.startsWith('https:')
-      ? new (nodeHttps().Agent)(agentOpts)
-      : new (nodeHttp().Agent)(agentOpts));
-  const metadataAgent = () => (metaAgent ??= new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 }));
-  const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent, metadata);
+  return {
+    agent: () =>
+      (firestoreAgent ??= base.startsWith('https:')
+        ? new (nodeHttps().Agent)(agentOpts)
+        : new (nodeHttp().Agent)(agentOpts)),
+    metadataAgent: () => (metaAgent ??= new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 })),
+    destroy() {
+      firestoreAgent?.destroy();
+      metaAgent?.destroy();
+    },
+  };
+}
+
+/** The configured project, else the metadata server's (asked once; a failure is asked again next time). */
+function projectSource(configured: string | undefined, agent: () => HttpAgent, metadata: string) {
   let project: Promise<string> | undefined;
-  const projectId = () => {
-    if (opts.projectId) return Promise.resolve(opts.projectId);
-    project ??= metadataProject(metadataAgent, metadata).catch((err: unknown) => {
+  return (): Promise<string> => {
+    if (configured) return Promise.resolve(configured);
+    project ??= metadataProject(agent, metadata).catch((err: unknown) => {
       project = undefined;
       throw new FirestoreRestError('no project id (set GOOGLE_CLOUD_PROJECT)', 9, undefined, err);
     });
     return project;
   };
+}
+
+/** A Firestore REST reader; create one per instance (it keeps its connections and token). */
+export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
+  const emulator = opts.emulatorHost;
+  const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
+  const metadata = opts.metadataUrl ?? METADATA;
+  const agents = lazyAgents(base);
+  const { agent, metadataAgent } = agents;
+  const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent, metadata);
+  const projectId = projectSource(opts.projectId, metadataAgent, metadata);
   const database = opts.databaseId ?? '(default)';
   const root = async () => `projects/${await projectId()}/databases/${database}/documents`;
 
@@ -280,18 +209,7 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
 
     async queryByInt(collection, where, orderBy, select) {
       const r = await root();
-      const structuredQuery = {
-        from: [{ collectionId: collection }],
-        where: {
-          fieldFilter: {
-            field: { fieldPath: where.field },
-            op: 'EQUAL',
-            value: { integerValue: String(where.value) },
-          },
-        },
-        orderBy: [{ field: { fieldPath: orderBy }, direction: 'ASCENDING' }],
-        select: { fields: select.map((fieldPath) => ({ fieldPath })) },
-      };
+      const structuredQuery = equalityQuery(collection, where, orderBy, select);
       const res = await call('POST', `${r}:runQuery`, { structuredQuery });
       if (res.status !== 200) throw toError(res, 'Firestore runQuery');
       const out: RestDoc[] = [];
@@ -302,8 +220,7 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
     },
 
     close() {
-      firestoreAgent?.destroy();
-      metaAgent?.destroy();
+      agents.destroy();
     },
   };
 }

@@ -68,6 +68,14 @@ class JsonImage implements StoredImageJson {
   }
 }
 
+/** A stored image from its fields, or undefined for "no such image". */
+function stored(id: string, f: Fields): StoredImage | undefined {
+  if (!f) return undefined;
+  // Not in the layout this code reads: fromImageDoc throws CorruptDocumentError.
+  if (typeof f.record !== 'string' || f.schemaVersion !== SCHEMA_VERSION) return fromImageDoc(id, f);
+  return new JsonImage(id, f);
+}
+
 export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
   const collection = opts.collection ?? IMAGES_COLLECTION;
   const chunkSize = opts.chunkSize ?? 250;
@@ -97,13 +105,6 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
       cache?.set(`i/${id}`, fields, fieldsBytes(fields), at);
     }
     return out;
-  };
-
-  const stored = (id: string, f: Fields): StoredImage | undefined => {
-    if (!f) return undefined;
-    // Not in the layout this code reads: fromImageDoc throws CorruptDocumentError.
-    if (typeof f.record !== 'string' || f.schemaVersion !== SCHEMA_VERSION) return fromImageDoc(id, f);
-    return new JsonImage(id, f);
   };
 
   return {
