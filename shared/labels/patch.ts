@@ -4,7 +4,7 @@
  * (update-time precondition), so concurrent patches never lose each other's changes, and idempotent: the
  * same patch applied twice leaves the same document.
  */
-import type { DocumentSnapshot, Firestore, UpdateData } from '@google-cloud/firestore';
+import type { CollectionReference, DocumentSnapshot, Firestore, UpdateData } from '@google-cloud/firestore';
 import {
   type AllFindingsLabels,
   type BoundingBox,
@@ -155,89 +155,130 @@ export function checkedImageDoc(r: ImageRecord, max = MAX_RECORD_BYTES): ImageDo
   return doc;
 }
 
-/** Merges patches into the stored documents; see RecordPatch for the semantics of each part. */
-export async function patchRecords(
-  db: Firestore,
-  patches: readonly RecordPatch[],
-  opts: PatchOptions = {},
-): Promise<PatchSummary> {
-  const col = db.collection(opts.collection ?? IMAGES_COLLECTION);
+/** The patches of each image, in the order given. */
+function groupByImage(patches: readonly RecordPatch[]): Map<string, RecordPatch[]> {
   const byId = new Map<string, RecordPatch[]>();
   for (const p of patches) {
     const list = byId.get(p.imageId);
     if (list) list.push(p);
     else byId.set(p.imageId, [p]);
   }
+  return byId;
+}
+
+/** What one attempt shares while it writes: where outcomes go, and the writer. */
+interface AttemptState {
+  col: CollectionReference;
+  bw: ReturnType<typeof createBulkWriter>;
+  summary: PatchSummary;
+  /** Images to try again (lost a race with another writer). */
+  retry: string[];
+  /** Writes that failed for another reason than contention or the document itself. */
+  lastErrors: Map<string, string>;
+}
+
+/** Applies one stored document's patches and queues its write; undefined when nothing is written. */
+function patchOne(
+  snap: DocumentSnapshot,
+  patches: readonly RecordPatch[],
+  st: AttemptState,
+  opts: PatchOptions,
+): Promise<void> | undefined {
+  const { summary } = st;
+  const current = snap.exists ? fromImageDoc(snap.id, snap.data()) : undefined;
+  const next = applyRecordPatches(current?.record, patches);
+  if ('reason' in next) {
+    summary.rejected.push({ imageId: snap.id, reason: next.reason });
+    return undefined;
+  }
+  const doc = checkedImageDoc(next, opts.maxRecordBytes);
+  if ('reason' in doc) {
+    summary.rejected.push({ imageId: snap.id, reason: doc.reason });
+    return undefined;
+  }
+  if (current?.version === doc.contentHash) {
+    summary.unchanged++;
+    return undefined;
+  }
+  const ref = st.col.doc(snap.id);
+  const op = snap.exists
+    ? st.bw.update(ref, doc as unknown as UpdateData<ImageDoc>, { lastUpdateTime: snap.updateTime! })
+    : st.bw.create(ref, doc);
+  return op.then(
+    () => {
+      if (snap.exists) summary.updated++;
+      else summary.created++;
+    },
+    (err: { code?: number; message?: string }) => {
+      if (typeof err.code === 'number' && CONFLICT_CODES.has(err.code)) st.retry.push(snap.id);
+      else if (err.code === INVALID_ARGUMENT) {
+        summary.rejected.push({
+          imageId: snap.id,
+          reason: `Firestore refused the document: ${String(err.message ?? err)}`,
+        });
+      } else st.lastErrors.set(snap.id, String(err.message ?? err));
+    },
+  );
+}
+
+/** One pass over `pending`: reads in chunks, writes with at most CHUNKS_IN_FLIGHT chunks pending. */
+async function patchAttempt(
+  db: Firestore,
+  pending: readonly string[],
+  byId: ReadonlyMap<string, RecordPatch[]>,
+  summary: PatchSummary,
+  opts: PatchOptions,
+): Promise<string[]> {
+  const col = db.collection(opts.collection ?? IMAGES_COLLECTION);
+  const st: AttemptState = {
+    col,
+    bw: createBulkWriter(db, opts.throttle ?? true),
+    summary,
+    retry: [],
+    lastErrors: new Map(),
+  };
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < pending.length; i += READ_CHUNK) {
+    const ids = pending.slice(i, i + READ_CHUNK);
+    // A read on a connection that died can wait for ever: past the deadline it is an outage (retried).
+    const snaps: DocumentSnapshot[] = await withDeadline(
+      db.getAll(...ids.map((id) => col.doc(id))),
+      opts.readTimeoutMs ?? READ_TIMEOUT_MS,
+      'reading the documents to patch',
+    );
+    const writes: Promise<void>[] = [];
+    for (const snap of snaps) {
+      const w = patchOne(snap, byId.get(snap.id)!, st, opts);
+      if (w) writes.push(w);
+    }
+    inFlight.push(Promise.all(writes));
+    if (inFlight.length >= CHUNKS_IN_FLIGHT) {
+      // flush() sends a partly filled batch, which BulkWriter would otherwise hold back.
+      void st.bw.flush();
+      await inFlight.shift();
+      // Writes failing for another reason than contention: stop reading, the whole upload is retried.
+      if (st.lastErrors.size > 0) break;
+    }
+  }
+  await st.bw.close();
+  await Promise.all(inFlight);
+  for (const [imageId, reason] of st.lastErrors) summary.failed.push({ imageId, reason });
+  return st.retry;
+}
+
+/** Merges patches into the stored documents; see RecordPatch for the semantics of each part. */
+export async function patchRecords(
+  db: Firestore,
+  patches: readonly RecordPatch[],
+  opts: PatchOptions = {},
+): Promise<PatchSummary> {
+  const byId = groupByImage(patches);
   const summary: PatchSummary = { created: 0, updated: 0, unchanged: 0, rejected: [], failed: [] };
   let pending = [...byId.keys()];
-
   const maxAttempts = opts.maxAttempts ?? 10;
   for (let attempt = 1; pending.length && attempt <= maxAttempts; attempt++) {
     if (attempt > 1) await sleep(Math.random() * Math.min(2000, 25 * 2 ** attempt));
-    const retry: string[] = [];
-    const lastErrors = new Map<string, string>();
-    const bw = createBulkWriter(db, opts.throttle ?? true);
-    const inFlight: Promise<unknown>[] = [];
-    for (let i = 0; i < pending.length; i += READ_CHUNK) {
-      const ids = pending.slice(i, i + READ_CHUNK);
-      const writes: Promise<void>[] = [];
-      // A read on a connection that died can wait for ever: past the deadline it is an outage (retried).
-      const snaps: DocumentSnapshot[] = await withDeadline(
-        db.getAll(...ids.map((id) => col.doc(id))),
-        opts.readTimeoutMs ?? READ_TIMEOUT_MS,
-        'reading the documents to patch',
-      );
-      for (const snap of snaps) {
-        const current = snap.exists ? fromImageDoc(snap.id, snap.data()) : undefined;
-        const next = applyRecordPatches(current?.record, byId.get(snap.id)!);
-        if ('reason' in next) {
-          summary.rejected.push({ imageId: snap.id, reason: next.reason });
-          continue;
-        }
-        const doc = checkedImageDoc(next, opts.maxRecordBytes);
-        if ('reason' in doc) {
-          summary.rejected.push({ imageId: snap.id, reason: doc.reason });
-          continue;
-        }
-        if (current?.version === doc.contentHash) {
-          summary.unchanged++;
-          continue;
-        }
-        const ref = col.doc(snap.id);
-        const op = snap.exists
-          ? bw.update(ref, doc as unknown as UpdateData<ImageDoc>, { lastUpdateTime: snap.updateTime! })
-          : bw.create(ref, doc);
-        writes.push(
-          op.then(
-            () => {
-              if (snap.exists) summary.updated++;
-              else summary.created++;
-            },
-            (err: { code?: number; message?: string }) => {
-              if (typeof err.code === 'number' && CONFLICT_CODES.has(err.code)) retry.push(snap.id);
-              else if (err.code === INVALID_ARGUMENT) {
-                summary.rejected.push({
-                  imageId: snap.id,
-                  reason: `Firestore refused the document: ${String(err.message ?? err)}`,
-                });
-              } else lastErrors.set(snap.id, String(err.message ?? err));
-            },
-          ),
-        );
-      }
-      inFlight.push(Promise.all(writes));
-      if (inFlight.length >= CHUNKS_IN_FLIGHT) {
-        // flush() sends a partly filled batch, which BulkWriter would otherwise hold back.
-        void bw.flush();
-        await inFlight.shift();
-        // Writes failing for another reason than contention: stop reading, the whole upload is retried.
-        if (lastErrors.size > 0) break;
-      }
-    }
-    await bw.close();
-    await Promise.all(inFlight);
-    for (const [imageId, reason] of lastErrors) summary.failed.push({ imageId, reason });
-    pending = retry;
+    pending = await patchAttempt(db, pending, byId, summary, opts);
   }
   for (const imageId of pending) summary.failed.push({ imageId, reason: 'changed concurrently; gave up' });
   return summary;
