@@ -11,7 +11,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { toCohortRows } from '../cohorts/rows.ts';
 import type { CohortStore } from '../cohorts/store.ts';
 import { IMAGES_COLLECTION } from '../labels/doc.ts';
-import { patchRecords } from '../labels/patch.ts';
+import { type PatchRejection, patchRecords, type RecordPatch } from '../labels/patch.ts';
 import type { LabelRepo } from '../labels/repo.ts';
 import { bumpLabelsVersion } from '../labels/version-stamp.ts';
 import type { ImageId, Split } from '../model/index.ts';
@@ -66,12 +66,24 @@ export class LabelWriteError extends Error {
 
 const COHORT_CHUNK = 2000;
 
-export async function loadLabelFile(
+/** What parsing a label file collected: its patches and rows per image, and the issues found. */
+interface Parsed {
+  summary: { kind: FileKind; lines: number };
+  collector: PatchCollector;
+  rowsOf: Map<ImageId, number>;
+  rowIssues: IssueList;
+  warnings: IssueList;
+}
+
+/**
+ * Streams `content` through the parsers into patches. A file-level error throws (as a content fault), as
+ * does a file of more than `maxRows` data rows; nothing is written here.
+ */
+async function parseLabels(
   content: AsyncIterable<Buffer>,
-  opts: LabelLoadOptions,
-  deps: LabelLoadDeps,
-): Promise<LabelLoadResult> {
-  const maxRows = opts.maxRows ?? MAX_UPLOAD_ROWS;
+  split: Split | undefined,
+  maxRows: number,
+): Promise<Parsed> {
   const rowIssues = new IssueList();
   const warnings = new IssueList();
   const collector = new PatchCollector((issue) => rowIssues.add(issue));
@@ -82,13 +94,7 @@ export async function loadLabelFile(
   const onBlankLine = (line: number) => {
     if (blank++ === 0) firstBlank = line;
   };
-  const gen = parseBatches(content, { ...(opts.split ? { split: opts.split } : {}), onBlankLine });
-  let summary: { kind: FileKind; lines: number };
-  try {
-    summary = await collect();
-  } catch (err) {
-    throw contentFault(err);
-  }
+  const gen = parseBatches(content, { ...(split ? { split } : {}), onBlankLine });
 
   async function collect(): Promise<{ kind: FileKind; lines: number }> {
     for (;;) {
@@ -115,20 +121,32 @@ export async function loadLabelFile(
       }
     }
   }
+  let summary: { kind: FileKind; lines: number };
+  try {
+    summary = await collect();
+  } catch (err) {
+    throw contentFault(err);
+  }
   if (blank > 0) {
     warnings.add({
       line: firstBlank,
       reason: `${blank} blank lines skipped (the first at line ${firstBlank})`,
     });
   }
-  const rowsRefusedByParser = rowIssues.count;
+  return { summary, collector, rowsOf, rowIssues, warnings };
+}
 
-  const patches = collector.patches();
+/**
+ * Writes the patches: an image list's splits to the split table, a metadata file's patches with the
+ * splits known for them; then every image document (patchRecords), and the labels version stamp if any
+ * changed. Throws LabelWriteError when writes still fail after retries.
+ */
+async function writePatches(kind: FileKind, patches: RecordPatch[], deps: LabelLoadDeps) {
   const patchOpts = { throttle: deps.throttle, ...(deps.collection ? { collection: deps.collection } : {}) };
-  if (summary.kind === 'image_list') {
+  if (kind === 'image_list') {
     await deps.splits.put(new Map(patches.map((p) => [p.imageId, p.split!])));
   }
-  if (summary.kind === 'metadata_v2020' || summary.kind === 'metadata_2017') {
+  if (kind === 'metadata_v2020' || kind === 'metadata_2017') {
     // New images can only be created with their split: take it from the uploaded image lists. For an
     // existing image the list upload already set the same split, so carrying it along changes nothing.
     const known = await deps.splits.get(patches.map((p) => p.imageId));
@@ -148,34 +166,55 @@ export async function loadLabelFile(
   if (result.created + result.updated > 0) {
     await bumpLabelsVersion(deps.firestore(), deps.collection ?? IMAGES_COLLECTION);
   }
+  return result;
+}
 
+/**
+ * Accounts for the images patchRecords refused: an image list's are staged (a warning), any other file's
+ * rows are rejected, one issue per image.
+ */
+function tallyRefused(p: Parsed, refusedImages: readonly PatchRejection[]) {
   let staged = 0;
   let stagedRows = 0;
   let refusedRows = 0;
   const refused = new Set<string>();
   const imageIssues = new IssueList();
-  for (const r of result.rejected) {
+  for (const r of refusedImages) {
     refused.add(r.imageId);
-    const rows = rowsOf.get(r.imageId as ImageId) ?? 0;
-    if (summary.kind === 'image_list') {
+    const rows = p.rowsOf.get(r.imageId as ImageId) ?? 0;
+    if (p.summary.kind === 'image_list') {
       staged++;
       stagedRows += rows;
     } else {
       refusedRows += rows;
-      const line = collector.lineOf.get(r.imageId as ImageId) ?? 0;
+      const line = p.collector.lineOf.get(r.imageId as ImageId) ?? 0;
       const which = rows === 1 ? 'its row' : `all ${rows} rows of this image, the first`;
       imageIssues.add({ line, reason: `${r.imageId}: ${r.reason} (${which} at line ${line}, not loaded)` });
     }
   }
   if (staged > 0) {
-    warnings.add({
+    p.warnings.add({
       line: 0,
       reason: `${staged} listed images are not in the dataset yet; their split is kept and applied when their metadata is uploaded`,
     });
   }
+  return { staged, stagedRows, refusedRows, refused, imageIssues };
+}
+
+export async function loadLabelFile(
+  content: AsyncIterable<Buffer>,
+  opts: LabelLoadOptions,
+  deps: LabelLoadDeps,
+): Promise<LabelLoadResult> {
+  const p = await parseLabels(content, opts.split, opts.maxRows ?? MAX_UPLOAD_ROWS);
+  const { summary, collector, rowsOf } = p;
+  const rowsRefusedByParser = p.rowIssues.count;
+  const patches = collector.patches();
+  const result = await writePatches(summary.kind, patches, deps);
+  const t = tallyRefused(p, result.rejected);
 
   const touched: ImageId[] = [];
-  for (const p of patches) if (!refused.has(p.imageId)) touched.push(p.imageId);
+  for (const q of patches) if (!t.refused.has(q.imageId)) touched.push(q.imageId);
   const cohortRows = await upsertCohorts(touched, deps);
   let loaded = 0;
   for (const id of touched) loaded += rowsOf.get(id) ?? 0;
@@ -185,12 +224,17 @@ export async function loadLabelFile(
     rows: {
       parsed: collector.rows + collector.refused,
       loaded,
-      rejected: rowsRefusedByParser + refusedRows,
-      staged: stagedRows,
+      rejected: rowsRefusedByParser + t.refusedRows,
+      staged: t.stagedRows,
     },
-    images: { created: result.created, updated: result.updated, unchanged: result.unchanged, staged },
-    rejected: IssueList.merged(rowIssues, imageIssues),
-    warnings,
+    images: {
+      created: result.created,
+      updated: result.updated,
+      unchanged: result.unchanged,
+      staged: t.staged,
+    },
+    rejected: IssueList.merged(p.rowIssues, t.imageIssues),
+    warnings: p.warnings,
     cohortRows,
   };
 }
