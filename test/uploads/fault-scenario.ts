@@ -83,9 +83,23 @@ async function scenario(): Promise<Record<string, unknown>> {
   );
 
   const attempt = processor.process(event);
-  // Kill as soon as the load has written some documents (watched through a direct connection).
+  let settled = false;
+  attempt.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  // Kill as soon as the load has written some documents (watched through a direct connection); an attempt
+  // that ends before writing any must fail the scenario, not keep this loop polling for ever.
   let seen = 0;
-  while (seen === 0) seen = await count(rig.db);
+  while (seen === 0 && !settled) seen = await count(rig.db);
+  assert.ok(
+    seen > 0,
+    `the load ended before writing a document: ${String(await attempt.catch((e: unknown) => e))}`,
+  );
   cut.down();
   const t0 = performance.now();
   await assert.rejects(attempt, 'the event fails while Firestore is gone');
