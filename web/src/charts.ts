@@ -16,6 +16,17 @@ const ROW = 20;
 const LABEL_W = 172;
 const VALUE_W = 64;
 
+/** The root attributes of a chart: scales to its box, an image named by its figure's title. */
+function svgAttributes(id: string, width: number, height: number) {
+  return {
+    viewBox: `0 0 ${width} ${height}`,
+    width: '100%',
+    role: 'img',
+    'aria-labelledby': `${id}-title`,
+    class: 'chart',
+  };
+}
+
 /** Horizontal bars, one row each, with the label at the left and the count at the right. */
 export function barChart(id: string, title: string, bars: Bar[], width = 420): HTMLElement {
   const max = Math.max(1, ...bars.map((b) => b.value));
@@ -23,13 +34,7 @@ export function barChart(id: string, title: string, bars: Bar[], width = 420): H
   const height = bars.length * ROW + 4;
   const svg = s(
     'svg',
-    {
-      viewBox: `0 0 ${width} ${height}`,
-      width: '100%',
-      role: 'img',
-      'aria-labelledby': `${id}-title`,
-      class: 'chart',
-    },
+    svgAttributes(id, width, height),
     bars.map((b, i) => {
       const y = i * ROW + 2;
       const w = b.value === 0 ? 0 : Math.max(1, (b.value / max) * plot);
@@ -54,13 +59,7 @@ export function histogram(id: string, title: string, bins: Bar[], width = 420): 
   const step = width / Math.max(1, bins.length);
   const svg = s(
     'svg',
-    {
-      viewBox: `0 0 ${width} ${height}`,
-      width: '100%',
-      role: 'img',
-      'aria-labelledby': `${id}-title`,
-      class: 'chart',
-    },
+    svgAttributes(id, width, height),
     s('line', { x1: 0, x2: width, y1: base + 0.5, y2: base + 0.5, class: 'axis' }),
     bins.map((b, i) => {
       const hgt = b.value === 0 ? 0 : Math.max(1, (b.value / max) * (base - 16));
