@@ -11,11 +11,6 @@ export interface TcpCut {
   host: string;
   down(): void;
   up(): void;
-  /**
-   * Goes down by itself once `bytes` more have been sent towards the emulator: a cut in the middle of a
-   * load, however fast the load runs on this machine.
-   */
-  downAfterBytes(bytes: number): void;
   close(): Promise<void>;
 }
 
@@ -23,21 +18,12 @@ export async function startTcpCut(target: string): Promise<TcpCut> {
   const [targetHost, targetPort] = [target.split(':')[0]!, Number(target.split(':')[1])];
   const sockets = new Set<Socket>();
   let isDown = false;
-  let budget = Number.POSITIVE_INFINITY;
   const server = createServer((client) => {
     client.on('error', () => {});
     if (isDown) {
       client.resetAndDestroy();
       return;
     }
-    client.on('data', (chunk: Buffer) => {
-      budget -= chunk.length;
-      if (budget <= 0 && !isDown) {
-        budget = Number.POSITIVE_INFINITY;
-        isDown = true;
-        resetAll();
-      }
-    });
     const upstream = connect(targetPort, targetHost);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -64,9 +50,6 @@ export async function startTcpCut(target: string): Promise<TcpCut> {
     },
     up() {
       isDown = false;
-    },
-    downAfterBytes(bytes) {
-      budget = bytes;
     },
     close: () =>
       new Promise<void>((resolve) => {
