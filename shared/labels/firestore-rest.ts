@@ -15,21 +15,22 @@
 import type { Agent as HttpAgent } from 'node:http';
 import {
   cloudTokenSource,
-  ENDPOINT,
-  FirestoreRestError,
+  GoogleRestError as FirestoreRestError,
+  lazyAgents,
   METADATA,
   metadataProject,
-  nodeHttp,
-  nodeHttps,
   type Response,
   STATUS_CODES_BY_HTTP,
   send,
   type TokenSource,
   UNAVAILABLE,
-} from './firestore-rest-http.ts';
+} from '../google/rest-http.ts';
 import { fromRestValue, GRPC_CODES, type RestDocument } from './firestore-rest-value.ts';
 
-export { FirestoreRestError } from './firestore-rest-http.ts';
+export { GoogleRestError as FirestoreRestError } from '../google/rest-http.ts';
+
+const ENDPOINT = 'https://firestore.googleapis.com';
+
 export type { RestDocument } from './firestore-rest-value.ts';
 
 export interface RestFirestoreOptions {
@@ -115,25 +116,6 @@ function equalityQuery(
   };
 }
 
-/** The reader's HTTP agents, made on first use: creating the reader loads neither node:https (TLS) nor more. */
-function lazyAgents(base: string) {
-  // As many idle sockets kept as may be open: a burst after a lull reuses them instead of reconnecting.
-  const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 64 };
-  let firestoreAgent: HttpAgent | undefined;
-  let metaAgent: HttpAgent | undefined;
-  return {
-    agent: () =>
-      (firestoreAgent ??= base.startsWith('https:')
-        ? new (nodeHttps().Agent)(agentOpts)
-        : new (nodeHttp().Agent)(agentOpts)),
-    metadataAgent: () => (metaAgent ??= new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 })),
-    destroy() {
-      firestoreAgent?.destroy();
-      metaAgent?.destroy();
-    },
-  };
-}
-
 /** The configured project, else the metadata server's (asked once; a failure is asked again next time). */
 function projectSource(configured: string | undefined, agent: () => HttpAgent, metadata: string) {
   let project: Promise<string> | undefined;
@@ -156,7 +138,9 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
   const { agent, metadataAgent } = agents;
   const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const token: TokenSource = emulator ? async () => 'owner' : cloudTokenSource(metadataAgent, metadata);
+  const token: TokenSource = emulator
+    ? async () => 'owner'
+    : cloudTokenSource(metadataAgent, metadata, 'https://www.googleapis.com/auth/datastore');
   const projectId = projectSource(opts.projectId, metadataAgent, metadata);
   const database = opts.databaseId ?? '(default)';
   const root = async () => `projects/${await projectId()}/databases/${database}/documents`;

@@ -1,12 +1,14 @@
 /**
- * HTTP for the REST reader (firestore-rest.ts): one request with a size cap and a socket timeout, errors as
- * gRPC codes, and the access token of the instance (metadata server, else Application Default Credentials).
+ * HTTP for the REST clients of Google APIs (Firestore reads and writes, Cloud Storage object reads, IAM
+ * signBlob, BigQuery jobs) without their SDKs: one request with a size cap and a socket timeout, errors as gRPC
+ * codes, kept-alive agents made on first use, and the access token of the instance (metadata server, else
+ * Application Default Credentials, loaded only then).
  */
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 
-/** A Firestore error as the SDK would raise it: a numeric gRPC `code`, so isStoreUnavailable understands it. */
-export class FirestoreRestError extends Error {
-  override readonly name = 'FirestoreRestError';
+/** An error as the SDKs would raise it: a numeric gRPC `code`, so isStoreUnavailable understands it. */
+export class GoogleRestError extends Error {
+  override readonly name = 'GoogleRestError';
   readonly code: number;
   readonly httpStatus: number | undefined;
   constructor(message: string, code: number, httpStatus?: number, cause?: unknown) {
@@ -22,7 +24,6 @@ export const nodeHttp = () => process.getBuiltinModule('node:http');
 export const nodeHttps = () => process.getBuiltinModule('node:https');
 
 export const METADATA = 'http://169.254.169.254/computeMetadata/v1';
-export const ENDPOINT = 'https://firestore.googleapis.com';
 export const UNAVAILABLE = 14;
 export const STATUS_CODES_BY_HTTP: Record<number, number> = {
   404: 5,
@@ -57,7 +58,7 @@ export function send(
       res.on('data', (c: Buffer) => {
         size += c.length;
         if (size > maxBytes) {
-          req.destroy(new FirestoreRestError(`response over ${maxBytes} bytes`, 8));
+          req.destroy(new GoogleRestError(`response over ${maxBytes} bytes`, 8));
           return;
         }
         chunks.push(c);
@@ -75,9 +76,9 @@ export function send(
     if (timeoutMs) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     req.on('error', (err: Error & { code?: unknown }) =>
       reject(
-        err instanceof FirestoreRestError
+        err instanceof GoogleRestError
           ? err
-          : new FirestoreRestError(`Firestore unreachable: ${err.message}`, UNAVAILABLE, undefined, err),
+          : new GoogleRestError(`${url.host} unreachable: ${err.message}`, UNAVAILABLE, undefined, err),
       ),
     );
     req.end(body);
@@ -87,7 +88,11 @@ export function send(
 export type TokenSource = () => Promise<string>;
 
 /** The metadata server's token (Cloud Functions, Cloud Run), else Application Default Credentials. */
-export function cloudTokenSource(agent: () => HttpAgent, metadata: string): TokenSource {
+export function cloudTokenSource(
+  agent: () => HttpAgent,
+  metadata: string,
+  scope = 'https://www.googleapis.com/auth/cloud-platform',
+): TokenSource {
   let token: { value: string; refreshAt: number } | undefined;
   let pending: Promise<string> | undefined;
   let adc: (() => Promise<string>) | undefined;
@@ -103,7 +108,7 @@ export function cloudTokenSource(agent: () => HttpAgent, metadata: string): Toke
   const fromAdc = async (): Promise<string> => {
     if (!adc) {
       const { GoogleAuth } = await import('google-auth-library');
-      const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/datastore'] });
+      const auth = new GoogleAuth({ scopes: [scope] });
       adc = async () => {
         const t = await auth.getAccessToken();
         if (!t) throw new Error('Application Default Credentials gave no access token');
@@ -132,4 +137,23 @@ export async function metadataProject(agent: () => HttpAgent, metadata: string):
   if (res.status !== 200 || res.flavor !== 'Google')
     throw new Error(`metadata server project id: HTTP ${res.status}`);
   return res.body.trim();
+}
+
+/** Kept-alive HTTP agents for one API and the metadata server, made on first use (node:https only if asked). */
+export function lazyAgents(base: string) {
+  // As many idle sockets kept as may be open: a burst after a lull reuses them instead of reconnecting.
+  const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 64 };
+  let apiAgent: HttpAgent | undefined;
+  let metaAgent: HttpAgent | undefined;
+  return {
+    agent: () =>
+      (apiAgent ??= base.startsWith('https:')
+        ? new (nodeHttps().Agent)(agentOpts)
+        : new (nodeHttp().Agent)(agentOpts)),
+    metadataAgent: () => (metaAgent ??= new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 })),
+    destroy() {
+      apiAgent?.destroy();
+      metaAgent?.destroy();
+    },
+  };
 }
