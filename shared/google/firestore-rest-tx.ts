@@ -1,0 +1,228 @@
+/**
+ * Firestore transactions and single-document updates over the REST API (v1, JSON: beginTransaction,
+ * batchGet in the transaction, commit with preconditions, rollback), with node:http(s), which the framework
+ * has loaded already. The upload function's ledger and image registry write through it, so that an image
+ * upload on a cold instance never loads @google-cloud/firestore (some 170-270 ms of import plus its gRPC
+ * channel set-up on the first call, measured in docs/deploy.md); label files still load the SDK for their bulk
+ * writes (BulkWriter), only when one arrives.
+ *
+ * Semantics are the SDK's `runTransaction`: reads lock the documents until commit; `create` fails when the
+ * document exists, `update` when it does not (the commit then throws ALREADY_EXISTS / NOT_FOUND); a commit or
+ * a read that loses to a concurrent transaction (ABORTED) runs the function again, in a transaction that
+ * names the one it retries (Firestore gives it priority), at most `maxAttempts` times with a growing pause;
+ * any other error, or the function's own, rolls the transaction back and is thrown. Errors carry the gRPC
+ * code (GoogleRestError), as the SDK's do.
+ *
+ * Credentials: `Bearer owner` against the emulator (admin, as the SDK sends); in the cloud the instance's
+ * token from the metadata server (shared/google/rest-http.ts), else Application Default Credentials.
+ */
+import type { Agent as HttpAgent } from 'node:http';
+import { fromRestValue, GRPC_CODES, type RestDocument } from '../labels/firestore-rest-value.ts';
+import { fieldPath, type RestValueOut, toRestFields } from './firestore-rest-encode.ts';
+import {
+  cloudTokenSource,
+  GoogleRestError,
+  lazyAgents,
+  METADATA,
+  metadataProject,
+  type Response,
+  STATUS_CODES_BY_HTTP,
+  send,
+  type TokenSource,
+  UNAVAILABLE,
+} from './rest-http.ts';
+
+const ENDPOINT = 'https://firestore.googleapis.com';
+export const ABORTED = 10;
+
+export interface FirestoreWriterOptions {
+  /** Required with the emulator; in the cloud, default: the metadata server's project. */
+  projectId?: string | undefined;
+  databaseId?: string | undefined;
+  /** `host:port` of the emulator: plain HTTP. */
+  emulatorHost?: string | undefined;
+  /** A request with no answer for this long is abandoned and its socket closed; default 60 s. */
+  timeoutMs?: number;
+  /** Runs of a transaction's function before an ABORTED commit is thrown; default 5 (the SDK's). */
+  maxAttempts?: number;
+  /** Tests: the Firestore endpoint and the metadata server (defaults: Google's). */
+  endpoint?: string;
+  metadataUrl?: string;
+}
+
+export type Fields = Record<string, unknown>;
+
+/** What a transaction's function sees: reads run now (and lock), writes are sent with the commit. */
+export interface WriteTransaction {
+  /** The document's fields, or undefined when it does not exist. */
+  get(collection: string, id: string): Promise<Fields | undefined>;
+  /** Fails the commit (ALREADY_EXISTS) if the document exists. */
+  create(collection: string, id: string, fields: Fields): void;
+  /** Replaces the given top-level fields; fails the commit (NOT_FOUND) if the document does not exist. */
+  update(collection: string, id: string, fields: Fields): void;
+  /** Replaces the whole document, creating it if need be. */
+  set(collection: string, id: string, fields: Fields): void;
+}
+
+export interface FirestoreWriter {
+  runTransaction<T>(fn: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  /** One `update` outside a transaction (NOT_FOUND if the document does not exist). */
+  update(collection: string, id: string, fields: Fields): Promise<void>;
+  /** Drops idle connections (tests, shutdown). */
+  close(): void;
+}
+
+interface Write {
+  update: { name: string; fields: Record<string, RestValueOut> };
+  updateMask?: { fieldPaths: string[] };
+  currentDocument?: { exists: boolean };
+}
+
+function toError(res: Response, what: string): GoogleRestError {
+  let status = '';
+  let message = res.body.slice(0, 300);
+  try {
+    const e = (JSON.parse(res.body) as { error?: { status?: string; message?: string } }).error;
+    status = e?.status ?? '';
+    message = e?.message ?? message;
+  } catch {
+    // not JSON (a proxy's page): the HTTP status says enough
+  }
+  const code =
+    GRPC_CODES[status] ?? STATUS_CODES_BY_HTTP[res.status] ?? (res.status >= 500 ? UNAVAILABLE : 2);
+  return new GoogleRestError(`${what}: HTTP ${res.status} ${status} ${message}`.trim(), code, res.status);
+}
+
+/** The configured project, else the metadata server's (asked once; a failure is asked again next time). */
+function projectSource(configured: string | undefined, agent: () => HttpAgent, metadata: string) {
+  let project: Promise<string> | undefined;
+  return (): Promise<string> => {
+    if (configured) return Promise.resolve(configured);
+    project ??= metadataProject(agent, metadata).catch((err: unknown) => {
+      project = undefined;
+      throw new GoogleRestError('no project id (set GOOGLE_CLOUD_PROJECT)', 9, undefined, err);
+    });
+    return project;
+  };
+}
+
+/** POSTs JSON to `<database>/documents:<verb>`; the answer's JSON, or a GoogleRestError. */
+function rpcClient(opts: FirestoreWriterOptions) {
+  const emulator = opts.emulatorHost;
+  const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
+  const metadata = opts.metadataUrl ?? METADATA;
+  const agents = lazyAgents(base);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const token: TokenSource = emulator
+    ? async () => 'owner'
+    : cloudTokenSource(agents.metadataAgent, metadata, 'https://www.googleapis.com/auth/datastore');
+  const projectId = projectSource(opts.projectId, agents.metadataAgent, metadata);
+  const database = async () => `projects/${await projectId()}/databases/${opts.databaseId ?? '(default)'}`;
+  const rpc = async (verb: string, body: unknown): Promise<unknown> => {
+    const json = JSON.stringify(body);
+    const headers = {
+      authorization: `Bearer ${await token()}`,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(json)),
+    };
+    const url = new URL(`${base}/v1/${await database()}/documents:${verb}`);
+    // A kept-alive socket the server has just closed fails at once: one retry on a fresh one. (A commit that
+    // did reach Firestore cannot apply twice: its transaction is spent; a plain update is idempotent.)
+    let res: Response;
+    try {
+      res = await send(url, 'POST', headers, json, agents.agent, 8 << 20, timeoutMs);
+    } catch (err) {
+      if ((err as GoogleRestError).code !== UNAVAILABLE) throw err;
+      res = await send(url, 'POST', headers, json, agents.agent, 8 << 20, timeoutMs);
+    }
+    if (res.status !== 200) throw toError(res, `Firestore ${verb}`);
+    return JSON.parse(res.body) as unknown;
+  };
+  return { rpc, database, close: () => agents.destroy() };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** A Firestore REST writer; create one per instance (it keeps its connections and token). */
+export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWriter {
+  const { rpc, database, close } = rpcClient(opts);
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const docName = async (collection: string, id: string) => {
+    if (id.includes('/')) throw new TypeError(`document id ${id} contains a slash`);
+    return `${await database()}/documents/${collection}/${id}`;
+  };
+  const updateWrite = (name: string, fields: Fields): Write => ({
+    update: { name, fields: toRestFields(fields) },
+    updateMask: { fieldPaths: Object.keys(fields).map(fieldPath) },
+    currentDocument: { exists: true },
+  });
+
+  const transaction = (id: string, writes: Promise<Write>[]): WriteTransaction => ({
+    async get(collection, docId) {
+      const name = await docName(collection, docId);
+      const items = (await rpc('batchGet', { documents: [name], transaction: id })) as {
+        found?: RestDocument;
+      }[];
+      const found = items.find((x) => x.found)?.found;
+      if (!found) return undefined;
+      return Object.fromEntries(Object.entries(found.fields ?? {}).map(([k, v]) => [k, fromRestValue(v)]));
+    },
+    create(collection, docId, fields) {
+      writes.push(
+        docName(collection, docId).then((name) => ({
+          update: { name, fields: toRestFields(fields) },
+          currentDocument: { exists: false },
+        })),
+      );
+    },
+    update(collection, docId, fields) {
+      writes.push(docName(collection, docId).then((name) => updateWrite(name, fields)));
+    },
+    set(collection, docId, fields) {
+      writes.push(
+        docName(collection, docId).then((name) => ({ update: { name, fields: toRestFields(fields) } })),
+      );
+    },
+  });
+
+  /** One run of `fn` in a new transaction, committed; rolled back (best effort) if anything fails. */
+  async function attempt<T>(
+    fn: (tx: WriteTransaction) => Promise<T>,
+    retrying: string | undefined,
+  ): Promise<{ ok: true; result: T } | { ok: false; error: unknown; id: string }> {
+    const readWrite = retrying ? { retryTransaction: retrying } : {};
+    const { transaction: id } = (await rpc('beginTransaction', { options: { readWrite } })) as {
+      transaction: string;
+    };
+    const writes: Promise<Write>[] = [];
+    try {
+      const result = await fn(transaction(id, writes));
+      await rpc('commit', { writes: await Promise.all(writes), transaction: id });
+      return { ok: true, result };
+    } catch (error) {
+      await rpc('rollback', { transaction: id }).catch(() => {});
+      return { ok: false, error, id };
+    }
+  }
+
+  return {
+    async runTransaction(fn) {
+      let retrying: string | undefined;
+      for (let n = 1; ; n++) {
+        const r = await attempt(fn, retrying);
+        if (r.ok) return r.result;
+        const aborted = r.error instanceof GoogleRestError && r.error.code === ABORTED;
+        if (!aborted || n >= maxAttempts) throw r.error;
+        retrying = r.id;
+        // 50, 100, 200, 400 ms, each with up to as much again at random: contenders spread out.
+        await sleep(50 * 2 ** (n - 1) * (1 + Math.random()));
+      }
+    },
+
+    async update(collection, id, fields) {
+      await rpc('commit', { writes: [updateWrite(await docName(collection, id), fields)] });
+    },
+
+    close,
+  };
+}
