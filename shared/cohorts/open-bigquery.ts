@@ -1,5 +1,9 @@
+import type { Agent as HttpAgent } from 'node:http';
 import { ConfigError } from '../config.ts';
+import { type GoogleEnv, googleAgents, googleTokenSource, loadGoogleEnv } from '../google/google-env.ts';
+import { metadataProject } from '../google/rest-http.ts';
 import { logger as defaultLogger, type Logger } from '../log.ts';
+import { BIGQUERY_ENDPOINT, restTransport } from './bigquery-http.ts';
 import type { CohortStoreConfig } from './create-store.ts';
 import { createPageTokens } from './page-token.ts';
 import type { CohortStore } from './store.ts';
@@ -17,31 +21,53 @@ export function requireBigQueryStore(c: Pick<CohortStoreConfig, 'store'>): void 
   );
 }
 
+export interface OpenBigQueryOptions {
+  /** Metadata server, proxy and key file (loadGoogleEnv() of the environment by default). */
+  google?: GoogleEnv;
+  /** The BigQuery API's base URL; https://bigquery.googleapis.com unless a test serves the API. */
+  endpoint?: string;
+}
+
+/** The configured project, else the metadata server's, else that of Application Default Credentials. */
+async function findProject(configured: string | undefined, g: GoogleEnv, metadataAgent: () => HttpAgent) {
+  if (configured) return configured;
+  if (!g.keyFile) {
+    const fromMetadata = await metadataProject(metadataAgent, g.metadataUrl).catch(() => undefined);
+    if (fromMetadata) return fromMetadata;
+  }
+  const { GoogleAuth } = await import('google-auth-library');
+  return new GoogleAuth().getProjectId();
+}
+
 /**
- * The BigQuery cohort store with its one client: the cloud entries' store factory (it never loads DuckDB).
- * The client library is imported when the store opens, a chunk of its own in the bundle.
+ * The BigQuery cohort store with its one transport: the cloud entries' store factory (it never loads DuckDB
+ * nor a Google client library on Google Cloud). BigQuery REST v2 over node:https with the metadata server's
+ * token (bigquery-http.ts says why not @google-cloud/bigquery). Opening it starts fetching the token without
+ * waiting for it, so that a store opened at instance start (functions/cohorts/index.ts) has it, or has it on
+ * the way, by the first query; a failed fetch is simply asked again by the first request.
  */
 export async function openBigQueryCohortStore(
   c: CohortStoreConfig,
   log: Logger = defaultLogger,
+  opts: OpenBigQueryOptions = {},
 ): Promise<CohortStore> {
   requireBigQueryStore(c);
-  const [{ createBigQueryClient }, { createBigQueryCohortStore }, { clientTransport }] = await Promise.all([
-    import('./bigquery-client.ts'),
+  const g = opts.google ?? loadGoogleEnv();
+  const endpoint = opts.endpoint ?? BIGQUERY_ENDPOINT;
+  const { agent, metadataAgent } = googleAgents(endpoint, g);
+  const token = googleTokenSource(g, metadataAgent);
+  token().catch(() => undefined);
+  const [{ createBigQueryCohortStore }, projectId] = await Promise.all([
     import('./bigquery-store.ts'),
-    import('./bigquery-transport.ts'),
+    findProject(c.bigQuery.projectId, g, metadataAgent),
   ]);
-  const { client, projectId } = await createBigQueryClient({
-    projectId: c.bigQuery.projectId,
-    location: c.bigQuery.location,
-  });
   log.info('cohort store: BigQuery', {
     projectId,
     dataset: c.bigQuery.dataset,
     location: c.bigQuery.location,
   });
   return createBigQueryCohortStore({
-    transport: clientTransport(client, projectId),
+    transport: restTransport({ projectId, token, agent, endpoint }),
     tokens: createPageTokens(c.pageTokenSecret),
     projectId,
     dataset: c.bigQuery.dataset,

@@ -43,7 +43,7 @@ export interface Response {
 
 export function send(
   url: URL,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   headers: Record<string, string>,
   body: string | undefined,
   agent: () => HttpAgent,

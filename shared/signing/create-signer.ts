@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { type GoogleEnv, loadGoogleEnv } from '../google/google-env.ts';
 import { lazy } from '../lazy.ts';
 import type { SignerConfig } from './config.ts';
 import { createHmacSigner } from './hmac-signer.ts';
+import { createCloudBlobSigner } from './iam-rest.ts';
 import { type BlobSigner, createIamSigner } from './iam-signer.ts';
 import { createKeySigner, type ServiceAccountKey, ServiceAccountKeySchema } from './key-signer.ts';
 import type { SignerKind, UrlSigner } from './url-signer.ts';
@@ -27,8 +29,13 @@ export interface SignerDeps {
   now?: () => Date;
   /** Reads the key file; defaults to readFileSync (once, at start-up). */
   readFile?: (path: string) => string;
-  /** The default-credentials client for the IAM path; defaults to lazyGoogleAuth(). */
+  /**
+   * The signing client of the IAM path; defaults to createCloudBlobSigner: the metadata server and IAM
+   * signBlob over REST on Google Cloud, lazyGoogleAuth() (Application Default Credentials) elsewhere.
+   */
   googleAuth?: () => BlobSigner;
+  /** Metadata server, proxy and key file of the default IAM client; loadGoogleEnv() when unset. */
+  google?: GoogleEnv;
   iamConcurrency?: number;
 }
 
@@ -39,6 +46,7 @@ const OPTIONS =
 /**
  * google-auth-library's GoogleAuth, loaded and created on the first signature, once (some 100 ms of import a
  * cold start does not pay, and HMAC or key-file signers never load it). A failed load is retried next time.
+ * The IAM path's fallback off Google Cloud (createCloudBlobSigner).
  */
 export function lazyGoogleAuth(): BlobSigner {
   const get = lazy(async () => (await import('./google-auth.ts')).createGoogleAuth());
@@ -170,7 +178,9 @@ function chooseSigner(config: SignerConfig, deps: SignerDeps): Chosen {
         };
       }
     case 'iam': {
-      const auth = deps.googleAuth?.() ?? lazyGoogleAuth();
+      const auth =
+        deps.googleAuth?.() ??
+        createCloudBlobSigner({ google: deps.google ?? loadGoogleEnv(), fallback: lazyGoogleAuth });
       return {
         kind: 'iam',
         signer: createIamSigner({

@@ -6,13 +6,16 @@ import type { SignedUrl, UrlSigner } from './url-signer.ts';
 import { assertExpiry, datasetResourcePath, prepareV4Batch, toWholeSeconds } from './v4.ts';
 
 /**
- * What the IAM path needs of google-auth-library's `GoogleAuth`: `sign` (RSA-SHA256 by the IAM Credentials
- * `signBlob` API for the runtime service account; base64 out) and the account's e-mail. Tests pass a plain
- * object backed by a local key.
+ * What the IAM path needs of its signing client, shaped like google-auth-library's `GoogleAuth`: `sign`
+ * (RSA-SHA256 by the IAM Credentials `signBlob` API for the runtime service account; base64 out) and the
+ * account's e-mail. Production passes createCloudBlobSigner (iam-rest.ts); tests a plain object backed by a
+ * local key.
  */
 export interface BlobSigner {
   sign(data: string): Promise<string>;
   getCredentials(): Promise<{ client_email?: string | null | undefined }>;
+  /** Starts fetching the identity and token without waiting (instance start-up); errors are left to sign(). */
+  warm?(): void;
 }
 
 export interface IamSignerOptions {
@@ -60,6 +63,10 @@ export function createIamSigner(opts: IamSignerOptions): UrlSigner {
 
   return {
     billingProject,
+    warm() {
+      auth.warm?.();
+      clientEmail().catch(() => undefined);
+    },
     async signMany(ids, format, expiresInSeconds) {
       assertExpiry(expiresInSeconds);
       const { unique, slot } = dedupe(ids);

@@ -18,6 +18,11 @@ export interface SignedUrl {
 export interface UrlSigner {
   readonly billingProject: string;
   signMany(ids: readonly ImageId[], format: ImageFormat, expiresInSeconds: number): Promise<SignedUrl[]>;
+  /**
+   * Starts what the first signature will need (the IAM path: identity and token) without waiting for it,
+   * so that it overlaps an instance's start-up; a failure is met again, and retried, by signMany.
+   */
+  warm?(): void;
 }
 
 /** Which of the three signers: IAM signBlob with the runtime identity, a service-account key, an HMAC key. */

@@ -60,7 +60,10 @@ describe('the cloud bundles', () => {
       const b = bundles.find((x) => x.name === name)!;
       assert.ok(b.inputs.includes('shared/cohorts/open-bigquery.ts'), name);
       assert.ok(b.inputs.includes('shared/cohorts/bigquery-store.ts'), name);
-      assert.ok(b.startup.deferredPackages.includes('@google-cloud/bigquery'), name);
+      // BigQuery REST over node:https: the client library is no longer shipped at all.
+      assert.ok(b.inputs.includes('shared/cohorts/bigquery-http.ts'), name);
+      assert.ok(!b.startup.packages.includes('@google-cloud/bigquery'), name);
+      assert.ok(!b.startup.deferredPackages.includes('@google-cloud/bigquery'), name);
     }
   });
 });

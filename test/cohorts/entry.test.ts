@@ -1,20 +1,17 @@
 /**
  * The cohorts function as its entry builds it (app.ts; the cloud entry itself is tested sealed, in
  * test/bundles/), its configuration, the store
- * factory, and the production BigQuery transport's mapping onto the client's request() (a plain object
- * stands in for the client: no network).
+ * factory. The production BigQuery transport (REST over HTTP) is tested in bigquery-http.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { createCohortsApp, loadCohortsAppConfig } from '../../functions/cohorts/app.ts';
-import { type BigQueryServiceLike, clientTransport } from '../../shared/cohorts/bigquery-transport.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
 import { createCohortStore } from '../../shared/cohorts/create-store.ts';
 import { DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/page-token.ts';
@@ -136,39 +133,5 @@ describe('createCohortsApp', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.match(ok.text, /attribution/);
     await (await app.store()).close();
-  });
-});
-
-describe('clientTransport (production BigQuery transport)', () => {
-  it('maps JSON calls and multipart uploads onto the client request()', async () => {
-    const calls: Parameters<BigQueryServiceLike['request']>[0][] = [];
-    const client: BigQueryServiceLike = {
-      apiEndpoint: 'https://bigquery.googleapis.com',
-      request: (opts, cb) => {
-        calls.push(opts);
-        cb(null, { ok: calls.length });
-      },
-    };
-    const t = clientTransport(client, 'my-project-1');
-    assert.deepEqual(await t.request({ method: 'POST', path: '/jobs', body: { a: 1 } }), { ok: 1 });
-    assert.deepEqual(calls[0], { method: 'POST', uri: '/jobs', json: { a: 1 } });
-    await t.request({ method: 'GET', path: '/queries/j1', query: { location: 'US' } });
-    assert.deepEqual(calls[1], { method: 'GET', uri: '/queries/j1', qs: { location: 'US' } });
-    const data = new PassThrough();
-    await t.upload({ configuration: {} }, data);
-    const up = calls[2]!;
-    assert.equal(up.uri, 'https://bigquery.googleapis.com/upload/bigquery/v2/projects/my-project-1/jobs');
-    assert.deepEqual(up.qs, { uploadType: 'multipart' });
-    assert.equal(up.maxRetries, 0);
-    assert.deepEqual((up.multipart as { body: unknown }[])[0], {
-      'Content-Type': 'application/json',
-      body: '{"configuration":{}}',
-    });
-    assert.equal((up.multipart as { body: unknown }[])[1]!.body, data);
-  });
-  it('rejects with the client error', async () => {
-    const err = Object.assign(new Error('boom'), { code: 503 });
-    const t = clientTransport({ apiEndpoint: 'x', request: (_o, cb) => cb(err) }, 'my-project-1');
-    await assert.rejects(t.request({ method: 'GET', path: '/jobs/x' }), err);
   });
 });
