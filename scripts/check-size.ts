@@ -14,13 +14,6 @@ export const MAX_FUNCTION_LINES = 80;
 /** Not held to the limits: tests and their fixtures, and files a generator writes. */
 const EXEMPT = [/^test\//, /(^|\/)generated\//, /\.generated\.ts$/];
 
-/**
- * Known offenders still to split, printed on every run but not failing it. The upload processor's split
- * (context/handle/work modules) changed the timing of the Firestore-killed-mid-load fault test, which then
- * hung under CI load; it was taken back until that is understood (open item of issue 18).
- */
-const KNOWN = new Set(['shared/uploads/processor.ts']);
-
 const FUNCTION_KINDS = new Set<SyntaxKind>([
   SyntaxKind.FunctionDeclaration,
   SyntaxKind.FunctionExpression,
@@ -93,12 +86,7 @@ export function checkSizes(root = process.cwd()): Offence[] {
 }
 
 if (import.meta.main) {
-  const all = checkSizes();
-  for (const o of all.filter((x) => KNOWN.has(x.file)))
-    console.warn(
-      `known, still to split: ${o.file}:${o.line}: ${o.what} has ${o.lines} lines (limit ${o.limit})`,
-    );
-  const offences = all.filter((x) => !KNOWN.has(x.file));
+  const offences = checkSizes();
   for (const o of offences)
     console.error(`${o.file}:${o.line}: ${o.what} has ${o.lines} lines (limit ${o.limit})`);
   if (offences.length > 0) {

@@ -1,0 +1,58 @@
+/** The dependencies of the upload use case, and the context its steps share once defaults are filled in. */
+import type { Firestore } from '@google-cloud/firestore';
+import type { Storage } from '@google-cloud/storage';
+import type { CohortStore } from '../cohorts/store.ts';
+import type { LabelRepo } from '../labels/repo.ts';
+import type { Logger } from '../log.ts';
+import type { ImageRegistry } from './images.ts';
+import type { Ledger } from './ledger.ts';
+import type { UploadReport, UploadStatus } from './report.ts';
+import type { SplitTable } from './splits.ts';
+
+export interface UploadProcessorDeps {
+  storage: Storage;
+  firestore: () => Firestore;
+  labels: LabelRepo;
+  /** Created on first use: image uploads never open the cohort store. */
+  cohorts: () => CohortStore | Promise<CohortStore>;
+  uploadsBucket: string;
+  /** Firestore ramp-up throttling for label writes: true in production, false on the emulator. */
+  throttle: boolean;
+  /** How long an attempt owns an object before a redelivery may take over (> the function timeout). */
+  leaseMs: number;
+  /** The attempt that fails with this number gives up: a `failed` report, and the event is acknowledged. */
+  maxAttempts?: number;
+  labelsCollection?: string;
+  now?: () => number;
+  logger?: Logger;
+  ledger?: Ledger;
+  registry?: ImageRegistry;
+  splits?: SplitTable;
+  limits?: Partial<UploadLimits>;
+}
+
+/** Per-upload limits; past either one the upload is rejected as a whole. */
+export interface UploadLimits {
+  /** Bytes of a label file's content, or of any gzip upload's content, after decompression. */
+  maxContentBytes: number;
+  /** Data rows of a label file. */
+  maxRows: number;
+}
+
+export type ReportedOutcome = { status: UploadStatus; report: UploadReport; reportObject: string };
+export type UploadOutcome =
+  | { status: 'ignored'; reason: string }
+  | { status: 'duplicate'; object: string; generation: string }
+  | ReportedOutcome;
+
+/** What every step of one processor shares: the deps as given, and the defaults resolved once. */
+export interface UploadContext {
+  deps: UploadProcessorDeps;
+  now: () => number;
+  ledger: Ledger;
+  registry: ImageRegistry;
+  splits: SplitTable;
+  log: Logger | undefined;
+  maxAttempts: number;
+  limits: UploadLimits;
+}

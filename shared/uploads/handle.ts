@@ -1,0 +1,170 @@
+/**
+ * One attempt at one upload (handle): read it, register an image, record a DICOM upload, quarantine a
+ * rejected object and write the report; and the give-up path once the attempts run out (giveUp).
+ */
+import { recordUploadedDicom } from '../dicom/record.ts';
+import { ByteTap } from './bytes.ts';
+import type { ReportedOutcome, UploadContext, UploadOutcome } from './context.ts';
+import { isTransient } from './errors.ts';
+import type { StorageObject } from './event.ts';
+import {
+  failedReport,
+  fallbackReportName,
+  objectSummary,
+  quarantineName,
+  reportName,
+  type UploadReport,
+  type UploadStatus,
+} from './report.ts';
+import { retried } from './retry.ts';
+import { statusOf, type Work, work } from './work.ts';
+
+/** Registers the image of an image upload (when its content was read whole: a sha256 is known). */
+async function registerImage(ctx: UploadContext, o: StorageObject, w: Work, sha256: string | undefined) {
+  if (!w.image || !sha256) return;
+  await ctx.registry.register({
+    ...w.image,
+    bucket: o.bucket,
+    name: o.name,
+    generation: o.generation,
+    size: o.size,
+    gzip: w.sniffed?.gzip ?? false,
+    contentType: o.contentType ?? null,
+    md5Hash: o.md5Hash ?? null,
+    crc32c: o.crc32c ?? null,
+    sha256,
+    registeredAt: new Date(ctx.now()).toISOString(),
+  });
+}
+
+/** Copies a rejected object to quarantine/; returns the copy's name, or null when there is none. */
+async function quarantine(
+  ctx: UploadContext,
+  o: StorageObject,
+  status: UploadStatus,
+): Promise<string | null> {
+  const bucket = ctx.deps.storage.bucket(o.bucket);
+  if (status !== 'rejected') return null;
+  const name = quarantineName(o.name);
+  const source = bucket.file(o.name, { generation: Number(o.generation) });
+  const target = bucket.file(name);
+  await retried(() => source.copy(target));
+  return name;
+}
+
+interface ReportFacts {
+  o: StorageObject;
+  w: Work;
+  sha256: string | undefined;
+  status: UploadStatus;
+  dicomRecord: Awaited<ReturnType<typeof recordUploadedDicom>> | undefined;
+  quarantine: string | null;
+  attempt: number;
+  started: number;
+  finished: number;
+}
+
+function buildReport(f: ReportFacts): UploadReport {
+  const { w, status } = f;
+  return {
+    object: objectSummary(f.o, f.sha256),
+    status,
+    kind: w.sniffed ? (w.sniffed.kind === 'labels' ? w.sniffed.fileKind : w.sniffed.kind) : null,
+    gzip: w.sniffed?.gzip ?? false,
+    reason: w.rejection?.message ?? (status === 'rejected' ? 'no row of the file could be loaded' : null),
+    offset: w.rejection?.offset ?? null,
+    lines: w.labels?.lines ?? null,
+    rows: w.labels?.rows ?? null,
+    images: w.labels?.images ?? null,
+    cohortRows: w.labels?.cohortRows ?? null,
+    rejected: w.labels?.rejected.list ?? [],
+    rejectedTotal: w.labels?.rejected.count ?? 0,
+    warnings: w.labels?.warnings.list ?? [],
+    warningsTotal: w.labels?.warnings.count ?? 0,
+    image: w.image ?? null,
+    ...(f.dicomRecord ? { dicomRecord: f.dicomRecord } : {}),
+    quarantine: f.quarantine,
+    attempt: f.attempt,
+    startedAt: new Date(f.started).toISOString(),
+    finishedAt: new Date(f.finished).toISOString(),
+    durationMs: f.finished - f.started,
+  };
+}
+
+/** One attempt at object `o`: everything but the ledger. */
+export async function handle(ctx: UploadContext, o: StorageObject, attempt: number): Promise<UploadOutcome> {
+  const started = ctx.now();
+  const tap = new ByteTap();
+  const w = await work(ctx, o, tap);
+  const sha256 = tap.sha256();
+  const status = statusOf(w);
+  await registerImage(ctx, o, w, sha256);
+  const dicomRecord = w.identity ? await recordUploadedDicom(o.name, w.identity, ctx.deps) : undefined;
+  const quarantined = await quarantine(ctx, o, status);
+  const finished = ctx.now();
+  const report = buildReport({
+    o,
+    w,
+    sha256,
+    status,
+    dicomRecord,
+    quarantine: quarantined,
+    attempt,
+    started,
+    finished,
+  });
+  return { status, report, reportObject: await saveReport(ctx, o, report) };
+}
+
+/**
+ * Writes `reports/<object>.json` (an overwrite with the same content if repeated), or a bounded name
+ * derived from the object's (reportName); if Storage refuses that name for good, the report goes to
+ * `reports/_by-hash/<sha256>.json` instead. Returns the name written. Transient errors still throw.
+ */
+async function saveReport(ctx: UploadContext, o: StorageObject, report: UploadReport): Promise<string> {
+  const body = `${JSON.stringify(report, null, 2)}\n`;
+  const save = async (name: string) => {
+    const file = ctx.deps.storage.bucket(o.bucket).file(name);
+    await retried(() => file.save(body, { resumable: false, contentType: 'application/json' }));
+    return name;
+  };
+  try {
+    return await save(reportName(o.name));
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    ctx.log?.warn('report refused under its derived name; writing it under the name hash', {
+      object: o.name,
+      err,
+    });
+    return save(fallbackReportName(o.name));
+  }
+}
+
+/**
+ * Gives the upload up after maxAttempts: a `failed` report, the ledger marked done, the event acknowledged.
+ * A report that cannot be written at all does not stop it: giving up must not fail the way the attempts did.
+ */
+export async function giveUp(
+  ctx: UploadContext,
+  o: StorageObject,
+  attempt: number,
+  err: unknown,
+): Promise<ReportedOutcome> {
+  const report = failedReport(o, attempt, String((err as Error)?.message ?? err), ctx.now());
+  let name: string;
+  try {
+    name = await saveReport(ctx, o, report);
+  } catch (saveErr) {
+    name = '';
+    ctx.log?.error('the failed report could not be written', { object: o.name, err: saveErr });
+  }
+  const key = { bucket: o.bucket, name: o.name, generation: o.generation };
+  await ctx.ledger.complete(key, attempt, { status: 'failed', report: name || null });
+  ctx.log?.error('upload given up after repeated failures', {
+    object: o.name,
+    generation: o.generation,
+    attempts: attempt,
+    err,
+  });
+  return { status: 'failed', report, reportObject: name };
+}
