@@ -8,6 +8,7 @@ import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { loadDicomLinkConfig } from '../../shared/dicom/config.ts';
 import type { LinkConfig } from '../../shared/dicom/links.ts';
+import { type GoogleEnv, loadGoogleEnv } from '../../shared/google/google-env.ts';
 import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
@@ -23,6 +24,8 @@ export interface CohortsAppConfig {
   http: HttpConfig;
   /** The export's dicomLinks columns (DICOMWEB_BASE / DICOM_STORE, DICOM_VIEWER_URL). */
   links: LinkConfig;
+  /** Metadata server, proxy and key file of the REST clients (BigQuery, IAM signBlob). */
+  google: GoogleEnv;
 }
 
 export function loadCohortsAppConfig(
@@ -33,6 +36,7 @@ export function loadCohortsAppConfig(
     signer: loadSignerConfig(env),
     http: loadHttpConfig(env),
     links: loadDicomLinkConfig(env),
+    google: loadGoogleEnv(env),
   };
 }
 
@@ -56,7 +60,7 @@ export interface CohortsApp {
 export function createCohortsApp(deps: CohortsAppDeps): CohortsApp {
   const { cohorts, signer, http } = deps.config;
   const log = deps.logger ?? defaultLogger.child({ function: 'cohorts' });
-  const signing = createExportSigner(signer, deps.signing);
+  const signing = createExportSigner(signer, { google: deps.config.google, ...deps.signing });
   if (!signing.signer) {
     log.info('signed export URLs are off', { detail: signing.problem, reason: signing.reason });
   }

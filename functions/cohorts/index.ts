@@ -1,21 +1,20 @@
 /** Cloud Function `cohorts`: POST /v1/cohorts:query, :summary and :export over BigQuery (DuckDB is local-only). */
 import { http } from '@google-cloud/functions-framework';
 import { openBigQueryCohortStore, requireBigQueryStore } from '../../shared/cohorts/open-bigquery.ts';
-import { loadGoogleEnv } from '../../shared/google/google-env.ts';
 import { createCohortsApp, loadCohortsAppConfig } from './app.ts';
 
 const config = loadCohortsAppConfig();
 requireBigQueryStore(config.cohorts);
-const google = loadGoogleEnv();
 
 const app = createCohortsApp({
   config,
-  openStore: (c, log) => openBigQueryCohortStore(c, log, { google }),
+  openStore: (c, log) => openBigQueryCohortStore(c, log, { google: config.google }),
 });
-// The store opens at instance start, while the framework finishes starting: its code, the project and the
-// access token are ready (or on the way) when the first query arrives. Not awaited; a failed open is
-// forgotten by the lazy store and retried by the first request.
-app.store().catch(() => undefined);
+// The store opens at instance start, on the event loop's next turn (the framework has called listen() by
+// then, so the port opens no later): its code, node:https, the project and the access token are ready, or
+// on the way, when the first query arrives, instead of all being paid inside it. Not awaited; a failed open
+// is forgotten by the lazy store and retried by the first request.
+setImmediate(() => app.store().catch(() => undefined));
 
 export const cohorts = app.handler;
 http('cohorts', cohorts);

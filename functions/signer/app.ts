@@ -2,6 +2,7 @@
  * The signer function, assembled in one place from its validated configuration: the cloud entry (index.ts),
  * the local server and the tests all build it here.
  */
+import { type GoogleEnv, loadGoogleEnv } from '../../shared/google/google-env.ts';
 import { type HttpConfig, loadHttpConfig } from '../../shared/http/config.ts';
 import { createRouter, type Route } from '../../shared/http/router.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
@@ -13,10 +14,12 @@ import { createSignerRoutes } from './routes.ts';
 export interface SignerAppConfig {
   signer: SignerConfig;
   http: HttpConfig;
+  /** Metadata server, proxy and key file of the IAM path's REST client. */
+  google: GoogleEnv;
 }
 
 export function loadSignerAppConfig(env: Record<string, string | undefined> = process.env): SignerAppConfig {
-  return { signer: loadSignerConfig(env), http: loadHttpConfig(env) };
+  return { signer: loadSignerConfig(env), http: loadHttpConfig(env), google: loadGoogleEnv(env) };
 }
 
 export interface SignerAppDeps {
@@ -34,7 +37,7 @@ export interface SignerApp {
 
 export function createSignerApp(deps: SignerAppDeps): SignerApp {
   const log = deps.logger ?? defaultLogger.child({ function: 'signer' });
-  const setup = createUrlSigner(deps.config.signer, deps.signing);
+  const setup = createUrlSigner(deps.config.signer, { google: deps.config.google, ...deps.signing });
   if (setup.signer) {
     log.info('URL signer ready', { signer: setup.kind, billingProject: setup.signer.billingProject });
   } else {

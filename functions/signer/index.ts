@@ -3,10 +3,10 @@ import { http } from '@google-cloud/functions-framework';
 import { createSignerApp, loadSignerAppConfig } from './app.ts';
 
 const app = createSignerApp({ config: loadSignerAppConfig() });
-// A cold instance fetches its identity and token while the framework finishes starting (IAM path; the HMAC
-// and key-file signers need nothing): the first signUrls then waits for signBlob alone. Not awaited; a
-// failure is met, and retried, by the first request.
-app.setup.signer?.warm?.();
+// A cold instance fetches its identity and token and loads node:https on the event loop's next turn (the
+// framework has called listen() by then), so that the first signUrls waits for signBlob alone (IAM path;
+// the HMAC and key-file signers need nothing). Not awaited; a failure is met, and retried, by the request.
+setImmediate(() => app.setup.signer?.warm?.());
 
 export const signer = app.handler;
 http('signer', signer);

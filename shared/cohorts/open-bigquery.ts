@@ -43,8 +43,8 @@ async function findProject(configured: string | undefined, g: GoogleEnv, metadat
  * The BigQuery cohort store with its one transport: the cloud entries' store factory (it never loads DuckDB
  * nor a Google client library on Google Cloud). BigQuery REST v2 over node:https with the metadata server's
  * token (bigquery-http.ts says why not @google-cloud/bigquery). Opening it starts fetching the token without
- * waiting for it, so that a store opened at instance start (functions/cohorts/index.ts) has it, or has it on
- * the way, by the first query; a failed fetch is simply asked again by the first request.
+ * waiting for it and loads node:https, so that a store opened at instance start (functions/cohorts/index.ts)
+ * has them, or has them on the way, by the first query; a failed fetch is simply asked again by the query.
  */
 export async function openBigQueryCohortStore(
   c: CohortStoreConfig,
@@ -56,7 +56,8 @@ export async function openBigQueryCohortStore(
   const endpoint = opts.endpoint ?? BIGQUERY_ENDPOINT;
   const { agent, metadataAgent } = googleAgents(endpoint, g);
   const token = googleTokenSource(g, metadataAgent);
-  token().catch(() => undefined);
+  token().catch(() => undefined); // on its way while the rest opens; a failure is asked again by the query
+  agent(); // node:https, loaded now rather than inside the first query
   const [{ createBigQueryCohortStore }, projectId] = await Promise.all([
     import('./bigquery-store.ts'),
     findProject(c.bigQuery.projectId, g, metadataAgent),

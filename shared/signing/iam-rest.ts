@@ -52,7 +52,8 @@ const retryable = (err: unknown) => {
 
 /**
  * A BlobSigner for the runtime identity: metadata server and IAM signBlob over REST, or `fallback` for good
- * when there is no metadata server. `warm()` starts fetching the e-mail and the token without waiting.
+ * when there is no metadata server. `warm()` starts fetching the e-mail and the token without waiting, and
+ * makes the API's agent (node:https).
  */
 export function createCloudBlobSigner(o: CloudBlobSignerOptions): BlobSigner & { warm(): void } {
   const endpoint = (o.endpoint ?? IAM_CREDENTIALS_ENDPOINT).replace(/\/$/, '');
@@ -99,6 +100,7 @@ export function createCloudBlobSigner(o: CloudBlobSignerOptions): BlobSigner & {
       return email === null ? adc().getCredentials() : { client_email: email };
     },
     warm() {
+      agent(); // loads node:https now rather than inside the first signature
       void who().then((email) => (email === null ? undefined : token().catch(() => undefined)));
     },
   };

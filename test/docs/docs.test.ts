@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { LocalConfigSchema } from '../../scripts/local/config.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
 import { DicomConfigSchema } from '../../shared/dicom/config.ts';
+import { GoogleEnvSchema } from '../../shared/google/google-env.ts';
 import { HttpConfigSchema } from '../../shared/http/config.ts';
 import { LabelsConfigSchema } from '../../shared/labels/config.ts';
 import openapi from '../../shared/openapi/openapi.json' with { type: 'json' };
@@ -50,6 +51,7 @@ describe('docs match the code', () => {
       HttpConfigSchema,
       LocalConfigSchema,
       DicomConfigSchema,
+      GoogleEnvSchema,
     ];
     const set = new Set<string>();
     for (const s of schemas) {

@@ -22,6 +22,7 @@ import {
 } from '../../scripts/local/config.ts';
 import { CohortsConfigSchema } from '../../shared/cohorts/config.ts';
 import { DicomConfigSchema } from '../../shared/dicom/config.ts';
+import { GoogleEnvSchema } from '../../shared/google/google-env.ts';
 import { HttpConfigSchema } from '../../shared/http/config.ts';
 import { LabelsConfigSchema } from '../../shared/labels/config.ts';
 import { SignerConfigSchema } from '../../shared/signing/config.ts';
@@ -82,6 +83,11 @@ const ENV: Env = {
   DICOM_MAX_BYTES: '2097152',
   DICOM_MAX_METADATA_BYTES: '65536',
   DICOM_VIEWER_URL: 'https://viewer.example/open?study={studyInstanceUid}',
+  GCE_METADATA_HOST: '127.0.0.1:9904',
+  HTTPS_PROXY: 'http://127.0.0.1:9905',
+  https_proxy: 'http://127.0.0.1:9905',
+  NO_PROXY: '127.0.0.1,localhost',
+  no_proxy: '127.0.0.1,localhost',
 };
 
 /** The variables a schema reads (the keys of its input object). */
@@ -98,6 +104,7 @@ const FUNCTION_SCHEMAS = [
   SignerConfigSchema,
   HttpConfigSchema,
   DicomConfigSchema,
+  GoogleEnvSchema,
 ];
 
 function assertSameKeyByKey(local: unknown, cloud: unknown, path: string): void {
