@@ -10,18 +10,17 @@ import { withDeadline } from './errors.ts';
 import type { RestDoc, RestFirestore } from './firestore-rest.ts';
 import type { LabelCache } from './label-cache.ts';
 import type { LoadOptions } from './loader.ts';
+import { createReadBatcher, type Fields } from './read-batcher.ts';
 import type { LabelRepo, StoredImageJson } from './repo.ts';
 import { VERSION_COLLECTION, VERSION_FIELDS } from './version-stamp.ts';
 
-/** What is cached for an image: its stored fields, or null for "no such image". */
-type Fields = Record<string, unknown> | null;
-/** Cached per key: `i/<imageId>` an image, `p/<patientId>` a patient's images in order. */
+/** Cached per key: `i/<imageId>` an image's fields (null: no such image), `p/<patientId>` its images in order. */
 export type CacheValue = Fields | RestDoc[];
 
 export interface RestLabelRepoOptions {
   firestore: () => RestFirestore;
   collection?: string;
-  /** Ids per batchGet round trip; default 250, the chunks of one request run concurrently. */
+  /** Ids per batchGet round trip; default 250, the chunks run concurrently (read-batcher.ts). */
   chunkSize?: number;
   /** Reads slower than this fail with LabelStoreUnavailableError; default 10 s. */
   timeoutMs?: number;
@@ -83,6 +82,17 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
   const cache = opts.cache?.enabled ? opts.cache : undefined;
   const mask = [...READ_FIELDS];
   const epoch = () => (cache ? cache.fresh() : Promise.resolve(0));
+  // Concurrent requests' reads of images share round trips (read-batcher.ts).
+  const batcher = createReadBatcher(() => {
+    const fs = opts.firestore();
+    return {
+      one: async (id) => (await fs.get(collection, id, mask))?.fields ?? null,
+      many: async (ids) => {
+        const docs = await fs.batchGet(collection, ids, mask);
+        return new Map([...docs].map(([id, d]) => [id, d.fields]));
+      },
+    };
+  }, chunkSize);
 
   const readImages = async (ids: readonly string[]): Promise<Map<string, Fields>> => {
     const at = await epoch();
@@ -94,13 +104,9 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
       else out.set(id, hit as Fields);
     }
     if (misses.length === 0) return out;
-    const parts: string[][] = [];
-    for (let i = 0; i < misses.length; i += chunkSize) parts.push(misses.slice(i, i + chunkSize));
-    const fs = opts.firestore();
-    const maps = await Promise.all(parts.map((p) => fs.batchGet(collection, p, mask)));
+    const found = await batcher.read(misses);
     for (const id of misses) {
-      let fields: Fields = null;
-      for (const m of maps) fields = m.get(id)?.fields ?? fields;
+      const fields = found.get(id) ?? null;
       out.set(id, fields);
       cache?.set(`i/${id}`, fields, fieldsBytes(fields), at);
     }
@@ -113,8 +119,7 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
         const at = await epoch();
         const hit = cache?.get(`i/${id}`);
         if (hit !== undefined) return hit as Fields;
-        const doc = await opts.firestore().get(collection, id, mask);
-        const fields = doc ? doc.fields : null;
+        const fields = (await batcher.read([id], true)).get(id) ?? null;
         cache?.set(`i/${id}`, fields, fieldsBytes(fields), at);
         return fields;
       };
