@@ -75,16 +75,15 @@ function stored(id: string, f: Fields): StoredImage | undefined {
   return new JsonImage(id, f);
 }
 
-export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
-  const collection = opts.collection ?? IMAGES_COLLECTION;
-  const chunkSize = opts.chunkSize ?? 250;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const cache = opts.cache?.enabled ? opts.cache : undefined;
-  const mask = [...READ_FIELDS];
-  const epoch = () => (cache ? cache.fresh() : Promise.resolve(0));
-  // Concurrent requests' reads of images share round trips (read-batcher.ts).
-  const batcher = createReadBatcher(() => {
-    const fs = opts.firestore();
+/** Concurrent requests' reads of images share round trips (read-batcher.ts). */
+function restBatcher(
+  firestore: () => RestFirestore,
+  collection: string,
+  mask: readonly string[],
+  chunkSize: number,
+) {
+  return createReadBatcher(() => {
+    const fs = firestore();
     return {
       one: async (id) => (await fs.get(collection, id, mask))?.fields ?? null,
       many: async (ids) => {
@@ -93,6 +92,16 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
       },
     };
   }, chunkSize);
+}
+
+export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
+  const collection = opts.collection ?? IMAGES_COLLECTION;
+  const chunkSize = opts.chunkSize ?? 250;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const cache = opts.cache?.enabled ? opts.cache : undefined;
+  const mask = [...READ_FIELDS];
+  const epoch = () => (cache ? cache.fresh() : Promise.resolve(0));
+  const batcher = restBatcher(opts.firestore, collection, mask, chunkSize);
 
   const readImages = async (ids: readonly string[]): Promise<Map<string, Fields>> => {
     const at = await epoch();
