@@ -20,6 +20,14 @@ export class UploadBusyError extends Error {
   override readonly name = 'UploadBusyError';
 }
 
+/**
+ * One attempt ran out of time (UploadProcessorDeps.attemptMs), e.g. with Firestore out of reach while the
+ * SDK retried: the event is redelivered, and the attempt's own remaining steps stop at the next check.
+ */
+export class UploadAttemptTimeout extends Error {
+  override readonly name = 'UploadAttemptTimeout';
+}
+
 /** True for errors in the input (acknowledged); anything else is treated as retryable and thrown. */
 export function isInputError(err: unknown): err is UploadRejection | FileFormatError {
   return err instanceof UploadRejection || err instanceof FileFormatError;
@@ -49,7 +57,8 @@ const TRANSIENT_GRPC = new Set([1, 2, 4, 8, 10, 13, 14]);
  */
 export function isTransient(err: unknown): boolean {
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    if (e instanceof UploadBusyError || e instanceof LabelStoreUnavailableError) return true;
+    if (e instanceof UploadBusyError || e instanceof UploadAttemptTimeout) return true;
+    if (e instanceof LabelStoreUnavailableError) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && TRANSPORT_CODES.has(code)) return true;
     if (typeof code === 'number') {

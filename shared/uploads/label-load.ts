@@ -33,6 +33,8 @@ export interface LabelLoadDeps {
   /** Firestore ramp-up throttling (production) or none (emulator). */
   throttle: boolean;
   collection?: string;
+  /** Aborted when the attempt ran out of time: no further step (version stamp, cohort rows) starts. */
+  signal?: AbortSignal;
 }
 
 export interface LabelLoadOptions {
@@ -162,6 +164,7 @@ async function writePatches(kind: FileKind, patches: RecordPatch[], deps: LabelL
       `${result.failed.length} Firestore writes failed, e.g. ${f.imageId}: ${f.reason}`,
     );
   }
+  deps.signal?.throwIfAborted();
   // Every labels instance drops its cache within LABELS_CACHE_CHECK_SECONDS of this (shared/labels/label-cache.ts).
   if (result.created + result.updated > 0) {
     await bumpLabelsVersion(deps.firestore(), deps.collection ?? IMAGES_COLLECTION);
@@ -245,6 +248,7 @@ async function upsertCohorts(ids: readonly ImageId[], deps: LabelLoadDeps): Prom
   const labels = deps.labels;
   async function* rows() {
     for (let i = 0; i < ids.length; i += COHORT_CHUNK) {
+      deps.signal?.throwIfAborted();
       const stored = await labels.getImages(ids.slice(i, i + COHORT_CHUNK));
       for (const s of stored) if (s) yield toCohortRows(s.record);
     }
