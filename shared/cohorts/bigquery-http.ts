@@ -2,8 +2,12 @@
  * The production BigQuery transport: BigQuery REST v2 over node:https with the instance's access token, no
  * @google-cloud/bigquery. Why not the SDK: the store already hand-builds every request body (bigquery-rest.ts)
  * and used the client only for auth, retries and the request plumbing, yet loading it and its auth stack
- * was most of a cold instance's first query (npm run bench -- bundles: import ~65 ms, token ~40 ms through
- * gaxios, against ~10 ms for node:https and a metadata-server token). What the client did is kept here:
+ * was most of a cold instance's first query (timed in a fresh process against the bench's stand-ins: import
+ * 61-74 ms, first token 39-42 ms through gaxios, first call 23-26 ms; node:https alone loads in ~8 ms, its
+ * first call through the same proxy takes ~19 ms, and the metadata server's token a few ms). The SDK has no lighter transport to
+ * switch to (it speaks this same REST API), and loading only a part of it would still load its auth stack;
+ * so none of it is loaded, and the token fetch starts at instance start (open-bigquery.ts, the cloud entry).
+ * What the client did is kept here:
  * - auth: a Bearer token from the metadata server (Application Default Credentials off Google Cloud);
  * - retries as @google-cloud/common's: 408, 429, 500, 502, 503, 504, rateLimitExceeded and a request that
  *   never got an answer, at most 3 times with backoff, never past the call's own timeoutMs. A retried

@@ -2,9 +2,9 @@
  * The IAM path's BlobSigner without google-auth-library on Google Cloud: the runtime service account's e-mail
  * and token from the metadata server, and one IAM Credentials `signBlob` call per signature over node:https.
  * Why: loading google-auth-library and its gaxios stack, then asking the metadata server through it, was
- * most of a cold signer's first answer (npm run bench -- bundles: import ~45 ms, e-mail ~40 ms, first
- * signature ~28 ms, against ~8 ms for node:https and a few ms for the metadata server); the signatures are
- * the same bytes either way. Off Google Cloud (no metadata server), or with GOOGLE_APPLICATION_CREDENTIALS
+ * most of a cold signer's first answer (timed in a fresh process against the bench's stand-ins: import 40-48
+ * ms, e-mail 36-45 ms, first signature 25-30 ms; node:https alone loads in ~8 ms and the metadata server
+ * answers in a few); the signatures are the same bytes either way. Off Google Cloud (no metadata server), or with GOOGLE_APPLICATION_CREDENTIALS
  * set, Application Default Credentials decide as before: `fallback`, google-auth-library's GoogleAuth.
  */
 import type { Agent as HttpAgent } from 'node:http';
