@@ -19,6 +19,8 @@ import { startFirestoreEmulator } from '../scripts/emulators/firestore.ts';
 import { type StorageCloudEvent, startStorageEmulator } from '../scripts/emulators/storage.ts';
 import { createDuckDbCohortStore } from '../shared/cohorts/duckdb-store.ts';
 import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../shared/cohorts/page-token.ts';
+import { createFirestoreWriter, type FirestoreWriter } from '../shared/google/firestore-rest-tx.ts';
+import { createRestStorage } from '../shared/google/storage-rest.ts';
 import { createFirestore } from '../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../shared/labels/firestore-repo.ts';
 import { writeSyntheticDataset } from '../shared/sample/synthetic.ts';
@@ -38,6 +40,7 @@ export default async (): Promise<void> => {
   const cohorts = await createDuckDbCohortStore({ tokens: createPageTokens(DEV_PAGE_TOKEN_SECRET) });
   const done = new Map<string, { at: number; outcome: UploadOutcome }>();
   let processor: ReturnType<typeof createUploadProcessor> | undefined;
+  let documents: FirestoreWriter | undefined;
   const emu = await startStorageEmulator({
     projectId: fs.projectId,
     bucket: BUCKET,
@@ -49,8 +52,10 @@ export default async (): Promise<void> => {
   try {
     const storage = new Storage({ apiEndpoint: emu.host, projectId: fs.projectId });
     // The emulator creates buckets on first use (its JSON API has no bucket insert).
+    documents = createFirestoreWriter({ projectId: fs.projectId, emulatorHost: fs.host });
     processor = createUploadProcessor({
-      storage,
+      objects: createRestStorage({ emulatorHost: emu.host }),
+      documents,
       firestore: () => db,
       labels: createFirestoreLabelRepo({ firestore: db }),
       cohorts: () => cohorts,
@@ -93,6 +98,7 @@ export default async (): Promise<void> => {
   } finally {
     await emu.stop();
     await cohorts.close();
+    documents?.close();
     await db.terminate();
     await fs.stop();
     rmSync(tmp, { recursive: true, force: true });

@@ -1,12 +1,13 @@
 /**
  * The processUpload function, assembled in one place from its validated configuration: the cloud entry
- * (index.ts), the local server and the tests all build it here. The use case and its clients (Storage,
- * Firestore, the cohort store) are loaded and created on the first event, once per instance, so that a cold
- * start imports only the framework and the configuration; their SDKs are separate chunks of the bundle.
+ * (index.ts), the local server and the tests all build it here. The use case and its clients are loaded and
+ * created on the first event, once per instance, so that a cold start imports only the framework and the
+ * configuration. An image upload then needs no SDK at all (issue 15): Cloud Storage over its JSON API and
+ * the ledger and image registry over Firestore's REST API (shared/google/). The Firestore SDK (a chunk of
+ * its own) is loaded by the first label file or DICOM identity, the cohort store by the first label file.
  */
 import type { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import type { Storage } from '@google-cloud/storage';
 import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
 import { adaptFramework, CLOUD_EVENT_MAX_BYTES } from '../../shared/http/framework-adapter.ts';
@@ -50,28 +51,19 @@ const firestoreOptions = (c: UploadsConfig) => ({
   emulatorHost: c.firestoreEmulatorHost,
 });
 
-async function createStorage(c: UploadsConfig): Promise<Storage> {
-  const { Storage } = await import('@google-cloud/storage');
-  return new Storage({
-    ...(c.projectId ? { projectId: c.projectId } : {}),
-    ...(c.storageEmulatorHost ? { apiEndpoint: c.storageEmulatorHost } : {}),
-  });
-}
-
 async function createProcessor(deps: UploadsAppDeps, log: Logger): Promise<UploadProcessor> {
   const c = deps.config.uploads;
-  const [storage, firestore, { createFirestoreLabelRepo }, { createUploadProcessor }] = await Promise.all([
-    createStorage(c),
-    (deps.firestore ?? (() => createFirestore(firestoreOptions(c))))(),
-    import('../../shared/labels/firestore-repo.ts'),
+  const [{ createRestStorage }, { createFirestoreWriter }, { createUploadProcessor }] = await Promise.all([
+    import('../../shared/google/storage-rest.ts'),
+    import('../../shared/google/firestore-rest-tx.ts'),
     import('../../shared/uploads/processor.ts'),
   ]);
   // Image uploads never open the cohort store, so its module and client wait for the first label file.
   const cohorts = deps.cohorts ?? lazy(() => deps.openStore(c.cohorts, log));
   return createUploadProcessor({
-    storage,
-    firestore: () => firestore,
-    labels: createFirestoreLabelRepo({ firestore, collection: c.labelsCollection }),
+    objects: createRestStorage({ emulatorHost: c.storageEmulatorHost }),
+    documents: createFirestoreWriter(firestoreOptions(c)),
+    firestore: deps.firestore ?? lazy(() => createFirestore(firestoreOptions(c))),
     cohorts,
     uploadsBucket: c.uploadsBucket,
     throttle: c.throttle,

@@ -65,7 +65,8 @@ export async function recordUploadedDicom(
   name: string,
   dicom: DicomIdentity,
   deps: {
-    firestore: () => Firestore;
+    /** Asked for only when there is an identity to record (the upload processor loads the SDK then). */
+    firestore: () => Firestore | Promise<Firestore>;
     throttle: boolean;
     /** Opened only here, for an identity to record: other image uploads never open the cohort store. */
     cohorts: () => CohortStore | Promise<CohortStore>;
@@ -77,7 +78,7 @@ export async function recordUploadedDicom(
   if (!imageId)
     return { imageId: null, recorded: false, reason: 'the object name does not end in <imageId>.dcm' };
   const s = await recordDicomIdentities([{ imageId, dicom }], {
-    firestore: deps.firestore(),
+    firestore: await deps.firestore(),
     throttle: deps.throttle,
     cohorts: await deps.cohorts(),
     labels: deps.labels,

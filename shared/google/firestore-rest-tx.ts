@@ -143,23 +143,22 @@ function rpcClient(opts: FirestoreWriterOptions) {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-/** A Firestore REST writer; create one per instance (it keeps its connections and token). */
-export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWriter {
-  const { rpc, database, close } = rpcClient(opts);
-  const maxAttempts = opts.maxAttempts ?? 5;
-  const docName = async (collection: string, id: string) => {
-    if (id.includes('/')) throw new TypeError(`document id ${id} contains a slash`);
-    return `${await database()}/documents/${collection}/${id}`;
-  };
-  const updateWrite = (name: string, fields: Fields): Write => ({
-    update: { name, fields: toRestFields(fields) },
-    updateMask: { fieldPaths: Object.keys(fields).map(fieldPath) },
-    currentDocument: { exists: true },
-  });
+const updateWrite = (name: string, fields: Fields): Write => ({
+  update: { name, fields: toRestFields(fields) },
+  updateMask: { fieldPaths: Object.keys(fields).map(fieldPath) },
+  currentDocument: { exists: true },
+});
 
-  const transaction = (id: string, writes: Promise<Write>[]): WriteTransaction => ({
+/** A transaction's reads (sent now, in transaction `id`) and writes (collected in `writes` for the commit). */
+function transactionView(
+  rpc: (verb: string, body: unknown) => Promise<unknown>,
+  docName: (collection: string, id: string) => string,
+  id: string,
+  writes: Write[],
+): WriteTransaction {
+  return {
     async get(collection, docId) {
-      const name = await docName(collection, docId);
+      const name = docName(collection, docId);
       const items = (await rpc('batchGet', { documents: [name], transaction: id })) as {
         found?: RestDocument;
       }[];
@@ -168,22 +167,26 @@ export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWr
       return Object.fromEntries(Object.entries(found.fields ?? {}).map(([k, v]) => [k, fromRestValue(v)]));
     },
     create(collection, docId, fields) {
-      writes.push(
-        docName(collection, docId).then((name) => ({
-          update: { name, fields: toRestFields(fields) },
-          currentDocument: { exists: false },
-        })),
-      );
+      const name = docName(collection, docId);
+      writes.push({ update: { name, fields: toRestFields(fields) }, currentDocument: { exists: false } });
     },
     update(collection, docId, fields) {
-      writes.push(docName(collection, docId).then((name) => updateWrite(name, fields)));
+      writes.push(updateWrite(docName(collection, docId), fields));
     },
     set(collection, docId, fields) {
-      writes.push(
-        docName(collection, docId).then((name) => ({ update: { name, fields: toRestFields(fields) } })),
-      );
+      writes.push({ update: { name: docName(collection, docId), fields: toRestFields(fields) } });
     },
-  });
+  };
+}
+
+/** A Firestore REST writer; create one per instance (it keeps its connections and token). */
+export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWriter {
+  const { rpc, database, close } = rpcClient(opts);
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const nameIn = (root: string) => (collection: string, id: string) => {
+    if (id.includes('/')) throw new TypeError(`document id ${id} contains a slash`);
+    return `${root}/documents/${collection}/${id}`;
+  };
 
   /** One run of `fn` in a new transaction, committed; rolled back (best effort) if anything fails. */
   async function attempt<T>(
@@ -194,10 +197,10 @@ export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWr
     const { transaction: id } = (await rpc('beginTransaction', { options: { readWrite } })) as {
       transaction: string;
     };
-    const writes: Promise<Write>[] = [];
+    const writes: Write[] = [];
     try {
-      const result = await fn(transaction(id, writes));
-      await rpc('commit', { writes: await Promise.all(writes), transaction: id });
+      const result = await fn(transactionView(rpc, nameIn(await database()), id, writes));
+      await rpc('commit', { writes, transaction: id });
       return { ok: true, result };
     } catch (error) {
       await rpc('rollback', { transaction: id }).catch(() => {});
@@ -220,7 +223,7 @@ export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWr
     },
 
     async update(collection, id, fields) {
-      await rpc('commit', { writes: [updateWrite(await docName(collection, id), fields)] });
+      await rpc('commit', { writes: [updateWrite(nameIn(await database())(collection, id), fields)] });
     },
 
     close,

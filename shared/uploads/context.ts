@@ -1,7 +1,16 @@
-/** The dependencies of the upload use case, and the context its steps share once defaults are filled in. */
+/**
+ * The dependencies of the upload use case, and the context its steps share once defaults are filled in.
+ *
+ * Two ways to Firestore, chosen for the cold start (issue 15: "load only the part of the SDK a function
+ * uses"): the ledger and the image registry, which every upload writes, go over the REST API
+ * (`documents`); the label-file path and DICOM identities keep the SDK (`firestore`: BulkWriter, the
+ * label repo), loaded on the first upload that needs it. Objects are read and written over the Storage JSON
+ * API (`objects`): an image upload on a cold instance loads neither SDK.
+ */
 import type { Firestore } from '@google-cloud/firestore';
-import type { Storage } from '@google-cloud/storage';
 import type { CohortStore } from '../cohorts/store.ts';
+import type { FirestoreWriter } from '../google/firestore-rest-tx.ts';
+import type { ObjectStore } from '../google/storage-rest.ts';
 import type { LabelRepo } from '../labels/repo.ts';
 import type { Logger } from '../log.ts';
 import type { ImageRegistry } from './images.ts';
@@ -10,9 +19,14 @@ import type { UploadReport, UploadStatus } from './report.ts';
 import type { SplitTable } from './splits.ts';
 
 export interface UploadProcessorDeps {
-  storage: Storage;
-  firestore: () => Firestore;
-  labels: LabelRepo;
+  /** Reads the uploaded objects, copies rejected ones to quarantine/, writes the reports. */
+  objects: ObjectStore;
+  /** Firestore over REST: the ledger and the image registry (unless given below). */
+  documents: FirestoreWriter;
+  /** The Firestore SDK client, for label files and DICOM identities only; asked for on the first of them. */
+  firestore: () => Firestore | Promise<Firestore>;
+  /** Label reads and writes of the label-file path; default: over `firestore`, made on first use. */
+  labels?: LabelRepo;
   /** Created on first use: image uploads never open the cohort store. */
   cohorts: () => CohortStore | Promise<CohortStore>;
   uploadsBucket: string;
@@ -51,7 +65,8 @@ export interface UploadContext {
   now: () => number;
   ledger: Ledger;
   registry: ImageRegistry;
-  splits: SplitTable;
+  /** deps.labels, else the label repo over deps.firestore (which it asks for on its first call). */
+  labels: LabelRepo;
   log: Logger | undefined;
   maxAttempts: number;
   limits: UploadLimits;

@@ -43,12 +43,9 @@ async function quarantine(
   o: StorageObject,
   status: UploadStatus,
 ): Promise<string | null> {
-  const bucket = ctx.deps.storage.bucket(o.bucket);
   if (status !== 'rejected') return null;
   const name = quarantineName(o.name);
-  const source = bucket.file(o.name, { generation: Number(o.generation) });
-  const target = bucket.file(name);
-  await retried(() => source.copy(target));
+  await retried(() => ctx.deps.objects.copy(o.bucket, o.name, o.generation, name));
   return name;
 }
 
@@ -99,7 +96,9 @@ export async function handle(ctx: UploadContext, o: StorageObject, attempt: numb
   const sha256 = tap.sha256();
   const status = statusOf(w);
   await registerImage(ctx, o, w, sha256);
-  const dicomRecord = w.identity ? await recordUploadedDicom(o.name, w.identity, ctx.deps) : undefined;
+  const dicomRecord = w.identity
+    ? await recordUploadedDicom(o.name, w.identity, { ...ctx.deps, labels: ctx.labels })
+    : undefined;
   const quarantined = await quarantine(ctx, o, status);
   const finished = ctx.now();
   const report = buildReport({
@@ -124,8 +123,7 @@ export async function handle(ctx: UploadContext, o: StorageObject, attempt: numb
 async function saveReport(ctx: UploadContext, o: StorageObject, report: UploadReport): Promise<string> {
   const body = `${JSON.stringify(report, null, 2)}\n`;
   const save = async (name: string) => {
-    const file = ctx.deps.storage.bucket(o.bucket).file(name);
-    await retried(() => file.save(body, { resumable: false, contentType: 'application/json' }));
+    await retried(() => ctx.deps.objects.save(o.bucket, name, body, 'application/json'));
     return name;
   };
   try {

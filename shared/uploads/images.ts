@@ -3,7 +3,7 @@
  * then registered in Firestore `uploads_images`, one document per object name, holding the newest generation.
  */
 import { createHash } from 'node:crypto';
-import type { Firestore } from '@google-cloud/firestore';
+import type { FirestoreWriter } from '../google/firestore-rest-tx.ts';
 import { DicomHeaderReader, type DicomInfo } from './dicom.ts';
 import { UploadRejection } from './errors.ts';
 import { PngValidator } from './png.ts';
@@ -82,19 +82,19 @@ export function registryDocId(bucket: string, name: string): string {
   return createHash('sha256').update(`${bucket}/${name}`).digest('hex').slice(0, 40);
 }
 
+/** The registry in Firestore, over its REST API (see shared/google/firestore-rest-tx.ts for why not the SDK). */
 export function createImageRegistry(
-  db: () => Firestore,
+  db: FirestoreWriter,
   collection = IMAGES_REGISTRY_COLLECTION,
 ): ImageRegistry {
   return {
     async register(r) {
-      const ref = db().collection(collection).doc(registryDocId(r.bucket, r.name));
-      return db().runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        const stored = snap.get('generation') as string | undefined;
+      const id = registryDocId(r.bucket, r.name);
+      return db.runTransaction(async (tx) => {
+        const stored = (await tx.get(collection, id))?.generation as string | undefined;
         if (stored !== undefined && BigInt(stored) > BigInt(r.generation)) return 'superseded';
         // Firestore rejects undefined values; the record is plain JSON.
-        tx.set(ref, JSON.parse(JSON.stringify(r)) as Record<string, unknown>);
+        tx.set(collection, id, JSON.parse(JSON.stringify(r)) as Record<string, unknown>);
         return 'registered';
       });
     },

@@ -5,7 +5,7 @@
  * throws UploadBusyError, so the platform redelivers it later instead of dropping an unfinished event.
  */
 import { createHash } from 'node:crypto';
-import type { Firestore } from '@google-cloud/firestore';
+import type { FirestoreWriter } from '../google/firestore-rest-tx.ts';
 import { UploadBusyError } from './errors.ts';
 
 export const LEDGER_COLLECTION = 'uploads_ledger';
@@ -35,20 +35,18 @@ export interface LedgerOptions {
   collection?: string;
 }
 
-export function createFirestoreLedger(db: () => Firestore, opts: LedgerOptions): Ledger {
+/** The ledger in Firestore, over its REST API (see shared/google/firestore-rest-tx.ts for why not the SDK). */
+export function createFirestoreLedger(db: FirestoreWriter, opts: LedgerOptions): Ledger {
   const now = opts.now ?? Date.now;
-  const ref = (k: ObjectKey) =>
-    db()
-      .collection(opts.collection ?? LEDGER_COLLECTION)
-      .doc(ledgerDocId(k));
+  const collection = opts.collection ?? LEDGER_COLLECTION;
   return {
     claim(key) {
-      return db().runTransaction(async (tx): Promise<Claim> => {
-        const r = ref(key);
-        const snap = await tx.get(r);
+      return db.runTransaction(async (tx): Promise<Claim> => {
+        const id = ledgerDocId(key);
+        const doc = await tx.get(collection, id);
         const t = now();
-        if (!snap.exists) {
-          tx.create(r, {
+        if (!doc) {
+          tx.create(collection, id, {
             ...key,
             state: 'processing',
             attempt: 1,
@@ -57,22 +55,26 @@ export function createFirestoreLedger(db: () => Firestore, opts: LedgerOptions):
           });
           return { status: 'claimed', attempt: 1 };
         }
-        const state = snap.get('state') as string;
-        if (state === 'done') return { status: 'done', outcome: snap.get('outcome') as unknown };
-        const lease = Number(snap.get('leaseUntilMs') ?? 0);
-        const attempt = Number(snap.get('attempt') ?? 0) + 1;
+        if (doc.state === 'done') return { status: 'done', outcome: doc.outcome };
+        const lease = Number(doc.leaseUntilMs ?? 0);
+        const attempt = Number(doc.attempt ?? 0) + 1;
         if (lease > t) {
           throw new UploadBusyError(
             `gs://${key.bucket}/${key.name}#${key.generation} is being processed (lease until ${new Date(lease).toISOString()})`,
           );
         }
-        tx.update(r, { state: 'processing', attempt, leaseUntilMs: t + opts.leaseMs, startedAtMs: t });
+        tx.update(collection, id, {
+          state: 'processing',
+          attempt,
+          leaseUntilMs: t + opts.leaseMs,
+          startedAtMs: t,
+        });
         return { status: 'claimed', attempt };
       });
     },
 
     async complete(key, attempt, outcome) {
-      await ref(key).update({
+      await db.update(collection, ledgerDocId(key), {
         state: 'done',
         attempt,
         finishedAtMs: now(),
@@ -81,11 +83,11 @@ export function createFirestoreLedger(db: () => Firestore, opts: LedgerOptions):
     },
 
     async release(key, attempt, error) {
-      await db().runTransaction(async (tx) => {
-        const r = ref(key);
-        const snap = await tx.get(r);
-        if (snap.get('state') !== 'processing' || Number(snap.get('attempt')) !== attempt) return;
-        tx.update(r, { leaseUntilMs: now(), lastError: error.slice(0, 1000) });
+      await db.runTransaction(async (tx) => {
+        const id = ledgerDocId(key);
+        const doc = await tx.get(collection, id);
+        if (doc?.state !== 'processing' || Number(doc.attempt) !== attempt) return;
+        tx.update(collection, id, { leaseUntilMs: now(), lastError: error.slice(0, 1000) });
       });
     },
   };

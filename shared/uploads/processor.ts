@@ -3,6 +3,7 @@
  * in, at most one load and one report out, whatever the number of deliveries. This file holds the event
  * handling and the lease/attempt ledger path; one attempt is in handle.ts, reading the object in work.ts.
  */
+import { createFirestoreLabelRepo } from '../labels/firestore-repo.ts';
 import { MAX_CONTENT_BYTES } from './bytes.ts';
 import type { ReportedOutcome, UploadContext, UploadOutcome, UploadProcessorDeps } from './context.ts';
 import { FINALIZED, StorageEventSchema, type StorageObject, StorageObjectSchema } from './event.ts';
@@ -12,7 +13,6 @@ import { MAX_UPLOAD_ROWS } from './label-load.ts';
 import { createFirestoreLedger } from './ledger.ts';
 import { isOwnObject } from './report.ts';
 import { sleep } from './retry.ts';
-import { createSplitTable } from './splits.ts';
 
 export type { UploadLimits, UploadOutcome, UploadProcessorDeps } from './context.ts';
 
@@ -113,9 +113,14 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
   const ctx: UploadContext = {
     deps,
     now,
-    ledger: deps.ledger ?? createFirestoreLedger(deps.firestore, { leaseMs: deps.leaseMs, now }),
-    registry: deps.registry ?? createImageRegistry(deps.firestore),
-    splits: deps.splits ?? createSplitTable(deps.firestore),
+    ledger: deps.ledger ?? createFirestoreLedger(deps.documents, { leaseMs: deps.leaseMs, now }),
+    registry: deps.registry ?? createImageRegistry(deps.documents),
+    labels:
+      deps.labels ??
+      createFirestoreLabelRepo({
+        firestore: deps.firestore,
+        ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
+      }),
     log: deps.logger,
     maxAttempts: deps.maxAttempts ?? Number.POSITIVE_INFINITY,
     limits: {

@@ -14,6 +14,7 @@ import { type LabelLoadResult, loadLabelFile } from './label-load.ts';
 import type { UploadStatus } from './report.ts';
 import type { Sniffed } from './sniff.ts';
 import { sniffContent } from './sniff.ts';
+import { createSplitTable } from './splits.ts';
 
 export interface Work {
   sniffed: Sniffed | undefined;
@@ -50,14 +51,16 @@ async function loadLabels(
   const split = sniffed.fileKind === 'image_list' ? listSplit(o) : undefined;
   loading();
   const cohorts = await deps.cohorts();
+  // The Firestore SDK (BulkWriter), loaded on the first label file.
+  const db = await deps.firestore();
   return loadLabelFile(
     content,
     { split, maxRows: ctx.limits.maxRows },
     {
-      firestore: deps.firestore,
-      labels: deps.labels,
+      firestore: () => db,
+      labels: ctx.labels,
       cohorts,
-      splits: ctx.splits,
+      splits: deps.splits ?? createSplitTable(() => db),
       throttle: deps.throttle,
       ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
     },
@@ -83,8 +86,7 @@ export async function work(ctx: UploadContext, o: StorageObject, tap: ByteTap): 
     identity: undefined,
     rejection: undefined,
   };
-  const file = ctx.deps.storage.bucket(o.bucket).file(o.name, { generation: Number(o.generation) });
-  const raw = file.createReadStream();
+  const raw = ctx.deps.objects.read(o.bucket, o.name, o.generation);
   // Until the label loader takes over, every error but a transport fault is the content's doing.
   let reading = true;
   try {

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import { loadDatasetDir } from '../../shared/dataset/index.ts';
+import { createFirestoreWriter, type FirestoreWriter } from '../../shared/google/firestore-rest-tx.ts';
 import { IMAGES_COLLECTION } from '../../shared/labels/doc.ts';
 import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
@@ -51,6 +52,7 @@ const STEP_MS = 60_000;
 let rig!: UploadRig & { dir: string };
 let cut!: TcpCut;
 let viaCut!: Firestore;
+let viaCutRest: FirestoreWriter | undefined;
 let processor: UploadProcessor;
 let clockOffset = 0;
 const started = performance.now();
@@ -90,8 +92,11 @@ async function setUp(): Promise<void> {
   delete process.env.FIRESTORE_EMULATOR_HOST;
   viaCut = await createFirestore({ projectId: rig.fs.emulator.projectId, emulatorHost: cut.host });
   process.env.FIRESTORE_EMULATOR_HOST = direct;
+  // The ledger (Firestore's REST API) goes through the cut too: Firestore is gone for every client.
+  viaCutRest = createFirestoreWriter({ projectId: rig.fs.emulator.projectId, emulatorHost: cut.host });
   processor = createUploadProcessor({
-    storage: rig.storage,
+    objects: rig.objects,
+    documents: viaCutRest,
     firestore: () => viaCut,
     labels: createFirestoreLabelRepo({ firestore: viaCut, timeoutMs: 5000 }),
     cohorts: () => fileCohortStore(rig.cohortPath),
@@ -221,6 +226,7 @@ async function finish(result: Record<string, unknown>): Promise<never> {
   clearTimeout(watchdog);
   console.log(`RESULT ${JSON.stringify(result)}`);
   setTimeout(() => process.exit(0), 30_000);
+  viaCutRest?.close();
   await viaCut?.terminate().catch(() => {});
   await cut?.close().catch(() => {});
   await rig?.stop().catch(() => {});

@@ -22,6 +22,8 @@ import { createPageTokens, DEV_PAGE_TOKEN_SECRET } from '../../shared/cohorts/pa
 import { toCohortRows } from '../../shared/cohorts/rows.ts';
 import { IMAGES_TABLE, READERS_TABLE } from '../../shared/cohorts/schema.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { createFirestoreWriter, type FirestoreWriter } from '../../shared/google/firestore-rest-tx.ts';
+import { createRestStorage, type ObjectStore } from '../../shared/google/storage-rest.ts';
 import { fromImageDoc, IMAGES_COLLECTION, toImageDoc } from '../../shared/labels/doc.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import type { ImageRecord } from '../../shared/model/index.ts';
@@ -45,6 +47,9 @@ export interface UploadRig {
   fs: TestFirestore;
   db: Firestore;
   storage: Storage;
+  /** The processor's own clients: Storage's JSON API and Firestore's REST API, on the emulators. */
+  objects: ObjectStore;
+  documents: FirestoreWriter;
   emulator: StorageEmulator;
   processor: UploadProcessor;
   deliveries: Delivery[];
@@ -149,8 +154,14 @@ export async function startUploadRig(opts: RigOptions = {}): Promise<UploadRig &
   });
   const storage = new Storage({ apiEndpoint: emulator.host, projectId: fs.emulator.projectId });
   await storage.createBucket(BUCKET).catch(() => {});
+  const objects = createRestStorage({ emulatorHost: emulator.host });
+  const documents = createFirestoreWriter({
+    projectId: fs.emulator.projectId,
+    emulatorHost: fs.emulator.host,
+  });
   processor = createUploadProcessor({
-    storage,
+    objects,
+    documents,
     firestore: () => fs.db,
     labels: createFirestoreLabelRepo({ firestore: fs.db }),
     cohorts: () => fileCohortStore(cohortPath),
@@ -168,6 +179,8 @@ export async function startUploadRig(opts: RigOptions = {}): Promise<UploadRig &
     fs,
     db: fs.db,
     storage,
+    objects,
+    documents,
     emulator,
     processor,
     deliveries,
@@ -183,6 +196,7 @@ export async function startUploadRig(opts: RigOptions = {}): Promise<UploadRig &
       return mine[mine.length - 1]!;
     },
     async stop() {
+      documents.close();
       await emulator.stop();
       await fs.stop();
       rmSync(dir, { recursive: true, force: true });

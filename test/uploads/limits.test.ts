@@ -45,7 +45,8 @@ let metadataRow: string;
 
 function processor(opts: { limits?: Partial<UploadLimits>; failing?: boolean; maxAttempts?: number } = {}) {
   return createUploadProcessor({
-    storage: rig.storage,
+    objects: rig.objects,
+    documents: rig.documents,
     firestore: () => rig.db,
     labels: createFirestoreLabelRepo({ firestore: rig.db }),
     cohorts: () => {

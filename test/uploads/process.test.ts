@@ -244,7 +244,8 @@ describe('an upload that keeps failing', () => {
     };
     let opened = 0;
     const failing = createUploadProcessor({
-      storage: rig.storage,
+      objects: rig.objects,
+      documents: rig.documents,
       firestore: () => rig.db,
       labels: createFirestoreLabelRepo({ firestore: rig.db }),
       cohorts: () => {
@@ -286,14 +287,15 @@ describe('an upload that keeps failing', () => {
     const generation = `${meta.generation}5`;
     const event = { ...first.event, data: { ...(first.event.data as object), generation } };
     // Two attempts claimed the upload and vanished: their leases simply ran out.
-    const ledger = createFirestoreLedger(() => rig.db, { leaseMs: 1 });
+    const ledger = createFirestoreLedger(rig.documents, { leaseMs: 1 });
     const key = { bucket: BUCKET, name, generation };
     for (const attempt of [1, 2]) {
       assert.deepEqual(await ledger.claim(key), { status: 'claimed', attempt });
       await new Promise((r) => setTimeout(r, 5));
     }
     const processor = createUploadProcessor({
-      storage: rig.storage,
+      objects: rig.objects,
+      documents: rig.documents,
       firestore: () => rig.db,
       labels: createFirestoreLabelRepo({ firestore: rig.db }),
       cohorts: () => {
@@ -389,7 +391,7 @@ describe('bad uploads are reported and quarantined, never crash, lose no data', 
 describe('ledger', () => {
   test('claim, lease, take-over after expiry, completion: the states of one object generation', async () => {
     let t = 1_000_000;
-    const ledger = createFirestoreLedger(() => rig.db, {
+    const ledger = createFirestoreLedger(rig.documents, {
       leaseMs: 1000,
       now: () => t,
       collection: 'ledger_test',
