@@ -16,6 +16,7 @@ import { dirname, join, sep } from 'node:path';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { AppError, PayloadTooLargeError } from './errors.ts';
 import { finalProblem, statusTitle } from './final-problem.ts';
+import { primeUtf8Codec } from './framework-iconv.ts';
 
 /** The functions-framework release these patches were written against (its server.js and dependencies). */
 export const FRAMEWORK_VERSION = '5.0.5';
@@ -104,6 +105,7 @@ const parsersPatch: Patch = {
       if (typeof original !== 'function') throw new Error(`body-parser has no ${kind}() factory`);
       if (!original.nihCxrAdapted) bodyParser[kind] = wrapParser(kind, original);
     }
+    primeUtf8Codec(framework().require.resolve('body-parser'));
   },
   took: (exports) =>
     PARSERS.every((k) => (exports as Record<string, Marked | undefined>)[k]?.nihCxrAdapted === true),
