@@ -14,9 +14,10 @@ import { cloudTokenSource, METADATA, nodeHttp, nodeHttps, type TokenSource } fro
 export const GoogleEnvSchema = z
   .object({
     /** host:port of the metadata server (google-auth-library's variable); tests point it at a stand-in. */
-    GCE_METADATA_HOST: envString().refine((v) => v === undefined || /^[\w.-]+(?::\d+)?$/.test(v), {
-      message: 'must be host or host:port',
-    }),
+    GCE_METADATA_HOST: envString().refine(
+      (v) => v === undefined || /^(?:\[[\da-fA-F:]+\]|[\w.-]+)(?::\d{1,5})?$/.test(v),
+      { message: 'must be host or host:port' },
+    ),
     HTTPS_PROXY: envString(),
     https_proxy: envString(),
     NO_PROXY: envString(),
