@@ -34,6 +34,13 @@ export interface UploadProcessorDeps {
   throttle: boolean;
   /** How long an attempt owns an object before a redelivery may take over (> the function timeout). */
   leaseMs: number;
+  /**
+   * How long one attempt may run before it fails (and the event is redelivered); default leaseMs, since an
+   * attempt past its lease no longer owns the object. Firestore out of reach must not hold an attempt for
+   * ever: the Firestore SDK retries one batch write for up to 10 minutes, and each BulkWriter write up to
+   * 10 times.
+   */
+  attemptMs?: number;
   /** The attempt that fails with this number gives up: a `failed` report, and the event is acknowledged. */
   maxAttempts?: number;
   labelsCollection?: string;
@@ -70,4 +77,5 @@ export interface UploadContext {
   log: Logger | undefined;
   maxAttempts: number;
   limits: UploadLimits;
+  attemptMs: number;
 }

@@ -88,17 +88,28 @@ function buildReport(f: ReportFacts): UploadReport {
   };
 }
 
-/** One attempt at object `o`: everything but the ledger. */
-export async function handle(ctx: UploadContext, o: StorageObject, attempt: number): Promise<UploadOutcome> {
+/**
+ * One attempt at object `o`: everything but the ledger. Once `signal` aborts (the attempt ran out of time)
+ * it starts no further write: a late attempt must not overwrite the report of the one after it.
+ */
+export async function handle(
+  ctx: UploadContext,
+  o: StorageObject,
+  attempt: number,
+  signal: AbortSignal,
+): Promise<UploadOutcome> {
   const started = ctx.now();
   const tap = new ByteTap();
-  const w = await work(ctx, o, tap);
+  const w = await work(ctx, o, tap, signal);
   const sha256 = tap.sha256();
   const status = statusOf(w);
+  signal.throwIfAborted();
   await registerImage(ctx, o, w, sha256);
+  signal.throwIfAborted();
   const dicomRecord = w.identity
     ? await recordUploadedDicom(o.name, w.identity, { ...ctx.deps, labels: ctx.labels })
     : undefined;
+  signal.throwIfAborted();
   const quarantined = await quarantine(ctx, o, status);
   const finished = ctx.now();
   const report = buildReport({
@@ -112,6 +123,7 @@ export async function handle(ctx: UploadContext, o: StorageObject, attempt: numb
     started,
     finished,
   });
+  signal.throwIfAborted();
   return { status, report, reportObject: await saveReport(ctx, o, report) };
 }
 

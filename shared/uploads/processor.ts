@@ -6,6 +6,7 @@
 import { createFirestoreLabelRepo } from '../labels/firestore-repo.ts';
 import { MAX_CONTENT_BYTES } from './bytes.ts';
 import type { ReportedOutcome, UploadContext, UploadOutcome, UploadProcessorDeps } from './context.ts';
+import { withinAttemptTime } from './deadline.ts';
 import { FINALIZED, StorageEventSchema, type StorageObject, StorageObjectSchema } from './event.ts';
 import { giveUp, handle } from './handle.ts';
 import { createImageRegistry } from './images.ts';
@@ -100,7 +101,9 @@ async function processObject(ctx: UploadContext, o: StorageObject): Promise<Uplo
     return giveUp(ctx, o, claim.attempt - 1, crashed);
   }
   try {
-    const outcome = await handle(ctx, o, claim.attempt);
+    const outcome = await withinAttemptTime(ctx.attemptMs, `attempt ${claim.attempt}`, (signal) =>
+      handle(ctx, o, claim.attempt, signal),
+    );
     if ('report' in outcome) await completed(ctx, o, claim.attempt, outcome);
     return outcome;
   } catch (err) {
@@ -127,6 +130,7 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
       maxContentBytes: deps.limits?.maxContentBytes ?? MAX_CONTENT_BYTES,
       maxRows: deps.limits?.maxRows ?? MAX_UPLOAD_ROWS,
     },
+    attemptMs: deps.attemptMs ?? deps.leaseMs,
   };
   return {
     async process(event) {

@@ -46,6 +46,7 @@ async function loadLabels(
   sniffed: Sniffed & { kind: 'labels' },
   content: AsyncIterable<Buffer>,
   loading: () => void,
+  signal: AbortSignal,
 ): Promise<LabelLoadResult> {
   const { deps } = ctx;
   const split = sniffed.fileKind === 'image_list' ? listSplit(o) : undefined;
@@ -62,6 +63,7 @@ async function loadLabels(
       cohorts,
       splits: deps.splits ?? createSplitTable(() => db),
       throttle: deps.throttle,
+      signal,
       ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
     },
   );
@@ -77,8 +79,13 @@ async function inspect(w: Work, kind: Exclude<Sniffed['kind'], 'labels'>, conten
   }
 }
 
-/** Reads object `o` (its bytes through `tap`) and does what its content calls for. */
-export async function work(ctx: UploadContext, o: StorageObject, tap: ByteTap): Promise<Work> {
+/** Reads object `o` (its bytes through `tap`) and does what its content calls for, until `signal` aborts. */
+export async function work(
+  ctx: UploadContext,
+  o: StorageObject,
+  tap: ByteTap,
+  signal: AbortSignal,
+): Promise<Work> {
   const w: Work = {
     sniffed: undefined,
     labels: undefined,
@@ -96,9 +103,10 @@ export async function work(ctx: UploadContext, o: StorageObject, tap: ByteTap): 
     const content =
       sniffed.kind === 'labels' || sniffed.gzip ? capped(whole, ctx.limits.maxContentBytes, what) : whole;
     if (sniffed.kind === 'labels') {
-      w.labels = await loadLabels(ctx, o, sniffed, content, () => {
+      const loading = () => {
         reading = false;
-      });
+      };
+      w.labels = await loadLabels(ctx, o, sniffed, content, loading, signal);
     } else {
       await inspect(w, sniffed.kind, content);
     }
