@@ -60,9 +60,13 @@ async function createProcessor(deps: UploadsAppDeps, log: Logger): Promise<Uploa
   ]);
   // Image uploads never open the cohort store, so its module and client wait for the first label file.
   const cohorts = deps.cohorts ?? lazy(() => deps.openStore(c.cohorts, log));
+  const objects = createRestStorage({ emulatorHost: c.storageEmulatorHost });
+  const documents = createFirestoreWriter(firestoreOptions(c));
+  objects.warm();
+  documents.warm();
   return createUploadProcessor({
-    objects: createRestStorage({ emulatorHost: c.storageEmulatorHost }),
-    documents: createFirestoreWriter(firestoreOptions(c)),
+    objects,
+    documents,
     firestore: deps.firestore ?? lazy(() => createFirestore(firestoreOptions(c))),
     cohorts,
     uploadsBucket: c.uploadsBucket,

@@ -11,4 +11,9 @@ const config = loadUploadsAppConfig();
 // The cloud bundle has no DuckDB: a label file needs BigQuery, refused at start-up rather than on the first file.
 requireBigQueryStore(config.uploads.cohorts);
 const app = createUploadsApp({ config, openStore: openBigQueryCohortStore });
+// The processor is made at instance start, on the event loop's next turn (the framework has called listen()
+// by then, so the port opens no later): its code, the REST clients, the project and the access token are
+// ready, or on the way, when the first event arrives. Not awaited; a failure is forgotten by the lazy
+// processor and retried by the first event.
+setImmediate(() => app.processor().catch(() => undefined));
 cloudEvent('processUpload', app.handler);

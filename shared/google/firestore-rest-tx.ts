@@ -34,6 +34,7 @@ import {
 
 const ENDPOINT = 'https://firestore.googleapis.com';
 export const ABORTED = 10;
+const ALREADY_EXISTS = 6;
 
 export interface FirestoreWriterOptions {
   /** Required with the emulator; in the cloud, default: the metadata server's project. */
@@ -68,6 +69,13 @@ export interface FirestoreWriter {
   runTransaction<T>(fn: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   /** One `update` outside a transaction (NOT_FOUND if the document does not exist). */
   update(collection: string, id: string, fields: Fields): Promise<void>;
+  /**
+   * Creates the document in one commit, unless it exists: true if created, false if it existed (nothing
+   * written). Atomic, so a caller's transaction for the existing case can be skipped when it was absent.
+   */
+  create(collection: string, id: string, fields: Fields): Promise<boolean>;
+  /** Starts fetching the project id and the access token (the cloud's metadata server); errors are left for the first call. */
+  warm(): void;
   /** Drops idle connections (tests, shutdown). */
   close(): void;
 }
@@ -138,7 +146,9 @@ function rpcClient(opts: FirestoreWriterOptions) {
     if (res.status !== 200) throw toError(res, `Firestore ${verb}`);
     return JSON.parse(res.body) as unknown;
   };
-  return { rpc, database, close: () => agents.destroy() };
+  // The project and the token on their way before the first call needs them (nothing to do on the emulator).
+  const warm = () => void Promise.all([database(), token()]).catch(() => undefined);
+  return { rpc, database, warm, close: () => agents.destroy() };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
@@ -181,7 +191,7 @@ function transactionView(
 
 /** A Firestore REST writer; create one per instance (it keeps its connections and token). */
 export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWriter {
-  const { rpc, database, close } = rpcClient(opts);
+  const { rpc, database, warm, close } = rpcClient(opts);
   const maxAttempts = opts.maxAttempts ?? 5;
   const nameIn = (root: string) => (collection: string, id: string) => {
     if (id.includes('/')) throw new TypeError(`document id ${id} contains a slash`);
@@ -226,6 +236,19 @@ export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWr
       await rpc('commit', { writes: [updateWrite(nameIn(await database())(collection, id), fields)] });
     },
 
+    async create(collection, id, fields) {
+      const name = nameIn(await database())(collection, id);
+      const write = { update: { name, fields: toRestFields(fields) }, currentDocument: { exists: false } };
+      try {
+        await rpc('commit', { writes: [write] });
+        return true;
+      } catch (err) {
+        if (err instanceof GoogleRestError && err.code === ALREADY_EXISTS) return false;
+        throw err;
+      }
+    },
+
+    warm,
     close,
   };
 }

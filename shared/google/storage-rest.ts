@@ -53,6 +53,8 @@ export interface ObjectStore {
   copy(bucket: string, name: string, generation: string, to: string): Promise<void>;
   /** Writes a small object (overwriting) in one request. */
   save(bucket: string, name: string, body: string, contentType: string): Promise<void>;
+  /** Starts fetching the access token (the cloud's metadata server); errors are left for the first call. */
+  warm(): void;
 }
 
 export interface RestStorageOptions {
@@ -191,6 +193,8 @@ export function createRestStorage(opts: RestStorageOptions = {}): ObjectStore {
   };
 
   return {
+    warm: () => void token?.().catch(() => undefined),
+
     read(bucket, name, generation) {
       const abort = new AbortController();
       const stream = Readable.from(download(bucket, name, generation, abort.signal), { objectMode: false });

@@ -90,11 +90,14 @@ export function createImageRegistry(
   return {
     async register(r) {
       const id = registryDocId(r.bucket, r.name);
+      // Firestore rejects undefined values; the record is plain JSON.
+      const doc = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
+      // The first registration of a name (the usual case) is one round trip; a later one, a transaction.
+      if (await db.create(collection, id, doc)) return 'registered';
       return db.runTransaction(async (tx) => {
         const stored = (await tx.get(collection, id))?.generation as string | undefined;
         if (stored !== undefined && BigInt(stored) > BigInt(r.generation)) return 'superseded';
-        // Firestore rejects undefined values; the record is plain JSON.
-        tx.set(collection, id, JSON.parse(JSON.stringify(r)) as Record<string, unknown>);
+        tx.set(collection, id, doc);
         return 'registered';
       });
     },

@@ -40,19 +40,22 @@ export function createFirestoreLedger(db: FirestoreWriter, opts: LedgerOptions):
   const now = opts.now ?? Date.now;
   const collection = opts.collection ?? LEDGER_COLLECTION;
   return {
-    claim(key) {
+    async claim(key) {
+      const id = ledgerDocId(key);
+      const fresh = (t: number) => ({
+        ...key,
+        state: 'processing',
+        attempt: 1,
+        leaseUntilMs: t + opts.leaseMs,
+        startedAtMs: t,
+      });
+      // A first delivery (the usual case) claims in one round trip; a redelivery takes the transaction.
+      if (await db.create(collection, id, fresh(now()))) return { status: 'claimed', attempt: 1 };
       return db.runTransaction(async (tx): Promise<Claim> => {
-        const id = ledgerDocId(key);
         const doc = await tx.get(collection, id);
         const t = now();
         if (!doc) {
-          tx.create(collection, id, {
-            ...key,
-            state: 'processing',
-            attempt: 1,
-            leaseUntilMs: t + opts.leaseMs,
-            startedAtMs: t,
-          });
+          tx.create(collection, id, fresh(t));
           return { status: 'claimed', attempt: 1 };
         }
         if (doc.state === 'done') return { status: 'done', outcome: doc.outcome };

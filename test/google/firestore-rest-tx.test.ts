@@ -83,6 +83,14 @@ describe('values and preconditions', () => {
     assert.equal(await sdkGet('u-missing'), undefined);
   });
 
+  test('create outside a transaction: true when it created, false (nothing written) when the document existed', async () => {
+    assert.equal(await w.create(C, 'c1', { a: 1 }), true);
+    assert.deepEqual(await sdkGet('c1'), { a: 1 });
+    assert.equal(await w.create(C, 'c1', { a: 2 }), false);
+    assert.deepEqual(await sdkGet('c1'), { a: 1 });
+    await assert.rejects(w.create(C, 'c2', { a: [[1]] }), code(3), 'other refusals still throw');
+  });
+
   test('set replaces the whole document', async () => {
     await fs.db.collection(C).doc('s1').set({ a: 1, b: 2 });
     await w.runTransaction(async (tx) => tx.set(C, 's1', { c: 3 }));
