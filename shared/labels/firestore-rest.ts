@@ -5,7 +5,8 @@
  * Why not the SDK: @google-cloud/firestore takes 260-1,500 ms to import on a loaded 2-core machine (protos,
  * google-gax, gRPC), and `preferRest` still loads all of it plus google-auth-library, so the SDK alone costs
  * more than the framework's whole cold start. Three read calls and the value decoding are ~250 lines.
- * Writes (loads, uploads) keep the SDK (firestore-client.ts).
+ * Bulk writes (label loads: BulkWriter) keep the SDK (firestore-client.ts); the upload function's ledger and
+ * image registry write over REST too (shared/google/firestore-rest-tx.ts).
  *
  * Credentials: none against the emulator (it treats `Bearer owner` as admin, like the SDK sends); in the
  * cloud the access token of the instance's service account from the metadata server, refreshed a minute
