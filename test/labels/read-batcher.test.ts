@@ -48,12 +48,13 @@ describe('read batcher', () => {
     assert.deepEqual(r.calls, [['d8']], 'a batch read of one id stays a batchGet');
   });
 
-  test('a batch larger than chunkSize is read in chunks of chunkSize', async () => {
+  test('a read of more than coalesceUpTo ids goes on its own, in chunks of chunkSize', async () => {
     const r = recording();
-    const b = createReadBatcher(() => r.reads, 3);
+    const b = createReadBatcher(() => r.reads, 3, 2);
     const ids = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7'];
-    const found = await b.read(ids);
-    assert.deepEqual(r.calls, [['d1', 'd2', 'd3'], ['d4', 'd5', 'd6'], ['d7']]);
+    const [found, small] = await Promise.all([b.read(ids), b.read(['d8'], true), b.read(['d9'])]);
+    assert.deepEqual(r.calls, [['d1', 'd2', 'd3'], ['d4', 'd5', 'd6'], ['d7'], ['d8', 'd9']]);
+    assert.deepEqual(small.get('d8'), { id: 'd8' });
     assert.deepEqual(
       ids.map((id) => found.get(id)),
       ids.map((id) => ({ id })),
