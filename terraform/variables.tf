@@ -67,8 +67,10 @@ variable "functions" {
       timeout_seconds = optional(number, 30)
       min_instances   = optional(number, 0)
       max_instances   = optional(number, 20)
-      # A cached read costs ~1-2 ms of CPU and a miss mostly waits on Firestore (REST, keep-alive): 80 in
-      # flight keep one vCPU busy without queueing a request behind more than ~100 ms of CPU.
+      # A cached read costs under 0.3 ms of CPU for one image and under 0.8 ms for 100 (npm run bench --
+      # labels, load generator in the same process); a miss waits on Firestore (REST, keep-alive; small
+      # concurrent reads share a batchGet): 80 in flight keep one vCPU busy without queueing a request
+      # behind more than ~60 ms of CPU.
       concurrency = optional(number, 80)
     }), {})
     cohorts = optional(object({
