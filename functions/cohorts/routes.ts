@@ -18,7 +18,7 @@ import { problemResponse } from '../../shared/http/problem.ts';
 import type { Route, RouteSpec } from '../../shared/http/router.ts';
 import { jsonBody, parseInput } from '../../shared/http/validate.ts';
 import { logger as defaultLogger, type Logger } from '../../shared/log.ts';
-import { attributionLines } from '../../shared/model/index.ts';
+import { attributionLines } from '../../shared/model/attribution.ts';
 import { DEFAULT_IAM_EXPORT_MAX_ROWS, DEFAULT_MAX_URL_SECONDS } from '../../shared/signing/config.ts';
 import type { SigningLimits } from '../../shared/signing/create-signer.ts';
 import { urlLifetime } from '../../shared/signing/lifetime.ts';

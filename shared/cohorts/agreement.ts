@@ -3,7 +3,7 @@
  * cohort. The counting is one SQL statement per request (either dialect), so it scales with the cohort and
  * returns a handful of rows; the statistics are computed here from those counts.
  */
-import { FINDINGS, type Finding, FOUR_FINDINGS, type FourFinding } from '../model/index.ts';
+import { FINDINGS, type Finding, FOUR_FINDINGS, type FourFinding } from '../model/findings.ts';
 import { cohenKappa, fleissKappa, type Matrix } from '../stats/kappa.ts';
 import { wilson } from '../stats/proportion.ts';
 import type { AgreementCompare, AgreementReference, AgreementResult } from './agreement-result.ts';

@@ -1,4 +1,4 @@
-import { FINDINGS } from '../model/index.ts';
+import { FINDINGS } from '../model/findings.ts';
 import { IMAGE_COLUMNS, type ImageColumnName } from './columns.ts';
 import { type CompiledSql, compileWhere, IMAGE_HEAD_COLUMNS } from './compile.ts';
 import {

@@ -6,7 +6,7 @@
  * that both engines run as a hash join. Label lists and reader ids travel as parameters; the study names
  * and label names written into the text are the schema's own constants.
  */
-import { FOUR_FINDINGS } from '../model/index.ts';
+import { FOUR_FINDINGS } from '../model/findings.ts';
 import { READER_COLUMNS, type ReaderColumnName } from './columns.ts';
 import type { CohortFilter } from './filter.ts';
 import { ALL_FINDINGS_LABELS, studyOfLabel } from './reader-labels.ts';

@@ -1,4 +1,4 @@
-import { FINDINGS, type Finding, SEXES, SPLITS, VIEWS } from '../model/index.ts';
+import { FINDINGS, type Finding, SEXES, SPLITS, VIEWS } from '../model/findings.ts';
 import { readerPredicates, readerSummaryColumns, readerSummarySql } from './compile-readers.ts';
 import type { CohortFilter } from './filter.ts';
 import { findingsMask, imageKey } from './rows.ts';

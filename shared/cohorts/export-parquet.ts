@@ -1,6 +1,6 @@
 import type { SchemaElement } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { attribution } from '../model/index.ts';
+import { attribution } from '../model/attribution.ts';
 import type { CohortExportRow } from './results.ts';
 
 /**

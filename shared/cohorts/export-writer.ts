@@ -1,6 +1,8 @@
 import { dicomLinks, type LinkConfig } from '../dicom/links.ts';
 import { AppError } from '../http/errors.ts';
-import { attribution, attributionLines, gsUri, type ImageFormat, type ImageId } from '../model/index.ts';
+import { attribution, attributionLines } from '../model/attribution.ts';
+import { gsUri, type ImageFormat } from '../model/gcs.ts';
+import type { ImageId } from '../model/ids.ts';
 import type { UrlSigner } from '../signing/url-signer.ts';
 import { NIH_CSV_EOL, type NihCsvLayout, nihCsvHeader, nihCsvLine } from './export-nih-csv.ts';
 import type { CohortExportRow } from './results.ts';

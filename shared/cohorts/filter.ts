@@ -8,7 +8,7 @@ import {
   SexSchema,
   SplitSchema,
   ViewSchema,
-} from '../model/index.ts';
+} from '../model/findings.ts';
 import { AllFindingsLabelSchema, FourFindingLabelSchema, ReaderLabelSchema } from './reader-labels.ts';
 
 /** Most patient ids one filter may list (the rest of a larger list belongs in a second query). */

@@ -4,7 +4,8 @@
  * Pure: no I/O, no SQL text from requests (every name here is a constant of the schema).
  */
 import * as z from 'zod';
-import { FINDINGS, type Finding, FOUR_FINDINGS, type FourFinding, type ReaderStudy } from '../model/index.ts';
+import { FINDINGS, type Finding, FOUR_FINDINGS, type FourFinding } from '../model/findings.ts';
+import type { ReaderStudy } from '../model/record.ts';
 
 /** All-findings labels: `abnormal`, the 14 NIH finding names, `other` (as stored in cohort_readers.label). */
 export const ALL_FINDINGS_LABELS = ['abnormal', ...FINDINGS, 'other'] as const;

@@ -11,7 +11,7 @@ import {
   SplitSchema,
   VIEWS,
   ViewSchema,
-} from '../model/index.ts';
+} from '../model/findings.ts';
 import { AGE_BINS, summaryColumns } from './compile.ts';
 import { SUMMARY_READER_LABELS } from './compile-readers.ts';
 import { ALL_FINDINGS_LABELS } from './reader-labels.ts';
@@ -29,72 +29,81 @@ export const CohortImageSchema = z.object({
 });
 export type CohortImage = z.infer<typeof CohortImageSchema>;
 
-export const CohortPageSchema = z.object({
-  totalImages: z.int(),
-  totalPatients: z.int(),
-  images: z.array(CohortImageSchema).describe('Ordered by imageId.'),
-  nextPageToken: z
-    .string()
-    .nullable()
-    .describe('Send it back with the same filter for the next page; null on the last page.'),
-});
+/** The response schemas are built on first use (a parse or the OpenAPI document), not at a cold start. */
+export const CohortPageSchema = z.lazy(() =>
+  z.object({
+    totalImages: z.int(),
+    totalPatients: z.int(),
+    images: z.array(CohortImageSchema).describe('Ordered by imageId.'),
+    nextPageToken: z
+      .string()
+      .nullable()
+      .describe('Send it back with the same filter for the next page; null on the last page.'),
+  }),
+);
 export type CohortPage = z.infer<typeof CohortPageSchema>;
 
 const counts = <K extends string>(keys: readonly K[]) =>
   z.object(Object.fromEntries(keys.map((k) => [k, z.int()])) as Record<K, z.ZodInt>);
 
-export const CohortSummarySchema = z.object({
-  totalImages: z.int(),
-  totalPatients: z.int(),
-  findings: counts([...FINDINGS, NO_FINDING]).describe('Images per NIH finding, and "No Finding".'),
-  patientSex: counts(SEXES),
-  viewPosition: counts(VIEWS),
-  split: counts(SPLITS),
-  age: z
-    .array(z.object({ from: z.int(), to: z.int(), count: z.int() }))
-    .describe(
-      'Images per 10-year age bin [from, to] (inclusive): 0-9, 10-19, ..., 120-129, always all 13 bins, zeros included. Images with an unknown age are in no bin.',
-    ),
-  expert: z
-    .object({
-      fourFindings: z.object({
-        disputed: counts(FOUR_FINDINGS).describe(
-          'Images whose reads of the label are not all the same value.',
-        ),
-        hedged: counts(FOUR_FINDINGS).describe('Images with at least one HEDGE read of the label.'),
-      }),
-      allFindings: z.object({
-        disputed: counts(ALL_FINDINGS_LABELS).describe(
-          'Images whose five reads of the label are not unanimous.',
-        ),
-      }),
-    })
-    .describe(
-      "Label quality of the cohort's images with expert reads, per label (zeros where the cohort has none).",
-    ),
-});
+export const CohortSummarySchema = z.lazy(() =>
+  z.object({
+    totalImages: z.int(),
+    totalPatients: z.int(),
+    findings: counts([...FINDINGS, NO_FINDING]).describe('Images per NIH finding, and "No Finding".'),
+    patientSex: counts(SEXES),
+    viewPosition: counts(VIEWS),
+    split: counts(SPLITS),
+    age: z
+      .array(z.object({ from: z.int(), to: z.int(), count: z.int() }))
+      .describe(
+        'Images per 10-year age bin [from, to] (inclusive): 0-9, 10-19, ..., 120-129, always all 13 bins, zeros included. Images with an unknown age are in no bin.',
+      ),
+    expert: z
+      .object({
+        fourFindings: z.object({
+          disputed: counts(FOUR_FINDINGS).describe(
+            'Images whose reads of the label are not all the same value.',
+          ),
+          hedged: counts(FOUR_FINDINGS).describe('Images with at least one HEDGE read of the label.'),
+        }),
+        allFindings: z.object({
+          disputed: counts(ALL_FINDINGS_LABELS).describe(
+            'Images whose five reads of the label are not unanimous.',
+          ),
+        }),
+      })
+      .describe(
+        "Label quality of the cohort's images with expert reads, per label (zeros where the cohort has none).",
+      ),
+  }),
+);
 export type CohortSummary = z.infer<typeof CohortSummarySchema>;
 
-/** Adjudicated four-findings labels of an exported image (true = YES). */
-export const ExportFourFindingsSchema = z.object({
-  set: FourFindingsSetSchema,
-  fracture: z.boolean(),
-  pneumothorax: z.boolean(),
-  airspaceOpacity: z.boolean(),
-  noduleOrMass: z.boolean(),
-});
-/** All-findings ground truth of an exported image: abnormal, other, and the NIH findings marked YES. */
-export const ExportAllFindingsSchema = z.object({
-  abnormal: z.boolean(),
-  other: z.boolean(),
-  findings: z.array(FindingSchema).describe('The findings marked YES, in NIH name order; the others are NO.'),
-});
+export const CohortExportRowSchema = z.lazy(() => {
+  /** Adjudicated four-findings labels of an exported image (true = YES). */
+  const ExportFourFindingsSchema = z.object({
+    set: FourFindingsSetSchema,
+    fracture: z.boolean(),
+    pneumothorax: z.boolean(),
+    airspaceOpacity: z.boolean(),
+    noduleOrMass: z.boolean(),
+  });
+  /** All-findings ground truth of an exported image: abnormal, other, and the NIH findings marked YES. */
+  const ExportAllFindingsSchema = z.object({
+    abnormal: z.boolean(),
+    other: z.boolean(),
+    findings: z
+      .array(FindingSchema)
+      .describe('The findings marked YES, in NIH name order; the others are NO.'),
+  });
 
-export const CohortExportRowSchema = CohortImageSchema.extend({
-  hasBoundingBox: z.boolean(),
-  fourFindings: ExportFourFindingsSchema.nullable().describe('null: the image has no four-findings label.'),
-  allFindings: ExportAllFindingsSchema.nullable().describe('null: the image has no all-findings label.'),
-  part: z.string().optional().describe('The split part of the image (export with split only).'),
+  return CohortImageSchema.extend({
+    hasBoundingBox: z.boolean(),
+    fourFindings: ExportFourFindingsSchema.nullable().describe('null: the image has no four-findings label.'),
+    allFindings: ExportAllFindingsSchema.nullable().describe('null: the image has no all-findings label.'),
+    part: z.string().optional().describe('The split part of the image (export with split only).'),
+  });
 });
 
 /** The NIH fields as the metadata file writes them (nih-csv); not part of the other formats. */

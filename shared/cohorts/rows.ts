@@ -1,4 +1,5 @@
-import { FINDINGS, type Finding, type ImageRecord } from '../model/index.ts';
+import { FINDINGS, type Finding } from '../model/findings.ts';
+import type { ImageRecord } from '../model/record.ts';
 import type { CohortImageRow, CohortReaderRow } from './columns.ts';
 
 const BIT: ReadonlyMap<Finding, number> = new Map(FINDINGS.map((f, i) => [f, 2 ** i]));

@@ -1,30 +1,31 @@
 import * as z from 'zod';
-import { FINDINGS, NO_FINDING } from '../model/index.ts';
+import { FINDINGS, NO_FINDING } from '../model/findings.ts';
 import { splitColumns } from './compile-cohort.ts';
 import type { SplitSpec } from './dataset-options.ts';
 import type { PlainRow } from './results.ts';
 
-const FindingCountsSchema = z.object(
-  Object.fromEntries([...FINDINGS, NO_FINDING].map((k) => [k, z.int()])) as Record<
-    (typeof FINDINGS)[number] | typeof NO_FINDING,
-    z.ZodInt
-  >,
-);
-
-export const SplitPartSchema = z.object({
-  name: z.string(),
-  fraction: z.number().describe('As requested.'),
-  images: z.int(),
-  patients: z.int(),
-  findings: FindingCountsSchema.describe('Images per NIH finding, and "No Finding".'),
-});
-
-export const CohortSplitSchema = z.object({
-  totalImages: z.int(),
-  totalPatients: z.int(),
-  parts: z
-    .array(SplitPartSchema)
-    .describe('In the order the request named them; no patient is in two parts.'),
+/** Built on first use (a parse or the OpenAPI document), not when a cold instance loads the module. */
+export const CohortSplitSchema = z.lazy(() => {
+  const FindingCountsSchema = z.object(
+    Object.fromEntries([...FINDINGS, NO_FINDING].map((k) => [k, z.int()])) as Record<
+      (typeof FINDINGS)[number] | typeof NO_FINDING,
+      z.ZodInt
+    >,
+  );
+  const SplitPartSchema = z.object({
+    name: z.string(),
+    fraction: z.number().describe('As requested.'),
+    images: z.int(),
+    patients: z.int(),
+    findings: FindingCountsSchema.describe('Images per NIH finding, and "No Finding".'),
+  });
+  return z.object({
+    totalImages: z.int(),
+    totalPatients: z.int(),
+    parts: z
+      .array(SplitPartSchema)
+      .describe('In the order the request named them; no patient is in two parts.'),
+  });
 });
 export type CohortSplit = z.infer<typeof CohortSplitSchema>;
 
