@@ -65,6 +65,13 @@ export interface WriteTransaction {
   set(collection: string, id: string, fields: Fields): void;
 }
 
+/** An update sent in the same commit as another write; like `update`, it fails the commit if the document is absent. */
+export interface DocUpdate {
+  collection: string;
+  id: string;
+  fields: Fields;
+}
+
 export interface FirestoreWriter {
   runTransaction<T>(fn: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   /** One `update` outside a transaction (NOT_FOUND if the document does not exist). */
@@ -72,8 +79,9 @@ export interface FirestoreWriter {
   /**
    * Creates the document in one commit, unless it exists: true if created, false if it existed (nothing
    * written). Atomic, so a caller's transaction for the existing case can be skipped when it was absent.
+   * The `alongside` updates go in the same commit: all are written, or (false, or an error) none.
    */
-  create(collection: string, id: string, fields: Fields): Promise<boolean>;
+  create(collection: string, id: string, fields: Fields, alongside?: DocUpdate[]): Promise<boolean>;
   /** Starts fetching the project id and the access token (the cloud's metadata server); errors are left for the first call. */
   warm(): void;
   /** Drops idle connections (tests, shutdown). */
@@ -236,11 +244,16 @@ export function createFirestoreWriter(opts: FirestoreWriterOptions): FirestoreWr
       await rpc('commit', { writes: [updateWrite(nameIn(await database())(collection, id), fields)] });
     },
 
-    async create(collection, id, fields) {
-      const name = nameIn(await database())(collection, id);
-      const write = { update: { name, fields: toRestFields(fields) }, currentDocument: { exists: false } };
+    async create(collection, id, fields, alongside = []) {
+      const docName = nameIn(await database());
+      const write = {
+        update: { name: docName(collection, id), fields: toRestFields(fields) },
+        currentDocument: { exists: false },
+      };
+      const more = alongside.map((u) => updateWrite(docName(u.collection, u.id), u.fields));
       try {
-        await rpc('commit', { writes: [write] });
+        // The updates' precondition fails with NOT_FOUND, never ALREADY_EXISTS: false means the create's.
+        await rpc('commit', { writes: [write, ...more] });
         return true;
       } catch (err) {
         if (err instanceof GoogleRestError && err.code === ALREADY_EXISTS) return false;

@@ -1,12 +1,15 @@
 /**
- * One attempt at one upload (handle): read it, register an image, record a DICOM upload, quarantine a
- * rejected object and write the report; and the give-up path once the attempts run out (giveUp).
+ * One attempt at one upload (handle): read it, record a DICOM upload, quarantine a rejected object and write
+ * the report, and say what image to register (the caller commits it with the ledger's "done", after the
+ * report: processor.ts); and the give-up path once the attempts run out (giveUp).
  */
+import type { Readable } from 'node:stream';
 import { recordUploadedDicom } from '../dicom/record.ts';
 import { ByteTap } from './bytes.ts';
-import type { ReportedOutcome, UploadContext, UploadOutcome } from './context.ts';
+import type { ReportedOutcome, UploadContext } from './context.ts';
 import { isTransient } from './errors.ts';
 import type { StorageObject } from './event.ts';
+import type { ImageRegistration } from './images.ts';
 import {
   failedReport,
   fallbackReportName,
@@ -19,10 +22,15 @@ import {
 import { retried } from './retry.ts';
 import { statusOf, type Work, work } from './work.ts';
 
-/** Registers the image of an image upload (when its content was read whole: a sha256 is known). */
-async function registerImage(ctx: UploadContext, o: StorageObject, w: Work, sha256: string | undefined) {
-  if (!w.image || !sha256) return;
-  await ctx.registry.register({
+/** The registration of an image upload (when its content was read whole: a sha256 is known). */
+function registration(
+  ctx: UploadContext,
+  o: StorageObject,
+  w: Work,
+  sha256: string | undefined,
+): ImageRegistration | undefined {
+  if (!w.image || !sha256) return undefined;
+  return {
     ...w.image,
     bucket: o.bucket,
     name: o.name,
@@ -34,7 +42,7 @@ async function registerImage(ctx: UploadContext, o: StorageObject, w: Work, sha2
     crc32c: o.crc32c ?? null,
     sha256,
     registeredAt: new Date(ctx.now()).toISOString(),
-  });
+  };
 }
 
 /** Copies a rejected object to quarantine/; returns the copy's name, or null when there is none. */
@@ -88,23 +96,29 @@ function buildReport(f: ReportFacts): UploadReport {
   };
 }
 
+/** What an attempt did: its outcome (the report written), and the image to register, if any. */
+export interface Attempted {
+  outcome: ReportedOutcome;
+  registration: ImageRegistration | undefined;
+}
+
 /**
- * One attempt at object `o`: everything but the ledger. Once `signal` aborts (the attempt ran out of time)
- * it starts no further write: a late attempt must not overwrite the report of the one after it.
+ * One attempt at object `o` (its bytes from `raw`): everything but the ledger and the image registry. Once
+ * `signal` aborts (the attempt ran out of time) it starts no further write: a late attempt must not overwrite
+ * the report of the one after it.
  */
 export async function handle(
   ctx: UploadContext,
   o: StorageObject,
   attempt: number,
+  raw: Readable,
   signal: AbortSignal,
-): Promise<UploadOutcome> {
+): Promise<Attempted> {
   const started = ctx.now();
   const tap = new ByteTap();
-  const w = await work(ctx, o, tap, signal);
+  const w = await work(ctx, o, raw, tap, signal);
   const sha256 = tap.sha256();
   const status = statusOf(w);
-  signal.throwIfAborted();
-  await registerImage(ctx, o, w, sha256);
   signal.throwIfAborted();
   const dicomRecord = w.identity
     ? await recordUploadedDicom(o.name, w.identity, { ...ctx.deps, labels: ctx.labels })
@@ -124,7 +138,8 @@ export async function handle(
     finished,
   });
   signal.throwIfAborted();
-  return { status, report, reportObject: await saveReport(ctx, o, report) };
+  const reportObject = await saveReport(ctx, o, report);
+  return { outcome: { status, report, reportObject }, registration: registration(ctx, o, w, sha256) };
 }
 
 /**

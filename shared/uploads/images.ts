@@ -3,7 +3,7 @@
  * then registered in Firestore `uploads_images`, one document per object name, holding the newest generation.
  */
 import { createHash } from 'node:crypto';
-import type { FirestoreWriter } from '../google/firestore-rest-tx.ts';
+import type { DocUpdate, FirestoreWriter } from '../google/firestore-rest-tx.ts';
 import { DicomHeaderReader, type DicomInfo } from './dicom.ts';
 import { UploadRejection } from './errors.ts';
 import { PngValidator } from './png.ts';
@@ -74,8 +74,11 @@ export interface ImageRegistration extends ImageInspection {
 }
 
 export interface ImageRegistry {
-  /** Stores the registration unless a newer generation of the same object is already registered. */
-  register(r: ImageRegistration): Promise<'registered' | 'superseded'>;
+  /**
+   * Stores the registration unless a newer generation of the same object is already registered; the
+   * `alongside` updates (the ledger's "done") are committed with it, in either case, or nothing is.
+   */
+  register(r: ImageRegistration, alongside?: DocUpdate[]): Promise<'registered' | 'superseded'>;
 }
 
 export function registryDocId(bucket: string, name: string): string {
@@ -88,13 +91,14 @@ export function createImageRegistry(
   collection = IMAGES_REGISTRY_COLLECTION,
 ): ImageRegistry {
   return {
-    async register(r) {
+    async register(r, alongside = []) {
       const id = registryDocId(r.bucket, r.name);
       // Firestore rejects undefined values; the record is plain JSON.
       const doc = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
       // The first registration of a name (the usual case) is one round trip; a later one, a transaction.
-      if (await db.create(collection, id, doc)) return 'registered';
+      if (await db.create(collection, id, doc, alongside)) return 'registered';
       return db.runTransaction(async (tx) => {
+        for (const u of alongside) tx.update(u.collection, u.id, u.fields);
         const stored = (await tx.get(collection, id))?.generation as string | undefined;
         if (stored !== undefined && BigInt(stored) > BigInt(r.generation)) return 'superseded';
         tx.set(collection, id, doc);

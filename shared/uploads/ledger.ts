@@ -5,7 +5,7 @@
  * throws UploadBusyError, so the platform redelivers it later instead of dropping an unfinished event.
  */
 import { createHash } from 'node:crypto';
-import type { FirestoreWriter } from '../google/firestore-rest-tx.ts';
+import type { DocUpdate, FirestoreWriter } from '../google/firestore-rest-tx.ts';
 import { UploadBusyError } from './errors.ts';
 
 export const LEDGER_COLLECTION = 'uploads_ledger';
@@ -21,6 +21,8 @@ export type Claim = { status: 'claimed'; attempt: number } | { status: 'done'; o
 export interface Ledger {
   claim(key: ObjectKey): Promise<Claim>;
   complete(key: ObjectKey, attempt: number, outcome: unknown): Promise<void>;
+  /** The update `complete` sends, for a caller to commit along with another write (ImageRegistry.register). */
+  completion(key: ObjectKey, attempt: number, outcome: unknown): DocUpdate;
   /** Ends this attempt's lease early after a failure, so that the retry need not wait for it. */
   release(key: ObjectKey, attempt: number, error: string): Promise<void>;
 }
@@ -39,6 +41,11 @@ export interface LedgerOptions {
 export function createFirestoreLedger(db: FirestoreWriter, opts: LedgerOptions): Ledger {
   const now = opts.now ?? Date.now;
   const collection = opts.collection ?? LEDGER_COLLECTION;
+  const completion = (key: ObjectKey, attempt: number, outcome: unknown): DocUpdate => ({
+    collection,
+    id: ledgerDocId(key),
+    fields: { state: 'done', attempt, finishedAtMs: now(), outcome: JSON.parse(JSON.stringify(outcome)) },
+  });
   return {
     async claim(key) {
       const id = ledgerDocId(key);
@@ -76,13 +83,11 @@ export function createFirestoreLedger(db: FirestoreWriter, opts: LedgerOptions):
       });
     },
 
+    completion,
+
     async complete(key, attempt, outcome) {
-      await db.update(collection, ledgerDocId(key), {
-        state: 'done',
-        attempt,
-        finishedAtMs: now(),
-        outcome: JSON.parse(JSON.stringify(outcome)) as unknown,
-      });
+      const u = completion(key, attempt, outcome);
+      await db.update(u.collection, u.id, u.fields);
     },
 
     async release(key, attempt, error) {

@@ -2,14 +2,21 @@
  * The use case behind the `processUpload` CloudEvent function (and the local server): one finalized object
  * in, at most one load and one report out, whatever the number of deliveries. This file holds the event
  * handling and the lease/attempt ledger path; one attempt is in handle.ts, reading the object in work.ts.
+ *
+ * A fresh image upload takes 3 sequential round trips (issue 15): the ledger claim and the object read at
+ * once, the report, then the image registry and the ledger's "done" in one Firestore commit. The report goes
+ * before that commit so that a crash between the two leaves the ledger unfinished: the redelivery does the
+ * work again and overwrites the report. Label files keep their order (the load, the report, then "done"):
+ * their writes are many SDK batches, nothing one commit could join.
  */
+import type { Readable } from 'node:stream';
 import { createFirestoreLabelRepo } from '../labels/firestore-repo.ts';
 import { MAX_CONTENT_BYTES } from './bytes.ts';
 import type { ReportedOutcome, UploadContext, UploadOutcome, UploadProcessorDeps } from './context.ts';
 import { withinAttemptTime } from './deadline.ts';
 import { FINALIZED, StorageEventSchema, type StorageObject, StorageObjectSchema } from './event.ts';
 import { giveUp, handle } from './handle.ts';
-import { createImageRegistry } from './images.ts';
+import { createImageRegistry, type ImageRegistration } from './images.ts';
 import { MAX_UPLOAD_ROWS } from './label-load.ts';
 import { createFirestoreLedger } from './ledger.ts';
 import { isOwnObject } from './report.ts';
@@ -43,16 +50,27 @@ function objectOf(ctx: UploadContext, event: unknown): StorageObject | UploadOut
   return o;
 }
 
-/** Marks a finished attempt done in the ledger, with what its report says. */
-async function completed(ctx: UploadContext, o: StorageObject, attempt: number, outcome: ReportedOutcome) {
+/**
+ * Marks a finished attempt done in the ledger, with what its report says; an image's registration goes in
+ * the same commit.
+ */
+async function completed(
+  ctx: UploadContext,
+  o: StorageObject,
+  attempt: number,
+  outcome: ReportedOutcome,
+  registration: ImageRegistration | undefined,
+) {
   const key = { bucket: o.bucket, name: o.name, generation: o.generation };
   const { report } = outcome;
-  await ctx.ledger.complete(key, attempt, {
+  const summary = {
     status: report.status,
     kind: report.kind,
     report: outcome.reportObject,
     rowsLoaded: report.rows?.loaded ?? null,
-  });
+  };
+  if (registration) await ctx.registry.register(registration, [ctx.ledger.completion(key, attempt, summary)]);
+  else await ctx.ledger.complete(key, attempt, summary);
   ctx.log?.info('upload processed', {
     object: o.name,
     generation: o.generation,
@@ -85,8 +103,24 @@ async function failed(
   throw err;
 }
 
-/** The ledger path: claims object `o`, runs one attempt at it, and records how that ended. */
+/**
+ * The ledger path: claims object `o`, runs one attempt at it, and records how that ended. The object's read
+ * starts with the claim (it has no side effect; its stream buffers one chunk until read) and is dropped,
+ * its request with it, unless the claim is ours.
+ */
 async function processObject(ctx: UploadContext, o: StorageObject): Promise<UploadOutcome> {
+  const raw = ctx.deps.objects.read(o.bucket, o.name, o.generation);
+  // An error before the attempt reads (the object gone) is thrown again to the reader; none if unclaimed.
+  raw.on('error', () => {});
+  raw.read(0);
+  try {
+    return await claimed(ctx, o, raw);
+  } finally {
+    raw.destroy();
+  }
+}
+
+async function claimed(ctx: UploadContext, o: StorageObject, raw: Readable): Promise<UploadOutcome> {
   const key = { bucket: o.bucket, name: o.name, generation: o.generation };
   const claim = await ctx.ledger.claim(key);
   if (claim.status === 'done') {
@@ -101,10 +135,12 @@ async function processObject(ctx: UploadContext, o: StorageObject): Promise<Uplo
     return giveUp(ctx, o, claim.attempt - 1, crashed);
   }
   try {
-    const outcome = await withinAttemptTime(ctx.attemptMs, `attempt ${claim.attempt}`, (signal) =>
-      handle(ctx, o, claim.attempt, signal),
+    const { outcome, registration } = await withinAttemptTime(
+      ctx.attemptMs,
+      `attempt ${claim.attempt}`,
+      (signal) => handle(ctx, o, claim.attempt, raw, signal),
     );
-    if ('report' in outcome) await completed(ctx, o, claim.attempt, outcome);
+    await completed(ctx, o, claim.attempt, outcome, registration);
     return outcome;
   } catch (err) {
     return await failed(ctx, o, claim.attempt, err);

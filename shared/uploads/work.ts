@@ -2,6 +2,7 @@
  * Reading one uploaded object: sniffs its content, then loads it as a label file (the label-file path) or
  * inspects it as an image (the image path). Input errors become a rejection; other errors throw.
  */
+import type { Readable } from 'node:stream';
 import { splitFromFileName } from '../dataset/load-dir.ts';
 import { identityFromInfo } from '../dicom/identity.ts';
 import type { DicomIdentity, Split } from '../model/index.ts';
@@ -79,10 +80,14 @@ async function inspect(w: Work, kind: Exclude<Sniffed['kind'], 'labels'>, conten
   }
 }
 
-/** Reads object `o` (its bytes through `tap`) and does what its content calls for, until `signal` aborts. */
+/**
+ * Reads object `o` (its bytes from `raw`, through `tap`) and does what its content calls for, until `signal`
+ * aborts. `raw` is destroyed when done, however it ends.
+ */
 export async function work(
   ctx: UploadContext,
   o: StorageObject,
+  raw: Readable,
   tap: ByteTap,
   signal: AbortSignal,
 ): Promise<Work> {
@@ -93,7 +98,6 @@ export async function work(
     identity: undefined,
     rejection: undefined,
   };
-  const raw = ctx.deps.objects.read(o.bucket, o.name, o.generation);
   // Until the label loader takes over, every error but a transport fault is the content's doing.
   let reading = true;
   try {

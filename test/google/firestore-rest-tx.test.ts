@@ -91,6 +91,21 @@ describe('values and preconditions', () => {
     await assert.rejects(w.create(C, 'c2', { a: [[1]] }), code(3), 'other refusals still throw');
   });
 
+  test('create with updates alongside: one commit, all written or none', async () => {
+    await fs.db.collection(C).doc('al-ledger').set({ state: 'processing', keep: 1 });
+    const done = { collection: C, id: 'al-ledger', fields: { state: 'done' } };
+    assert.equal(await w.create(C, 'al-new', { a: 1 }, [done]), true);
+    assert.deepEqual(await sdkGet('al-new'), { a: 1 });
+    assert.deepEqual(await sdkGet('al-ledger'), { state: 'done', keep: 1 });
+    await fs.db.collection(C).doc('al-ledger').set({ state: 'processing' });
+    assert.equal(await w.create(C, 'al-new', { a: 2 }, [done]), false, 'the document existed');
+    assert.deepEqual(await sdkGet('al-new'), { a: 1 });
+    assert.deepEqual(await sdkGet('al-ledger'), { state: 'processing' }, 'nor was the update written');
+    const missing = { collection: C, id: 'al-absent', fields: { state: 'done' } };
+    await assert.rejects(w.create(C, 'al-other', { a: 3 }, [missing]), code(5));
+    assert.equal(await sdkGet('al-other'), undefined, 'the update was NOT_FOUND: the create was not written');
+  });
+
   test('set replaces the whole document', async () => {
     await fs.db.collection(C).doc('s1').set({ a: 1, b: 2 });
     await w.runTransaction(async (tx) => tx.set(C, 's1', { c: 3 }));

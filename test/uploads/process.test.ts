@@ -4,18 +4,23 @@
  * Firestore, the DuckDB cohort store, the report object and the quarantine prefix. Synthetic data.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { mergeRecords } from '../../shared/dataset/index.ts';
+import { GoogleRestError } from '../../shared/google/rest-http.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
 import { parseFile } from '../../shared/parsers/index.ts';
 import type { ParsedFile } from '../../shared/parsers/types.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
-import { IMAGES_REGISTRY_COLLECTION, registryDocId } from '../../shared/uploads/images.ts';
-import { createFirestoreLedger } from '../../shared/uploads/ledger.ts';
+import {
+  createImageRegistry,
+  IMAGES_REGISTRY_COLLECTION,
+  registryDocId,
+} from '../../shared/uploads/images.ts';
+import { createFirestoreLedger, LEDGER_COLLECTION, ledgerDocId } from '../../shared/uploads/ledger.ts';
 import { createUploadProcessor } from '../../shared/uploads/processor.ts';
 import { makeDicom, makePng, pngWithBadCrc } from './fixtures.ts';
 import {
@@ -343,6 +348,59 @@ describe('images', () => {
       [reg.format, reg.width, reg.height, reg.dicom.patientAge, reg.dicom.viewPosition],
       ['dicom', 20, 30, '045Y', 'PA'],
     );
+  });
+
+  test('a crash between the report and the final commit (registry + done) is completed by the redelivery', async () => {
+    const name = 'images/crash-before-commit.png';
+    const png = makePng(16, 8);
+    await rig.upload(name, png);
+    const first = rig.userDeliveries().find((x) => (x.event.data as { name: string }).name === name)!;
+    const [meta] = await rig.storage.bucket(BUCKET).file(name).getMetadata();
+    // A newer generation no processor has seen (the emulator serves the object's bytes for any generation).
+    const generation = `${meta.generation}7`;
+    const event = { ...first.event, data: { ...(first.event.data as object), generation } };
+    const real = createImageRegistry(rig.documents);
+    let commits = 0;
+    const processor = createUploadProcessor({
+      objects: rig.objects,
+      documents: rig.documents,
+      firestore: () => rig.db,
+      cohorts: () => {
+        throw new Error('an image upload opens no cohort store');
+      },
+      uploadsBucket: BUCKET,
+      throttle: false,
+      leaseMs: 60_000,
+      // The final commit (the registry and the ledger's "done") fails once, after the report was written.
+      registry: {
+        register: async (r, alongside) => {
+          if (++commits === 1) throw new GoogleRestError('the instance died before its commit', 14);
+          return real.register(r, alongside);
+        },
+      },
+    });
+    await assert.rejects(processor.process(event), /died before its commit/);
+    const key = { bucket: BUCKET, name, generation };
+    const ledgerDoc = rig.db.collection(LEDGER_COLLECTION).doc(ledgerDocId(key));
+    assert.equal((await ledgerDoc.get()).get('state'), 'processing', 'not done: the event is redelivered');
+    const stale = await readJson(rig.storage, `reports/${name}.json`);
+    assert.equal(stale.attempt, 1, 'the report was written before the commit');
+
+    const again = await processor.process(event);
+    assert.equal(again.status, 'registered');
+    assert.equal(commits, 2);
+    const report = await readJson(rig.storage, `reports/${name}.json`);
+    assert.equal(report.attempt, 2, "the redelivery's report replaced the first");
+    assert.equal(report.status, 'registered');
+    const done = (await ledgerDoc.get()).data()!;
+    assert.deepEqual([done.state, done.attempt, done.outcome.status], ['done', 2, 'registered']);
+    const regs = await rig.db.collection(IMAGES_REGISTRY_COLLECTION).where('name', '==', name).get();
+    assert.equal(regs.size, 1, 'one registry document');
+    const reg = regs.docs[0]!.data();
+    assert.equal(reg.generation, generation);
+    assert.equal(reg.sha256, createHash('sha256').update(png).digest('hex'));
+    assert.equal((await processor.process(event)).status, 'duplicate');
+    assert.equal(commits, 2, 'a duplicate commits nothing');
   });
 });
 
