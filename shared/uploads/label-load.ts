@@ -140,8 +140,8 @@ async function parseLabels(
 
 /**
  * Writes the patches: an image list's splits to the split table, a metadata file's patches with the
- * splits known for them; then every image document (patchRecords), and the labels version stamp if any
- * changed. Throws LabelWriteError when writes still fail after retries.
+ * splits known for them; then every image document (patchRecords), and the labels version stamp if there
+ * was any row to write. Throws LabelWriteError when writes still fail after retries.
  */
 async function writePatches(kind: FileKind, patches: RecordPatch[], deps: LabelLoadDeps) {
   const patchOpts = { throttle: deps.throttle, ...(deps.collection ? { collection: deps.collection } : {}) };
@@ -166,7 +166,10 @@ async function writePatches(kind: FileKind, patches: RecordPatch[], deps: LabelL
   }
   deps.signal?.throwIfAborted();
   // Every labels instance drops its cache within LABELS_CACHE_CHECK_SECONDS of this (shared/labels/label-cache.ts).
-  if (result.created + result.updated > 0) {
+  // Bumped whenever the file had rows to write, even if they were all unchanged: an earlier attempt at this
+  // upload may have written them and failed before its bump, and its redelivery finds them unchanged; going by
+  // `created + updated` alone, no attempt would ever bump, and instances would serve stale records until TTL.
+  if (patches.length > 0) {
     await bumpLabelsVersion(deps.firestore(), deps.collection ?? IMAGES_COLLECTION);
   }
   return result;

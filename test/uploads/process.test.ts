@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { mergeRecords } from '../../shared/dataset/index.ts';
 import { GoogleRestError } from '../../shared/google/rest-http.ts';
+import { IMAGES_COLLECTION } from '../../shared/labels/doc.ts';
 import { createFirestoreLabelRepo } from '../../shared/labels/firestore-repo.ts';
+import { VERSION_COLLECTION } from '../../shared/labels/version-stamp.ts';
 import { parseFile } from '../../shared/parsers/index.ts';
 import type { ParsedFile } from '../../shared/parsers/types.ts';
 import { writeSyntheticDataset } from '../../shared/sample/synthetic.ts';
@@ -171,6 +173,25 @@ describe('metadata updates', () => {
     assert.equal(d.outcome?.status, 'loaded', JSON.stringify(d.outcome ?? d.error));
     // The bulk merger with the 2017 file preferred: every record carries the 2017 metadata.
     await assertSameAsBulk(loaded, { metadata: '2017' });
+  });
+});
+
+describe('labels version stamp', () => {
+  const stamp = async () =>
+    (await rig.db.collection(VERSION_COLLECTION).doc(IMAGES_COLLECTION).get()).get('stamp') as unknown;
+
+  test('changes again when a label file is uploaded again unchanged (a failed attempt may have written its rows)', async () => {
+    const bytes = await readFile(join(data, 'BBox_List_2017.csv.gz'));
+    const first = await rig.upload('incoming/stamp/BBox_List_2017.csv.gz', bytes);
+    assert.equal(first.outcome?.status, 'loaded');
+    const before = await stamp();
+    assert.equal(typeof before, 'string');
+    const again = await rig.upload('incoming/stamp/BBox_List_2017.csv.gz', bytes);
+    assert.equal(again.outcome?.status, 'loaded');
+    const report = await readJson(rig.storage, 'reports/incoming/stamp/BBox_List_2017.csv.gz.json');
+    assert.equal((report.images as { updated: number }).updated, 0, 'every row unchanged');
+    assert.ok((report.images as { unchanged: number }).unchanged > 0);
+    assert.notEqual(await stamp(), before, 'bumped all the same');
   });
 });
 
