@@ -10,6 +10,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { CohortStoreConfig } from '../../shared/cohorts/create-store.ts';
 import type { CohortStore } from '../../shared/cohorts/store.ts';
+import { type GoogleEnv, loadGoogleEnv } from '../../shared/google/google-env.ts';
 import { adaptFramework, CLOUD_EVENT_MAX_BYTES } from '../../shared/http/framework-adapter.ts';
 import { createFirestore } from '../../shared/labels/firestore-client.ts';
 import { type Lazy, lazy } from '../../shared/lazy.ts';
@@ -20,12 +21,14 @@ import type { UploadProcessor } from '../../shared/uploads/processor.ts';
 /** Everything the upload function reads from the environment. */
 export interface UploadsAppConfig {
   uploads: UploadsConfig;
+  /** Metadata server, key file and proxy of the Storage and Firestore REST clients and the BigQuery store. */
+  google: GoogleEnv;
 }
 
 export function loadUploadsAppConfig(
   env: Record<string, string | undefined> = process.env,
 ): UploadsAppConfig {
-  return { uploads: loadUploadsConfig(env) };
+  return { uploads: loadUploadsConfig(env), google: loadGoogleEnv(env) };
 }
 
 export interface UploadsAppDeps {
@@ -60,8 +63,9 @@ async function createProcessor(deps: UploadsAppDeps, log: Logger): Promise<Uploa
   ]);
   // Image uploads never open the cohort store, so its module and client wait for the first label file.
   const cohorts = deps.cohorts ?? lazy(() => deps.openStore(c.cohorts, log));
-  const objects = createRestStorage({ emulatorHost: c.storageEmulatorHost });
-  const documents = createFirestoreWriter(firestoreOptions(c));
+  const { google } = deps.config;
+  const objects = createRestStorage({ emulatorHost: c.storageEmulatorHost, google });
+  const documents = createFirestoreWriter({ ...firestoreOptions(c), google });
   objects.warm();
   documents.warm();
   return createUploadProcessor({

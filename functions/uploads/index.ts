@@ -10,7 +10,10 @@ import { createUploadsApp, loadUploadsAppConfig } from './app.ts';
 const config = loadUploadsAppConfig();
 // The cloud bundle has no DuckDB: a label file needs BigQuery, refused at start-up rather than on the first file.
 requireBigQueryStore(config.uploads.cohorts);
-const app = createUploadsApp({ config, openStore: openBigQueryCohortStore });
+const app = createUploadsApp({
+  config,
+  openStore: (c, log) => openBigQueryCohortStore(c, log, { google: config.google }),
+});
 // The processor is made at instance start, on the event loop's next turn (the framework has called listen()
 // by then, so the port opens no later): its code, the REST clients, the project and the access token are
 // ready, or on the way, when the first event arrives. Not awaited; a failure is forgotten by the lazy

@@ -14,11 +14,14 @@
  * code (GoogleRestError), as the SDK's do.
  *
  * Credentials: `Bearer owner` against the emulator (admin, as the SDK sends); in the cloud the instance's
- * token from the metadata server (shared/google/rest-http.ts), else Application Default Credentials.
+ * token from the metadata server (shared/google/rest-http.ts), else Application Default Credentials. With
+ * `google` (GoogleEnv, read once at start-up): GCE_METADATA_HOST's metadata server, a
+ * GOOGLE_APPLICATION_CREDENTIALS key file first, and HTTPS_PROXY / NO_PROXY for firestore.googleapis.com.
  */
 import type { Agent as HttpAgent } from 'node:http';
 import { fromRestValue, GRPC_CODES, type RestDocument } from '../labels/firestore-rest-value.ts';
 import { fieldPath, type RestValueOut, toRestFields } from './firestore-rest-encode.ts';
+import { type GoogleEnv, googleTokenSource } from './google-env.ts';
 import {
   cloudTokenSource,
   GoogleRestError,
@@ -46,7 +49,9 @@ export interface FirestoreWriterOptions {
   timeoutMs?: number;
   /** Runs of a transaction's function before an ABORTED commit is thrown; default 5 (the SDK's). */
   maxAttempts?: number;
-  /** Tests: the Firestore endpoint and the metadata server (defaults: Google's). */
+  /** Metadata server, key file and proxy (loadGoogleEnv() at start-up); default: none of them set. */
+  google?: GoogleEnv | undefined;
+  /** Tests: the Firestore endpoint and the metadata server (defaults: Google's, or google.metadataUrl). */
   endpoint?: string;
   metadataUrl?: string;
 }
@@ -126,12 +131,16 @@ function projectSource(configured: string | undefined, agent: () => HttpAgent, m
 function rpcClient(opts: FirestoreWriterOptions) {
   const emulator = opts.emulatorHost;
   const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
-  const metadata = opts.metadataUrl ?? METADATA;
-  const agents = lazyAgents(base);
+  const g = opts.google;
+  const metadata = opts.metadataUrl ?? g?.metadataUrl ?? METADATA;
+  const agents = lazyAgents(base, emulator ? {} : g?.proxyEnv);
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  const scope = 'https://www.googleapis.com/auth/datastore';
   const token: TokenSource = emulator
     ? async () => 'owner'
-    : cloudTokenSource(agents.metadataAgent, metadata, 'https://www.googleapis.com/auth/datastore');
+    : g
+      ? googleTokenSource({ ...g, metadataUrl: metadata }, agents.metadataAgent, scope)
+      : cloudTokenSource(agents.metadataAgent, metadata, scope);
   const projectId = projectSource(opts.projectId, agents.metadataAgent, metadata);
   const database = async () => `projects/${await projectId()}/databases/${opts.databaseId ?? '(default)'}`;
   const rpc = async (verb: string, body: unknown): Promise<unknown> => {

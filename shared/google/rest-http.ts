@@ -140,9 +140,16 @@ export async function metadataProject(agent: () => HttpAgent, metadata: string):
 }
 
 /** Kept-alive HTTP agents for one API and the metadata server, made on first use (node:https only if asked). */
-export function lazyAgents(base: string) {
+export function lazyAgents(base: string, proxyEnv: Record<string, string> = {}) {
   // As many idle sockets kept as may be open: a burst after a lull reuses them instead of reconnecting.
-  const agentOpts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 64 };
+  // `proxyEnv` (HTTPS_PROXY / NO_PROXY, GoogleEnv): Node's own proxy support, for the API agent only.
+  const agentOpts = {
+    keepAlive: true,
+    keepAliveMsecs: 30_000,
+    maxSockets: 64,
+    maxFreeSockets: 64,
+    ...(Object.keys(proxyEnv).length > 0 ? { proxyEnv } : {}),
+  };
   let apiAgent: HttpAgent | undefined;
   let metaAgent: HttpAgent | undefined;
   return {

@@ -12,12 +12,15 @@
  * reading keeps Node's code (ECONNRESET...). Every request has a socket timeout.
  *
  * Credentials: none against the emulator (STORAGE_EMULATOR_HOST, plain HTTP); in the cloud the instance's
- * token (shared/google/rest-http.ts), with the devstorage.read_write scope.
+ * token (shared/google/rest-http.ts), with the devstorage.read_write scope. With `google` (GoogleEnv, read
+ * once at start-up): GCE_METADATA_HOST's metadata server, a GOOGLE_APPLICATION_CREDENTIALS key file first,
+ * and HTTPS_PROXY / NO_PROXY for storage.googleapis.com, as the cohorts and signer clients honour them.
  */
 import { createHash } from 'node:crypto';
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { type GoogleEnv, googleTokenSource } from './google-env.ts';
 import {
   cloudTokenSource,
   GoogleRestError,
@@ -62,7 +65,9 @@ export interface RestStorageOptions {
   emulatorHost?: string | undefined;
   /** A request with no bytes for this long fails (ETIMEDOUT); default 60 s. */
   timeoutMs?: number;
-  /** Tests: the Storage endpoint and the metadata server (defaults: Google's). */
+  /** Metadata server, key file and proxy (loadGoogleEnv() at start-up); default: none of them set. */
+  google?: GoogleEnv | undefined;
+  /** Tests: the Storage endpoint and the metadata server (defaults: Google's, or google.metadataUrl). */
   endpoint?: string;
   metadataUrl?: string;
 }
@@ -156,11 +161,15 @@ export function createRestStorage(opts: RestStorageOptions = {}): ObjectStore {
       : `http://${emulator}`
     : (opts.endpoint ?? ENDPOINT);
   const root = base.replace(/\/+$/, '');
-  const agents = lazyAgents(root);
+  const g = opts.google;
+  const agents = lazyAgents(root, emulator ? {} : g?.proxyEnv);
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  const metadata = opts.metadataUrl ?? g?.metadataUrl ?? METADATA;
   const token: TokenSource | undefined = emulator
     ? undefined
-    : cloudTokenSource(agents.metadataAgent, opts.metadataUrl ?? METADATA, SCOPE);
+    : g
+      ? googleTokenSource({ ...g, metadataUrl: metadata }, agents.metadataAgent, SCOPE)
+      : cloudTokenSource(agents.metadataAgent, metadata, SCOPE);
   const auth = async (): Promise<Record<string, string>> =>
     token ? { authorization: `Bearer ${await token()}` } : {};
 
