@@ -2,7 +2,7 @@
  * Plain JavaScript to Firestore's REST representation of values (google.firestore.v1.Value as JSON), the
  * way the SDK's serializer encodes it: a safe integer (not -0) is an `integerValue`, any other number a
  * `doubleValue`; plain objects are maps, arrays arrays; `undefined` is refused, as the SDK refuses it. Only
- * the JSON types our documents hold (the reverse is shared/labels/firestore-rest-value.ts); pure.
+ * the JSON types our documents hold (the reverse is shared/google/firestore-rest-value.ts); pure.
  */
 
 /** A google.firestore.v1.Value as JSON, as sent. */

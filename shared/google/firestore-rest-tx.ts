@@ -1,35 +1,13 @@
-/**
- * Firestore transactions and single-document updates over the REST API (v1, JSON: beginTransaction,
- * batchGet in the transaction, commit with preconditions, rollback), with node:http(s), which the framework
- * has loaded already. The upload function's ledger and image registry write through it, so that an image
- * upload on a cold instance never loads @google-cloud/firestore (some 170-270 ms of import plus its gRPC
- * channel set-up on the first call, measured in docs/deploy.md); label files still load the SDK for their bulk
- * writes (BulkWriter), only when one arrives.
- *
- * Semantics are the SDK's `runTransaction`: reads lock the documents until commit; `create` fails when the
- * document exists, `update` when it does not (the commit then throws ALREADY_EXISTS / NOT_FOUND); a commit or
- * a read that loses to a concurrent transaction (ABORTED) runs the function again, in a transaction that
- * names the one it retries (Firestore gives it priority), at most `maxAttempts` times with a growing pause;
- * any other error, or the function's own, rolls the transaction back and is thrown. Errors carry the gRPC
- * code (GoogleRestError), as the SDK's do.
- *
- * Credentials: `Bearer owner` against the emulator (admin, as the SDK sends); in the cloud the instance's
- * token from the metadata server (shared/google/rest-http.ts), else Application Default Credentials. With
- * `google` (GoogleEnv, read once at start-up): GCE_METADATA_HOST's metadata server, a
- * GOOGLE_APPLICATION_CREDENTIALS key file first, and HTTPS_PROXY / NO_PROXY for firestore.googleapis.com.
- */
-import type { Agent as HttpAgent } from 'node:http';
-import { fromRestValue, GRPC_CODES, type RestDocument } from '../labels/firestore-rest-value.ts';
+import { projectSource, toError } from './firestore-rest-common.ts';
 import { fieldPath, type RestValueOut, toRestFields } from './firestore-rest-encode.ts';
+import { fromRestValue, type RestDocument } from './firestore-rest-value.ts';
 import { type GoogleEnv, googleTokenSource } from './google-env.ts';
 import {
   cloudTokenSource,
   GoogleRestError,
   lazyAgents,
   METADATA,
-  metadataProject,
   type Response,
-  STATUS_CODES_BY_HTTP,
   send,
   type TokenSource,
   UNAVAILABLE,
@@ -97,34 +75,6 @@ interface Write {
   update: { name: string; fields: Record<string, RestValueOut> };
   updateMask?: { fieldPaths: string[] };
   currentDocument?: { exists: boolean };
-}
-
-function toError(res: Response, what: string): GoogleRestError {
-  let status = '';
-  let message = res.body.slice(0, 300);
-  try {
-    const e = (JSON.parse(res.body) as { error?: { status?: string; message?: string } }).error;
-    status = e?.status ?? '';
-    message = e?.message ?? message;
-  } catch {
-    // not JSON (a proxy's page): the HTTP status says enough
-  }
-  const code =
-    GRPC_CODES[status] ?? STATUS_CODES_BY_HTTP[res.status] ?? (res.status >= 500 ? UNAVAILABLE : 2);
-  return new GoogleRestError(`${what}: HTTP ${res.status} ${status} ${message}`.trim(), code, res.status);
-}
-
-/** The configured project, else the metadata server's (asked once; a failure is asked again next time). */
-function projectSource(configured: string | undefined, agent: () => HttpAgent, metadata: string) {
-  let project: Promise<string> | undefined;
-  return (): Promise<string> => {
-    if (configured) return Promise.resolve(configured);
-    project ??= metadataProject(agent, metadata).catch((err: unknown) => {
-      project = undefined;
-      throw new GoogleRestError('no project id (set GOOGLE_CLOUD_PROJECT)', 9, undefined, err);
-    });
-    return project;
-  };
 }
 
 /** POSTs JSON to `<database>/documents:<verb>`; the answer's JSON, or a GoogleRestError. */

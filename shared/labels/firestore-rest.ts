@@ -1,38 +1,21 @@
-/**
- * The Firestore reads the labels function makes (documents:batchGet, one document GET, documents:runQuery),
- * over Firestore's REST API (v1, JSON) with node:http(s), which the framework has loaded already.
- *
- * Why not the SDK: @google-cloud/firestore takes 260-1,500 ms to import on a loaded 2-core machine (protos,
- * google-gax, gRPC), and `preferRest` still loads all of it plus google-auth-library, so the SDK alone costs
- * more than the framework's whole cold start. Three read calls and the value decoding are ~250 lines.
- * Bulk writes (label loads: BulkWriter) keep the SDK (firestore-client.ts); the upload function's ledger and
- * image registry write over REST too (shared/google/firestore-rest-tx.ts).
- *
- * Credentials: none against the emulator (it treats `Bearer owner` as admin, like the SDK sends); in the
- * cloud the access token of the instance's service account from the metadata server, refreshed a minute
- * before it expires; off Google Cloud (no metadata server), google-auth-library's Application Default
- * Credentials, loaded only then.
- */
-import type { Agent as HttpAgent } from 'node:http';
+import { projectSource, toError } from '../google/firestore-rest-common.ts';
+import { fromRestValue, type RestDocument } from '../google/firestore-rest-value.ts';
 import {
   cloudTokenSource,
-  GoogleRestError as FirestoreRestError,
+  type GoogleRestError as FirestoreRestError,
   lazyAgents,
   METADATA,
-  metadataProject,
   type Response,
-  STATUS_CODES_BY_HTTP,
   send,
   type TokenSource,
   UNAVAILABLE,
 } from '../google/rest-http.ts';
-import { fromRestValue, GRPC_CODES, type RestDocument } from './firestore-rest-value.ts';
 
 export { GoogleRestError as FirestoreRestError } from '../google/rest-http.ts';
 
 const ENDPOINT = 'https://firestore.googleapis.com';
 
-export type { RestDocument } from './firestore-rest-value.ts';
+export type { RestDocument } from '../google/firestore-rest-value.ts';
 
 export interface RestFirestoreOptions {
   /** Required with the emulator; in the cloud, default: the metadata server's project. */
@@ -75,21 +58,6 @@ export interface RestFirestore {
   close(): void;
 }
 
-function toError(res: Response, what: string): FirestoreRestError {
-  let status = '';
-  let message = res.body.slice(0, 300);
-  try {
-    const e = (JSON.parse(res.body) as { error?: { status?: string; message?: string } }).error;
-    status = e?.status ?? '';
-    message = e?.message ?? message;
-  } catch {
-    // not JSON (a proxy's page): the HTTP status says enough
-  }
-  const code =
-    GRPC_CODES[status] ?? STATUS_CODES_BY_HTTP[res.status] ?? (res.status >= 500 ? UNAVAILABLE : 2);
-  return new FirestoreRestError(`${what}: HTTP ${res.status} ${status} ${message}`.trim(), code, res.status);
-}
-
 const docId = (name: string) => name.slice(name.lastIndexOf('/') + 1);
 const docOf = (d: RestDocument): RestDoc => ({
   id: docId(d.name),
@@ -114,19 +82,6 @@ function equalityQuery(
     },
     orderBy: [{ field: { fieldPath: orderBy }, direction: 'ASCENDING' }],
     select: { fields: select.map((fieldPath) => ({ fieldPath })) },
-  };
-}
-
-/** The configured project, else the metadata server's (asked once; a failure is asked again next time). */
-function projectSource(configured: string | undefined, agent: () => HttpAgent, metadata: string) {
-  let project: Promise<string> | undefined;
-  return (): Promise<string> => {
-    if (configured) return Promise.resolve(configured);
-    project ??= metadataProject(agent, metadata).catch((err: unknown) => {
-      project = undefined;
-      throw new FirestoreRestError('no project id (set GOOGLE_CLOUD_PROJECT)', 9, undefined, err);
-    });
-    return project;
   };
 }
 
