@@ -1,3 +1,23 @@
+/**
+ * Firestore transactions and single-document updates over the REST API (v1, JSON: beginTransaction,
+ * batchGet in the transaction, commit with preconditions, rollback), with node:http(s), which the framework
+ * has loaded already. The upload function's ledger and image registry write through it, so that an image
+ * upload on a cold instance never loads @google-cloud/firestore (some 170-270 ms of import plus its gRPC
+ * channel set-up on the first call, measured in docs/deploy.md); label files still load the SDK for their bulk
+ * writes (BulkWriter), only when one arrives.
+ *
+ * Semantics are the SDK's `runTransaction`: reads lock the documents until commit; `create` fails when the
+ * document exists, `update` when it does not (the commit then throws ALREADY_EXISTS / NOT_FOUND); a commit or
+ * a read that loses to a concurrent transaction (ABORTED) runs the function again, in a transaction that
+ * names the one it retries (Firestore gives it priority), at most `maxAttempts` times with a growing pause;
+ * any other error, or the function's own, rolls the transaction back and is thrown. Errors carry the gRPC
+ * code (GoogleRestError), as the SDK's do.
+ *
+ * Credentials: `Bearer owner` against the emulator (admin, as the SDK sends); in the cloud the instance's
+ * token from the metadata server (shared/google/rest-http.ts), else Application Default Credentials. With
+ * `google` (GoogleEnv, read once at start-up): GCE_METADATA_HOST's metadata server, a
+ * GOOGLE_APPLICATION_CREDENTIALS key file first, and HTTPS_PROXY / NO_PROXY for firestore.googleapis.com.
+ */
 import { projectSource, toError } from './firestore-rest-common.ts';
 import { fieldPath, type RestValueOut, toRestFields } from './firestore-rest-encode.ts';
 import { fromRestValue, type RestDocument } from './firestore-rest-value.ts';

@@ -1,3 +1,18 @@
+/**
+ * The Firestore reads the labels function makes (documents:batchGet, one document GET, documents:runQuery),
+ * over Firestore's REST API (v1, JSON) with node:http(s), which the framework has loaded already.
+ *
+ * Why not the SDK: @google-cloud/firestore takes 260-1,500 ms to import on a loaded 2-core machine (protos,
+ * google-gax, gRPC), and `preferRest` still loads all of it plus google-auth-library, so the SDK alone costs
+ * more than the framework's whole cold start. Three read calls and the value decoding are ~250 lines.
+ * Bulk writes (label loads: BulkWriter) keep the SDK (firestore-client.ts); the upload function's ledger and
+ * image registry write over REST too (shared/google/firestore-rest-tx.ts).
+ *
+ * Credentials: none against the emulator (it treats `Bearer owner` as admin, like the SDK sends); in the
+ * cloud the access token of the instance's service account from the metadata server, refreshed a minute
+ * before it expires; off Google Cloud (no metadata server), google-auth-library's Application Default
+ * Credentials, loaded only then.
+ */
 import { projectSource, toError } from '../google/firestore-rest-common.ts';
 import { fromRestValue, type RestDocument } from '../google/firestore-rest-value.ts';
 import {
