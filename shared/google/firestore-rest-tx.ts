@@ -18,40 +18,17 @@
  * `google` (GoogleEnv, read once at start-up): GCE_METADATA_HOST's metadata server, a
  * GOOGLE_APPLICATION_CREDENTIALS key file first, and HTTPS_PROXY / NO_PROXY for firestore.googleapis.com.
  */
-import { projectSource, toError } from './firestore-rest-common.ts';
+import { type FirestoreConnectionOptions, firestoreConnection, toError } from './firestore-rest-common.ts';
 import { fieldPath, type RestValueOut, toRestFields } from './firestore-rest-encode.ts';
 import { fromRestValue, type RestDocument } from './firestore-rest-value.ts';
-import { type GoogleEnv, googleTokenSource } from './google-env.ts';
-import {
-  cloudTokenSource,
-  GoogleRestError,
-  lazyAgents,
-  METADATA,
-  type Response,
-  send,
-  type TokenSource,
-  UNAVAILABLE,
-} from './rest-http.ts';
+import { GoogleRestError } from './rest-http.ts';
 
-const ENDPOINT = 'https://firestore.googleapis.com';
 export const ABORTED = 10;
 const ALREADY_EXISTS = 6;
 
-export interface FirestoreWriterOptions {
-  /** Required with the emulator; in the cloud, default: the metadata server's project. */
-  projectId?: string | undefined;
-  databaseId?: string | undefined;
-  /** `host:port` of the emulator: plain HTTP. */
-  emulatorHost?: string | undefined;
-  /** A request with no answer for this long is abandoned and its socket closed; default 60 s. */
-  timeoutMs?: number;
+export interface FirestoreWriterOptions extends Omit<FirestoreConnectionOptions, 'maxResponseBytes'> {
   /** Runs of a transaction's function before an ABORTED commit is thrown; default 5 (the SDK's). */
   maxAttempts?: number;
-  /** Metadata server, key file and proxy (loadGoogleEnv() at start-up); default: none of them set. */
-  google?: GoogleEnv | undefined;
-  /** Tests: the Firestore endpoint and the metadata server (defaults: Google's, or google.metadataUrl). */
-  endpoint?: string;
-  metadataUrl?: string;
 }
 
 export type Fields = Record<string, unknown>;
@@ -99,43 +76,13 @@ interface Write {
 
 /** POSTs JSON to `<database>/documents:<verb>`; the answer's JSON, or a GoogleRestError. */
 function rpcClient(opts: FirestoreWriterOptions) {
-  const emulator = opts.emulatorHost;
-  const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
-  const g = opts.google;
-  const metadata = opts.metadataUrl ?? g?.metadataUrl ?? METADATA;
-  const agents = lazyAgents(base, emulator ? {} : g?.proxyEnv);
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  const scope = 'https://www.googleapis.com/auth/datastore';
-  const token: TokenSource = emulator
-    ? async () => 'owner'
-    : g
-      ? googleTokenSource({ ...g, metadataUrl: metadata }, agents.metadataAgent, scope)
-      : cloudTokenSource(agents.metadataAgent, metadata, scope);
-  const projectId = projectSource(opts.projectId, agents.metadataAgent, metadata);
-  const database = async () => `projects/${await projectId()}/databases/${opts.databaseId ?? '(default)'}`;
+  const conn = firestoreConnection({ ...opts, maxResponseBytes: 8 << 20 });
   const rpc = async (verb: string, body: unknown): Promise<unknown> => {
-    const json = JSON.stringify(body);
-    const headers = {
-      authorization: `Bearer ${await token()}`,
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(json)),
-    };
-    const url = new URL(`${base}/v1/${await database()}/documents:${verb}`);
-    // A kept-alive socket the server has just closed fails at once: one retry on a fresh one. (A commit that
-    // did reach Firestore cannot apply twice: its transaction is spent; a plain update is idempotent.)
-    let res: Response;
-    try {
-      res = await send(url, 'POST', headers, json, agents.agent, 8 << 20, timeoutMs);
-    } catch (err) {
-      if ((err as GoogleRestError).code !== UNAVAILABLE) throw err;
-      res = await send(url, 'POST', headers, json, agents.agent, 8 << 20, timeoutMs);
-    }
+    const res = await conn.call('POST', `${await conn.database()}/documents:${verb}`, body);
     if (res.status !== 200) throw toError(res, `Firestore ${verb}`);
     return JSON.parse(res.body) as unknown;
   };
-  // The project and the token on their way before the first call needs them (nothing to do on the emulator).
-  const warm = () => void Promise.all([database(), token()]).catch(() => undefined);
-  return { rpc, database, warm, close: () => agents.destroy() };
+  return { rpc, database: conn.database, warm: conn.warm, close: conn.close };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

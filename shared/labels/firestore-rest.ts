@@ -13,39 +13,17 @@
  * before it expires; off Google Cloud (no metadata server), google-auth-library's Application Default
  * Credentials, loaded only then.
  */
-import { projectSource, toError } from '../google/firestore-rest-common.ts';
-import { fromRestValue, type RestDocument } from '../google/firestore-rest-value.ts';
 import {
-  cloudTokenSource,
-  type GoogleRestError as FirestoreRestError,
-  lazyAgents,
-  METADATA,
-  type Response,
-  send,
-  type TokenSource,
-  UNAVAILABLE,
-} from '../google/rest-http.ts';
-
-export { GoogleRestError as FirestoreRestError } from '../google/rest-http.ts';
-
-const ENDPOINT = 'https://firestore.googleapis.com';
+  type FirestoreConnectionOptions,
+  firestoreConnection,
+  toError,
+} from '../google/firestore-rest-common.ts';
+import { fromRestValue, type RestDocument } from '../google/firestore-rest-value.ts';
 
 export type { RestDocument } from '../google/firestore-rest-value.ts';
+export { GoogleRestError as FirestoreRestError } from '../google/rest-http.ts';
 
-export interface RestFirestoreOptions {
-  /** Required with the emulator; in the cloud, default: the metadata server's project. */
-  projectId?: string | undefined;
-  databaseId?: string | undefined;
-  /** `host:port` of the emulator: plain HTTP, no credentials. */
-  emulatorHost?: string | undefined;
-  /** Largest response body accepted, in bytes; default 64 MiB. */
-  maxResponseBytes?: number;
-  /** A request with no answer for this long is abandoned and its socket closed; default 60 s. */
-  timeoutMs?: number;
-  /** Tests: the Firestore endpoint and the metadata server (defaults: Google's). */
-  endpoint?: string;
-  metadataUrl?: string;
-}
+export type RestFirestoreOptions = FirestoreConnectionOptions;
 
 /** A document read back: its id and decoded fields. */
 export interface RestDoc {
@@ -102,38 +80,9 @@ function equalityQuery(
 
 /** A Firestore REST reader; create one per instance (it keeps its connections and token). */
 export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
-  const emulator = opts.emulatorHost;
-  const base = emulator ? `http://${emulator}` : (opts.endpoint ?? ENDPOINT);
-  const metadata = opts.metadataUrl ?? METADATA;
-  const agents = lazyAgents(base);
-  const { agent, metadataAgent } = agents;
-  const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  const token: TokenSource = emulator
-    ? async () => 'owner'
-    : cloudTokenSource(metadataAgent, metadata, 'https://www.googleapis.com/auth/datastore');
-  const projectId = projectSource(opts.projectId, metadataAgent, metadata);
-  const database = opts.databaseId ?? '(default)';
-  const root = async () => `projects/${await projectId()}/databases/${database}/documents`;
-
-  const call = async (method: 'GET' | 'POST', path: string, body: unknown) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${await token()}` };
-    const json = body === undefined ? undefined : JSON.stringify(body);
-    if (json !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(json));
-    }
-    const url = new URL(`${base}/v1/${path}`);
-    // A kept-alive socket the server has just closed fails at once: one retry on a fresh one.
-    let res: Response;
-    try {
-      res = await send(url, method, headers, json, agent, maxBytes, timeoutMs);
-    } catch (err) {
-      if ((err as FirestoreRestError).code !== UNAVAILABLE) throw err;
-      res = await send(url, method, headers, json, agent, maxBytes, timeoutMs);
-    }
-    return res;
-  };
+  const conn = firestoreConnection(opts);
+  const { call } = conn;
+  const root = async () => `${await conn.database()}/documents`;
 
   return {
     async batchGet(collection, ids, mask) {
@@ -175,7 +124,7 @@ export function createRestFirestore(opts: RestFirestoreOptions): RestFirestore {
     },
 
     close() {
-      agents.destroy();
+      conn.close();
     },
   };
 }
