@@ -73,7 +73,7 @@ const fw = createRequire(req.resolve('@google-cloud/functions-framework'));
 const frameworkServerModules = ['express', 'body-parser'].filter((m) => fw.cache[fw.resolve(m)] !== undefined);
 const { getFunction } = req('@google-cloud/functions-framework/testing');
 const visibleToFramework = Object.fromEntries(Object.keys(registered).map((n) => [n, typeof getFunction(n) === 'function']));
-process.stdout.write('\\n' + MARK + JSON.stringify({ nodeVersion: process.version, registered, visibleToFramework, importMs, frameworkServerModules }));
+process.stdout.write('\\n' + MARK + JSON.stringify({ nodeVersion: process.version, registered, visibleToFramework, importMs, frameworkServerModules }) + '\\n');
 `;
 
 /** Imports a sealed bundle in a fresh `node` with `env` (plus PATH), and reports what it registered. */
@@ -87,8 +87,10 @@ export async function probeBundle(b: SealedBundle, env: Record<string, string>):
       timeout: 60_000,
     },
   );
-  // The bundle may log to stdout at start-up; the result follows the marker.
-  return JSON.parse(stdout.slice(stdout.lastIndexOf(MARK) + MARK.length)) as Probe;
+  // The bundle may log to stdout at start-up, before the result and after it (a warm-up started on the next
+  // turn of the event loop): the result is the line that follows the marker.
+  const rest = stdout.slice(stdout.lastIndexOf(MARK) + MARK.length);
+  return JSON.parse(rest.slice(0, rest.indexOf('\n'))) as Probe;
 }
 
 /** The package.json the bundle ships. */
