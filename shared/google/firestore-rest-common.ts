@@ -11,9 +11,8 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import { GRPC_CODES } from './firestore-rest-value.ts';
-import { type GoogleEnv, googleTokenSource } from './google-env.ts';
+import { apiTokenSource, type GoogleEnv } from './google-env.ts';
 import {
-  cloudTokenSource,
   GoogleRestError,
   lazyAgents,
   METADATA,
@@ -84,9 +83,7 @@ export function firestoreConnection(opts: FirestoreConnectionOptions) {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const token: TokenSource = emulator
     ? async () => 'owner'
-    : g
-      ? googleTokenSource({ ...g, metadataUrl: metadata }, agents.metadataAgent, SCOPE)
-      : cloudTokenSource(agents.metadataAgent, metadata, SCOPE);
+    : apiTokenSource(g, metadata, agents.metadataAgent, SCOPE);
   const projectId = projectSource(opts.projectId, agents.metadataAgent, metadata);
   /** `projects/<project>/databases/<database>`. */
   const database = async () => `projects/${await projectId()}/databases/${opts.databaseId ?? '(default)'}`;

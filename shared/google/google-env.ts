@@ -9,7 +9,7 @@
 import type { Agent as HttpAgent } from 'node:http';
 import * as z from 'zod';
 import { envString, loadConfig } from '../config.ts';
-import { cloudTokenSource, METADATA, nodeHttp, nodeHttps, type TokenSource } from './rest-http.ts';
+import { cloudTokenSource, lazyAgents, METADATA, type TokenSource } from './rest-http.ts';
 
 export const GoogleEnvSchema = z
   .object({
@@ -45,20 +45,7 @@ export function loadGoogleEnv(env: Record<string, string | undefined> = process.
  * metadata server (never proxied: it is link-local), each made on first use.
  */
 export function googleAgents(base: string, g: Pick<GoogleEnv, 'proxyEnv'>) {
-  const opts = {
-    keepAlive: true,
-    keepAliveMsecs: 30_000,
-    maxSockets: 64,
-    maxFreeSockets: 64,
-    ...(Object.keys(g.proxyEnv).length > 0 ? { proxyEnv: g.proxyEnv } : {}),
-  };
-  let api: HttpAgent | undefined;
-  let meta: HttpAgent | undefined;
-  return {
-    agent: () =>
-      (api ??= base.startsWith('https:') ? new (nodeHttps().Agent)(opts) : new (nodeHttp().Agent)(opts)),
-    metadataAgent: () => (meta ??= new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 4 })),
-  };
+  return lazyAgents(base, g.proxyEnv);
 }
 
 /** Application Default Credentials through google-auth-library, loaded only when first asked. */
@@ -86,4 +73,19 @@ export function googleTokenSource(
   scope = 'https://www.googleapis.com/auth/cloud-platform',
 ): TokenSource {
   return g.keyFile ? adcTokenSource(scope) : cloudTokenSource(metadataAgent, g.metadataUrl, scope);
+}
+
+/**
+ * The token a REST client sends off the emulator: googleTokenSource with `g` (its metadata server replaced by
+ * `metadataUrl`), else the metadata server at `metadataUrl`, else ADC (cloudTokenSource).
+ */
+export function apiTokenSource(
+  g: GoogleEnv | undefined,
+  metadataUrl: string,
+  metadataAgent: () => HttpAgent,
+  scope: string,
+): TokenSource {
+  return g
+    ? googleTokenSource({ ...g, metadataUrl }, metadataAgent, scope)
+    : cloudTokenSource(metadataAgent, metadataUrl, scope);
 }

@@ -20,9 +20,8 @@ import { createHash } from 'node:crypto';
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { type GoogleEnv, googleTokenSource } from './google-env.ts';
+import { apiTokenSource, type GoogleEnv } from './google-env.ts';
 import {
-  cloudTokenSource,
   GoogleRestError,
   lazyAgents,
   METADATA,
@@ -167,9 +166,7 @@ export function createRestStorage(opts: RestStorageOptions = {}): ObjectStore {
   const metadata = opts.metadataUrl ?? g?.metadataUrl ?? METADATA;
   const token: TokenSource | undefined = emulator
     ? undefined
-    : g
-      ? googleTokenSource({ ...g, metadataUrl: metadata }, agents.metadataAgent, SCOPE)
-      : cloudTokenSource(agents.metadataAgent, metadata, SCOPE);
+    : apiTokenSource(g, metadata, agents.metadataAgent, SCOPE);
   const auth = async (): Promise<Record<string, string>> =>
     token ? { authorization: `Bearer ${await token()}` } : {};
 
