@@ -22,7 +22,7 @@ import { type GoogleStandIns, startGoogleStandIns } from '../test/harness/google
 import { makePng } from '../test/uploads/fixtures.ts';
 
 export interface Scenario {
-  /** Bundle folder (functions/<folder>), or `noop` for the framework alone. */
+  /** Bundle folder (functions/<folder>), or `noop` / `noop-mjs` for the framework alone. */
   folder: string;
   name: string;
   /** Added to (and overriding) the bundle's deployed sample environment. */
@@ -61,12 +61,16 @@ export function seal(dir: string, packages: readonly string[]): void {
   }
 }
 
-/** A bundle-shaped folder whose function only answers: the framework's own start-up, for comparison. */
-export function noopBundle(dir: string): string {
+/**
+ * A bundle-shaped folder whose function only answers: the framework's own start-up, for comparison. Its entry
+ * is `index.js` as in a hand-written function (the baseline), or `index.mjs` as in our bundles, for which the
+ * framework skips importing read-package-up (scripts/build.ts, ENTRY_FILE).
+ */
+export function noopBundle(dir: string, entry: 'index.js' | 'index.mjs' = 'index.js'): string {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), '{"type":"module","main":"index.js"}\n');
+  writeFileSync(join(dir, 'package.json'), `{"type":"module","main":"${entry}"}\n`);
   writeFileSync(
-    join(dir, 'index.js'),
+    join(dir, entry),
     "import { http } from '@google-cloud/functions-framework';\nhttp('noop', (_req, res) => res.send('ok'));\n",
   );
   seal(dir, ['@google-cloud/functions-framework']);
@@ -160,6 +164,13 @@ export function scenarios(b: Backends): Scenario[] {
     {
       folder: 'noop',
       name: 'framework alone: GET /',
+      env: {},
+      request: (u) => statusOf(fetch(u)),
+      expect: [200],
+    },
+    {
+      folder: 'noop-mjs',
+      name: 'framework alone, index.mjs entry: GET /',
       env: {},
       request: (u) => statusOf(fetch(u)),
       expect: [200],

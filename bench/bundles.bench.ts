@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAll } from '../scripts/build.ts';
+import { buildAll, ENTRY_FILE } from '../scripts/build.ts';
 import { REPO_ROOT } from '../scripts/function-folders.ts';
 import { functionDeployments } from '../test/terraform/checks.ts';
 import { sampleEnvironment } from '../test/terraform/expected.ts';
@@ -86,15 +86,15 @@ export default async (): Promise<void> => {
     for (let i = 0; i < RUNS; i++) {
       baseline.push(timeNode('0', {}).wallMs);
       frameworkAlone.push(
-        timeNode(requireFramework(join(bundles[0]!.dir, 'index.js')) + timed('load()'), {}).innerMs,
+        timeNode(requireFramework(join(bundles[0]!.dir, ENTRY_FILE)) + timed('load()'), {}).innerMs,
       );
       for (const b of bundles) {
         const env = envs.get(b.name)!;
         const s = t.get(b.name)!;
-        const r = timeNode(importCode(join(b.dir, 'index.js')), env);
+        const r = timeNode(importCode(join(b.dir, ENTRY_FILE)), env);
         s.get('wall')!.push(r.wallMs);
         s.get('inner')!.push(r.innerMs);
-        s.get('framework')!.push(timeNode(importCode(join(b.dir, 'index.js'), true), env).innerMs);
+        s.get('framework')!.push(timeNode(importCode(join(b.dir, ENTRY_FILE), true), env).innerMs);
         s.get('source')!.push(
           timeNode(importCode(join(sourceRoot, 'functions', b.name, 'index.ts')), env).wallMs,
         );
@@ -151,13 +151,14 @@ async function firstRequests(
     for (const p of backends.problems) console.log(`  skipped scenarios: ${p}`);
     const dirs = new Map(bundles.map((b) => [b.name, b.dir]));
     dirs.set('noop', noopBundle(join(tmp, 'noop')));
+    dirs.set('noop-mjs', noopBundle(join(tmp, 'noop-mjs'), 'index.mjs'));
     const list = scenarios(backends).filter((s) => dirs.has(s.folder));
     const results = new Map(list.map((s) => [s, [] as ColdStart[]]));
     const errors = new Map<(typeof list)[number], string>();
     for (let i = 0; i < FIRST_RUNS; i++) {
       for (const s of list) {
         if (errors.has(s)) continue;
-        const d = s.folder === 'noop' ? { target: 'noop', env: {} } : deployed(s.folder);
+        const d = s.folder.startsWith('noop') ? { target: 'noop', env: {} } : deployed(s.folder);
         try {
           await s.prepare?.();
           results

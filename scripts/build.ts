@@ -1,6 +1,6 @@
 /**
  * `npm run build`: one self-contained ESM bundle per folder of functions/ (esbuild), written to
- * dist/functions/<name>/{index.js,package.json}, zipped as dist/functions/<name>-<sha256>.zip, and listed in
+ * dist/functions/<name>/{index.mjs,package.json}, zipped as dist/functions/<name>-<sha256>.zip, and listed in
  * dist/functions/manifest.json, which Terraform reads to upload each zip under its content-hash name.
  */
 import { createHash } from 'node:crypto';
@@ -26,6 +26,15 @@ export const EXTERNAL_PACKAGES: readonly string[] = ['@google-cloud/functions-fr
 
 export const NODE_MAJOR = '24';
 
+/**
+ * The bundle's entry file, and the extension of every file it is made of. `.mjs`, not `.js` with
+ * `"type": "module"`: to tell ESM from CommonJS, functions-framework's loader imports read-package-up (with
+ * normalize-package-data, semver, spdx-correct, hosted-git-info) for a `.js` main, about 45 ms of a cold start
+ * on the bench machine, and for an `.mjs` one it reads nothing (issue 15; `npm run bench -- bundles`).
+ */
+export const ENTRY_FILE = 'index.mjs';
+const JS_EXT = '.mjs';
+
 // ESM output that contains CommonJS dependencies needs these three names at module scope.
 const BANNER = [
   "import { createRequire as __nihCreateRequire } from 'node:module';",
@@ -38,25 +47,25 @@ const BANNER = [
 
 export interface BundleInfo {
   name: string;
-  /** Folder holding index.js, its chunks and package.json. */
+  /** Folder holding index.mjs (ENTRY_FILE), its chunks and package.json. */
   dir: string;
   /** File name of the zip, inside outDir: `<name>-<first 16 hex of sha256>.zip`. */
   zip: string;
   sha256: string;
-  /** Bytes of JavaScript: index.js and every chunk. */
+  /** Bytes of JavaScript: index.mjs and every chunk. */
   bundleBytes: number;
   zipBytes: number;
   /** Packages the bundle imports but does not contain, with the exact versions of the root package.json. */
   dependencies: Record<string, string>;
-  /** What a cold start loads: index.js and the chunks it imports statically, transitively. */
+  /** What a cold start loads: index.mjs and the chunks it imports statically, transitively. */
   startup: StartupGraph;
   /** Every source file bundled, relative to the repository (node_modules/... for packages), sorted. */
   inputs: string[];
 }
 
-/** The part of a bundle that importing index.js loads; the other chunks wait for a dynamic `import()`. */
+/** The part of a bundle that importing index.mjs loads; the other chunks wait for a dynamic `import()`. */
 export interface StartupGraph {
-  /** JavaScript files (index.js first), as named in the bundle folder. */
+  /** JavaScript files (index.mjs first), as named in the bundle folder. */
   files: string[];
   bytes: number;
   /** npm packages with code in those files or imported by them as externals (not Node built-ins), sorted. */
@@ -178,6 +187,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     // A function that imports a heavy client lazily (`await import()`) gets it as a chunk loaded on first use.
     splitting: true,
     chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': JS_EXT },
     bundle: true,
     platform: 'node',
     target: `node${NODE_MAJOR}`,
@@ -193,7 +203,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
   });
 
   // Not "the output with an entryPoint": esbuild gives one to each dynamically imported chunk as well.
-  const entryOutput = Object.keys(result.metafile.outputs).find((f) => f.endsWith('/index.js'));
+  const entryOutput = Object.keys(result.metafile.outputs).find((f) => f.endsWith(`/${ENTRY_FILE}`));
   if (!entryOutput) throw new Error(`${name}: esbuild reported no entry output`);
   const startup = startupGraph(result.metafile, entryOutput);
   const cjs = lazyCommonJs(result.metafile);
@@ -219,7 +229,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     name: `nih-cxr-${name}`,
     private: true,
     type: 'module',
-    main: 'index.js',
+    main: ENTRY_FILE,
     engines: { node: NODE_MAJOR },
     dependencies: Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
   };
@@ -238,7 +248,7 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
     dir,
     zip: zipName,
     sha256,
-    bundleBytes: files.filter((f) => f.endsWith('.js')).reduce((n, f) => n + statSync(join(dir, f)).size, 0),
+    bundleBytes: files.filter((f) => f.endsWith(JS_EXT)).reduce((n, f) => n + statSync(join(dir, f)).size, 0),
     zipBytes: archive.length,
     dependencies: manifest.dependencies,
     startup,

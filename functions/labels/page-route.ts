@@ -10,7 +10,7 @@ import type { Request } from '@google-cloud/functions-framework';
 import { NotFoundError } from '../../shared/http/errors.ts';
 import type { Route } from '../../shared/http/router.ts';
 
-/** The page's file name beside the bundle's index.js. */
+/** The page's file name beside the bundle's index.mjs. */
 export const PAGE_FILE = 'explorer.html';
 export const PAGE_PATHS = ['/'] as const;
 

@@ -14,9 +14,10 @@ const app = createUploadsApp({
   config,
   openStore: (c, log) => openBigQueryCohortStore(c, log, { google: config.google }),
 });
-// The processor is made at instance start, on the event loop's next turn (the framework has called listen()
-// by then, so the port opens no later): its code, the REST clients, the project and the access token are
-// ready, or on the way, when the first event arrives. Not awaited; a failure is forgotten by the lazy
-// processor and retried by the first event.
-setImmediate(() => app.processor().catch(() => undefined));
+// The processor is made at instance start, while the framework still sets up its server: its code, the REST
+// clients, the project, the access token and a kept-alive connection to Storage and to Firestore are ready,
+// or on the way, when the first event arrives (started on the next turn instead, the connections were still
+// opening when the first event needed them). Not awaited; a failure is forgotten by the lazy processor and
+// retried by the first event.
+void app.processor().catch(() => undefined);
 cloudEvent('processUpload', app.handler);

@@ -17,6 +17,7 @@ import {
   lazyAgents,
   METADATA,
   metadataProject,
+  preconnect,
   type Response,
   STATUS_CODES_BY_HTTP,
   send,
@@ -106,7 +107,10 @@ export function firestoreConnection(opts: FirestoreConnectionOptions) {
       return send(url, method, headers, json, agents.agent, maxBytes, timeoutMs);
     }
   };
-  // The project and the token on their way before the first call needs them (nothing to do on the emulator).
-  const warm = () => void Promise.all([database(), token()]).catch(() => undefined);
+  // The project, the token and a connection on their way before the first call needs them (issue 15).
+  const warm = () => {
+    preconnect(base, agents.agent);
+    void Promise.all([database(), token()]).catch(() => undefined);
+  };
   return { call, database, warm, close: () => agents.destroy() };
 }

@@ -27,6 +27,7 @@ import {
   METADATA,
   nodeHttp,
   nodeHttps,
+  preconnect,
   type Response,
   send,
   type TokenSource,
@@ -199,7 +200,10 @@ export function createRestStorage(opts: RestStorageOptions = {}): ObjectStore {
   };
 
   return {
-    warm: () => void token?.().catch(() => undefined),
+    warm: () => {
+      preconnect(root, agents.agent);
+      void token?.().catch(() => undefined);
+    },
 
     read(bucket, name, generation) {
       const abort = new AbortController();

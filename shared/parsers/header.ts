@@ -1,4 +1,4 @@
-import { FINDINGS } from '../model/index.ts';
+import { FINDINGS } from '../model/findings.ts';
 import { splitCsv } from './csv.ts';
 import type { FileKind } from './types.ts';
 

@@ -120,6 +120,9 @@ export async function* gunzipped(source: ByteSource): AsyncGenerator<Buffer> {
  */
 export const MAX_CONTENT_BYTES = 64 * 1024 * 1024;
 
+/** Data rows (blank lines aside) one label file may have: the largest NIH file has 112,120. */
+export const MAX_UPLOAD_ROWS = 250_000;
+
 /** Passes `source` through and rejects the upload once more than `max` bytes came out of it. */
 export async function* capped(
   source: AsyncIterable<Buffer>,

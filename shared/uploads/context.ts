@@ -72,8 +72,11 @@ export interface UploadContext {
   now: () => number;
   ledger: Ledger;
   registry: ImageRegistry;
-  /** deps.labels, else the label repo over deps.firestore (which it asks for on its first call). */
-  labels: LabelRepo;
+  /**
+   * deps.labels, else the label repo over deps.firestore (which it asks for on its first call); loaded by the
+   * first label file or DICOM upload, so that an image upload never loads it.
+   */
+  labels: () => Promise<LabelRepo>;
   log: Logger | undefined;
   maxAttempts: number;
   limits: UploadLimits;

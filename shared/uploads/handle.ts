@@ -4,7 +4,7 @@
  * report: processor.ts); and the give-up path once the attempts run out (giveUp).
  */
 import type { Readable } from 'node:stream';
-import { recordUploadedDicom } from '../dicom/record.ts';
+import type { recordUploadedDicom } from '../dicom/record.ts';
 import { ByteTap } from './bytes.ts';
 import type { ReportedOutcome, UploadContext } from './context.ts';
 import { isTransient } from './errors.ts';
@@ -43,6 +43,19 @@ function registration(
     sha256,
     registeredAt: new Date(ctx.now()).toISOString(),
   };
+}
+
+/** Records a DICOM upload against its image; its modules load with the first DICOM upload (issue 15). */
+async function recordDicom(
+  ctx: UploadContext,
+  o: StorageObject,
+  identity: NonNullable<Work['identity']>,
+): ReturnType<typeof recordUploadedDicom> {
+  const [{ recordUploadedDicom: record }, labels] = await Promise.all([
+    import('../dicom/record.ts'),
+    ctx.labels(),
+  ]);
+  return record(o.name, identity, { ...ctx.deps, labels });
 }
 
 /** Copies a rejected object to quarantine/; returns the copy's name, or null when there is none. */
@@ -120,9 +133,7 @@ export async function handle(
   const sha256 = tap.sha256();
   const status = statusOf(w);
   signal.throwIfAborted();
-  const dicomRecord = w.identity
-    ? await recordUploadedDicom(o.name, w.identity, { ...ctx.deps, labels: ctx.labels })
-    : undefined;
+  const dicomRecord = w.identity ? await recordDicom(ctx, o, w.identity) : undefined;
   signal.throwIfAborted();
   const quarantined = await quarantine(ctx, o, status);
   const finished = ctx.now();

@@ -17,13 +17,11 @@ import { bumpLabelsVersion } from '../labels/version-stamp.ts';
 import type { ImageId, Split } from '../model/index.ts';
 import { parseBatches } from '../parsers/index.ts';
 import { type FileKind, isRowIssue } from '../parsers/types.ts';
+import { MAX_UPLOAD_ROWS } from './bytes.ts';
 import { contentFault, UploadRejection } from './errors.ts';
 import { IssueList } from './issues.ts';
 import { PatchCollector } from './label-rows.ts';
 import type { SplitTable } from './splits.ts';
-
-/** Data rows (blank lines aside) one label file may have: the largest NIH file has 112,120. */
-export const MAX_UPLOAD_ROWS = 250_000;
 
 export interface LabelLoadDeps {
   firestore: () => Firestore;
@@ -39,7 +37,7 @@ export interface LabelLoadDeps {
 
 export interface LabelLoadOptions {
   split?: Split | undefined;
-  /** Default MAX_UPLOAD_ROWS. */
+  /** Default MAX_UPLOAD_ROWS (bytes.ts). */
   maxRows?: number;
 }
 

@@ -10,14 +10,13 @@
  * their writes are many SDK batches, nothing one commit could join.
  */
 import type { Readable } from 'node:stream';
-import { createFirestoreLabelRepo } from '../labels/firestore-repo.ts';
-import { MAX_CONTENT_BYTES } from './bytes.ts';
+import { lazy } from '../lazy.ts';
+import { MAX_CONTENT_BYTES, MAX_UPLOAD_ROWS } from './bytes.ts';
 import type { ReportedOutcome, UploadContext, UploadOutcome, UploadProcessorDeps } from './context.ts';
 import { withinAttemptTime } from './deadline.ts';
 import { FINALIZED, StorageEventSchema, type StorageObject, StorageObjectSchema } from './event.ts';
 import { giveUp, handle } from './handle.ts';
 import { createImageRegistry, type ImageRegistration } from './images.ts';
-import { MAX_UPLOAD_ROWS } from './label-load.ts';
 import { createFirestoreLedger } from './ledger.ts';
 import { isOwnObject } from './report.ts';
 import { sleep } from './retry.ts';
@@ -154,12 +153,14 @@ export function createUploadProcessor(deps: UploadProcessorDeps): UploadProcesso
     now,
     ledger: deps.ledger ?? createFirestoreLedger(deps.documents, { leaseMs: deps.leaseMs, now }),
     registry: deps.registry ?? createImageRegistry(deps.documents),
-    labels:
-      deps.labels ??
-      createFirestoreLabelRepo({
+    labels: lazy(async () => {
+      if (deps.labels) return deps.labels;
+      const { createFirestoreLabelRepo } = await import('../labels/firestore-repo.ts');
+      return createFirestoreLabelRepo({
         firestore: deps.firestore,
         ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
-      }),
+      });
+    }),
     log: deps.logger,
     maxAttempts: deps.maxAttempts ?? Number.POSITIVE_INFINITY,
     limits: {

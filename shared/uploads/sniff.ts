@@ -2,7 +2,7 @@
  * What an upload is, told from its first bytes only (never its name or content type): gzip is unwrapped
  * first, then a PNG signature, a DICOM preamble + `DICM`, or the header line of a known label file.
  */
-import { detectKind } from '../parsers/index.ts';
+import { detectKind } from '../parsers/header.ts';
 import type { FileKind } from '../parsers/types.ts';
 import { type ByteSource, gunzipped, peek } from './bytes.ts';
 import { UploadRejection } from './errors.ts';

@@ -1,21 +1,19 @@
 /**
  * Reading one uploaded object: sniffs its content, then loads it as a label file (the label-file path) or
- * inspects it as an image (the image path). Input errors become a rejection; other errors throw.
+ * inspects it as an image (the image path). Input errors become a rejection; other errors throw. The label-file
+ * path is work-labels.ts, imported when a label file arrives.
  */
 import type { Readable } from 'node:stream';
-import { splitFromFileName } from '../dataset/load-dir.ts';
-import { identityFromInfo } from '../dicom/identity.ts';
-import type { DicomIdentity, Split } from '../model/index.ts';
+import type { DicomIdentity } from '../model/index.ts';
 import { type ByteTap, capped } from './bytes.ts';
 import type { UploadContext } from './context.ts';
 import { contentFault, isInputError, UploadRejection } from './errors.ts';
 import type { StorageObject } from './event.ts';
 import { type ImageInspection, inspectImage } from './images.ts';
-import { type LabelLoadResult, loadLabelFile } from './label-load.ts';
+import type { LabelLoadResult } from './label-load.ts';
 import type { UploadStatus } from './report.ts';
 import type { Sniffed } from './sniff.ts';
 import { sniffContent } from './sniff.ts';
-import { createSplitTable } from './splits.ts';
 
 export interface Work {
   sniffed: Sniffed | undefined;
@@ -26,54 +24,12 @@ export interface Work {
   rejection: UploadRejection | undefined;
 }
 
-/** An image list's split: object metadata `split`, else its file name as the bulk loader reads it. */
-function listSplit(o: StorageObject): Split {
-  const m = o.metadata?.split;
-  if (m === 'train_val' || m === 'test') return m;
-  const s = splitFromFileName(o.name);
-  if (s) return s;
-  throw new UploadRejection(
-    'an image list needs its split: name it train_val_list*.txt or test_list*.txt, or set object metadata split=train_val|test',
-  );
-}
-
-/**
- * The label-file path: loads the (capped) content into Firestore and the cohort store. `loading` is called
- * once the split is known, when errors stop being the content's doing.
- */
-async function loadLabels(
-  ctx: UploadContext,
-  o: StorageObject,
-  sniffed: Sniffed & { kind: 'labels' },
-  content: AsyncIterable<Buffer>,
-  loading: () => void,
-  signal: AbortSignal,
-): Promise<LabelLoadResult> {
-  const { deps } = ctx;
-  const split = sniffed.fileKind === 'image_list' ? listSplit(o) : undefined;
-  loading();
-  const cohorts = await deps.cohorts();
-  // The Firestore SDK (BulkWriter), loaded on the first label file.
-  const db = await deps.firestore();
-  return loadLabelFile(
-    content,
-    { split, maxRows: ctx.limits.maxRows },
-    {
-      firestore: () => db,
-      labels: ctx.labels,
-      cohorts,
-      splits: deps.splits ?? createSplitTable(() => db),
-      throttle: deps.throttle,
-      signal,
-      ...(deps.labelsCollection ? { collection: deps.labelsCollection } : {}),
-    },
-  );
-}
-
 /** The image path: inspects the content, and checks a DICOM upload's identity. */
 async function inspect(w: Work, kind: Exclude<Sniffed['kind'], 'labels'>, content: AsyncIterable<Buffer>) {
   w.image = await inspectImage(kind, content);
   if (w.image.dicom) {
+    // The DICOM path's modules (the model's schemas among them) load with the first DICOM upload.
+    const { identityFromInfo } = await import('../dicom/identity.ts');
     const id = identityFromInfo(w.image.dicom);
     if ('reason' in id) throw new UploadRejection(`invalid DICOM: ${id.reason}`);
     w.identity = id;
@@ -110,6 +66,9 @@ export async function work(
       const loading = () => {
         reading = false;
       };
+      // The label-file path (parsers, record schemas, the Firestore SDK) loads with the first label file, so
+      // an image upload on a cold instance compiles none of it (issue 15).
+      const { loadLabels } = await import('./work-labels.ts');
       w.labels = await loadLabels(ctx, o, sniffed, content, loading, signal);
     } else {
       await inspect(w, sniffed.kind, content);

@@ -1,5 +1,5 @@
 /**
- * Cold starts load no cloud SDK (issue 7: cold import < 150 ms): each bundle's start-up graph (index.js and the
+ * Cold starts load no cloud SDK (issue 7: cold import < 150 ms): each bundle's start-up graph (index.mjs and the
  * chunks it imports statically) holds only the framework and zod; the SDKs come with import() on first use,
  * through the lazy factories tested here; and the build refuses an import() that would break in a split bundle.
  */
@@ -37,7 +37,7 @@ describe('function bundles at cold start', () => {
     for (const b of bundles) {
       const extra = b.startup.packages.filter((p) => !ALLOWED_AT_START.has(p));
       assert.deepEqual(extra, [], `${b.name} loads ${extra.join(', ')} at cold start`);
-      assert.equal(b.startup.files[0], 'index.js');
+      assert.equal(b.startup.files[0], 'index.mjs');
       assert.ok(b.startup.bytes < b.bundleBytes, `${b.name}: nothing is left for later`);
     }
   });
@@ -80,7 +80,7 @@ describe('the build', () => {
         ].join('\n'),
       );
       const b = await buildBundle('cjs', { functionsDir, outDir: join(tmp, 'cjs') });
-      const { names } = (await import(join(b.dir, 'index.js'))) as { names: () => Promise<unknown> };
+      const { names } = (await import(join(b.dir, 'index.mjs'))) as { names: () => Promise<unknown> };
       assert.deepEqual(await names(), { GoogleAuth: 'function', default: 'function' });
     } finally {
       rmSync(functionsDir, { recursive: true, force: true });

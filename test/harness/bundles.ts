@@ -9,14 +9,14 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { type BundleInfo, buildAll } from '../../scripts/build.ts';
+import { type BundleInfo, buildAll, ENTRY_FILE } from '../../scripts/build.ts';
 import { freePort } from '../../scripts/emulators/firestore.ts';
 import { REPO_ROOT } from '../../scripts/function-folders.ts';
 
 const run = promisify(execFile);
 
 export interface SealedBundle extends BundleInfo {
-  /** Folder with index.js, package.json and a node_modules of the declared dependencies only. */
+  /** Folder with index.mjs, package.json and a node_modules of the declared dependencies only. */
   sealedDir: string;
 }
 
@@ -80,7 +80,7 @@ process.stdout.write('\\n' + MARK + JSON.stringify({ nodeVersion: process.versio
 export async function probeBundle(b: SealedBundle, env: Record<string, string>): Promise<Probe> {
   const { stdout } = await run(
     process.execPath,
-    ['--input-type=module', '-e', PROBE, join(b.sealedDir, 'index.js')],
+    ['--input-type=module', '-e', PROBE, join(b.sealedDir, ENTRY_FILE)],
     {
       cwd: b.sealedDir,
       env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },

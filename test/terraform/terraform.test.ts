@@ -170,10 +170,10 @@ describe('function bundles', () => {
     for (const b of bundles) assert.deepEqual(probes.get(b.name)!.frameworkServerModules, [], b.name);
   });
 
-  it('each ships index.js, its chunks, legal notices and a package.json installing only what cannot be bundled', () => {
+  it('each ships index.mjs, its chunks, legal notices and a package.json installing only what cannot be bundled', () => {
     for (const b of bundles) {
       const pkg = bundlePackageJson(b);
-      assert.equal(pkg.main, 'index.js');
+      assert.equal(pkg.main, 'index.mjs');
       assert.equal(pkg.type, 'module');
       assert.deepEqual(pkg.engines, { node: '24' });
       const deps = Object.keys(pkg.dependencies as Record<string, string>);
@@ -185,7 +185,7 @@ describe('function bundles', () => {
       const files = readdirSync(b.dir);
       // explorer.html: the explorer page the labels function serves at / (scripts/build-web.ts).
       for (const f of files) {
-        assert.match(f, /^(index\.js|chunk-\w+\.js|[\w.-]+\.LEGAL\.txt|package\.json|explorer\.html)$/);
+        assert.match(f, /^(index\.mjs|chunk-\w+\.mjs|[\w.-]+\.LEGAL\.txt|package\.json|explorer\.html)$/);
       }
       assert.equal(files.includes('explorer.html'), b.name === 'labels', `${b.name}: explorer.html`);
       assert.equal(b.zip, `${b.name}-${b.sha256.slice(0, 16)}.zip`);

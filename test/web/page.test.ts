@@ -143,7 +143,7 @@ describe('the labels bundle', () => {
     const [labels] = await buildAll({ outDir: join(tmp, 'dist'), names: ['labels'] });
     assert.ok(labels);
     const file = join(labels.dir, PAGE_FILE);
-    assert.ok(existsSync(file), 'explorer.html beside index.js');
+    assert.ok(existsSync(file), 'explorer.html beside index.mjs');
     assert.equal(readFileSync(file, 'utf8'), page.html, 'the page the build makes');
     // Sealed as deployed: the bundle folder and only its declared dependencies.
     const sealed = join(tmp, 'sealed');
