@@ -33,13 +33,26 @@ export function cachedReply(req: Request, etag: string, maxAgeSeconds: number, b
   return { body, headers };
 }
 
-/** As cachedReply, for a body that is JSON text already (sent as it is, not serialised again). */
+/**
+ * As cachedReply, for a body that is JSON text already (sent as it is, not serialised again), written with
+ * Node's own calls: Express's send would look the type up, parse it back for a charset, and check freshness
+ * again, which batchGet's throughput measurably paid for (issue 15). A HEAD gets the headers only.
+ */
 export function cachedJsonText(req: Request, etag: string, maxAgeSeconds: number, json: string): Reply {
-  const headers = { ETag: etag, 'Cache-Control': `public, max-age=${maxAgeSeconds}` };
   return {
     write: (res: Response) => {
-      if (notModified(req, etag)) res.status(304).set(headers).end();
-      else res.status(200).set(headers).type('application/json').send(json);
+      res.setHeader('ETag', etag);
+      res.setHeader('Cache-Control', `public, max-age=${maxAgeSeconds}`);
+      if (notModified(req, etag)) {
+        res.statusCode = 304;
+        res.end();
+        return;
+      }
+      const body = Buffer.from(json, 'utf8');
+      res.statusCode = 200;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Length', body.length);
+      res.end(req.method === 'HEAD' ? undefined : body);
     },
   };
 }

@@ -17,6 +17,7 @@ import {
   MAX_BATCH_IDS,
   PatientImagesResponseSchema,
   PatientParamsSchema,
+  quickBatchGetIds,
 } from './schemas.ts';
 
 export interface LabelsRoutesDeps {
@@ -128,7 +129,7 @@ function batchGetRoute({ repo, guard, maxAge }: Reading): Route {
     handler: async (req) => {
       const body = jsonBody(req);
       rejectOversizedArray(body, 'imageIds', MAX_BATCH_IDS, 'image ids');
-      const { imageIds } = parseInput(BatchGetBodySchema, body, 'body');
+      const imageIds = quickBatchGetIds(body) ?? parseInput(BatchGetBodySchema, body, 'body').imageIds;
       const unique = [...new Set<ImageId>(imageIds)];
       const found = await guard(() => repo.getImages(unique));
       const images: StoredImage[] = [];

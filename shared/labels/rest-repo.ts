@@ -14,7 +14,11 @@ import { createReadBatcher, type Fields } from './read-batcher.ts';
 import type { LabelRepo, StoredImageJson } from './repo.ts';
 import { VERSION_COLLECTION, VERSION_FIELDS } from './version-stamp.ts';
 
-/** Cached per key: `i/<imageId>` an image's fields (null: no such image), `p/<patientId>` its images in order. */
+/**
+ * Cached per key: `<imageId>` an image's fields (null: no such image), `p/<patientId>` its images in order.
+ * An image id (digits and `_`) never starts with `p/`; keyed by the id itself, a batch of 100 hits makes no
+ * key strings.
+ */
 export type CacheValue = Fields | RestDoc[];
 
 export interface RestLabelRepoOptions {
@@ -108,7 +112,7 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
     const out = new Map<string, Fields>();
     const misses: string[] = [];
     for (const id of ids) {
-      const hit = cache?.get(`i/${id}`);
+      const hit = cache?.get(id);
       if (hit === undefined) misses.push(id);
       else out.set(id, hit as Fields);
     }
@@ -117,7 +121,7 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
     for (const id of misses) {
       const fields = found.get(id) ?? null;
       out.set(id, fields);
-      cache?.set(`i/${id}`, fields, fieldsBytes(fields), at);
+      cache?.set(id, fields, fieldsBytes(fields), at);
     }
     return out;
   };
@@ -126,10 +130,10 @@ export function createRestLabelRepo(opts: RestLabelRepoOptions): LabelRepo {
     async getImage(id: ImageId) {
       const read = async () => {
         const at = await epoch();
-        const hit = cache?.get(`i/${id}`);
+        const hit = cache?.get(id);
         if (hit !== undefined) return hit as Fields;
         const fields = (await batcher.read([id], true)).get(id) ?? null;
-        cache?.set(`i/${id}`, fields, fieldsBytes(fields), at);
+        cache?.set(id, fields, fieldsBytes(fields), at);
         return fields;
       };
       return stored(id, await withDeadline(read(), timeoutMs, 'Firestore get'));

@@ -11,6 +11,24 @@ export const ImageIdSchema = z
   .brand<'ImageId'>();
 export type ImageId = z.infer<typeof ImageIdSchema>;
 
+const IMAGE_ID_OR_NAME = /^\d{8}_\d{3}(?:\.png)?$/;
+
+/**
+ * The ids of a list every element of which ImageIdSchema accepts, as it gives them (`.png` dropped); undefined
+ * for anything else, which the schema then rejects with its errors. A loop and one regex instead of three
+ * schema steps per id: a batch of 1,000 ids is checked on every batchGet (issue 15).
+ */
+export function quickImageIds(list: unknown): ImageId[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const out = new Array<ImageId>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const s: unknown = list[i];
+    if (typeof s !== 'string' || !IMAGE_ID_OR_NAME.test(s)) return undefined;
+    out[i] = (s.length === 16 ? s.slice(0, 12) : s) as ImageId;
+  }
+  return out;
+}
+
 /** Patient id: a positive integer as in the NIH metadata (`1`, or `00000001` in the 2017 file). */
 export const PatientIdSchema = z
   .union(
