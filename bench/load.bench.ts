@@ -1,7 +1,8 @@
 /**
  * Load test: `npm start` as a child (the real NIH files when NIH_DATA_DIR is set, else the synthetic sample;
  * HMAC signing configured through its environment), loopback only, driven by autocannon with 50 concurrent
- * connections for 20 s (LOAD_CONNECTIONS, LOAD_SECONDS): label lookups of random real ids, batchGets of
+ * connections for 20 s (LOAD_CONNECTIONS, LOAD_SECONDS), after a warm-up of the same mix for 20 s
+ * (LOAD_WARMUP_SECONDS, 0 for none; printed too, as the cold-cache figures): label lookups of random real ids, batchGets of
  * 100 ids, cohort queries over a mix of filters, and signing of 20 ids, each route on its own share of the
  * connections so that its latency is its own. Prints requests/s, p50/p99 per route, errors, timeouts and
  * non-2xx counts, and the server's peak memory (VmHWM of the server process; sampled VmRSS of its whole
@@ -11,6 +12,7 @@ import autocannon from 'autocannon';
 import { descendants, type NpmStart, startNpmStart, statusKiB } from '../test/harness/npm-start.ts';
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 20);
+const WARMUP_SECONDS = Number(process.env.LOAD_WARMUP_SECONDS ?? 20);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 50);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -99,7 +101,7 @@ const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 
 /** Every route of the mix on its share of the connections, at once; prints one line per route. */
-async function runMix(url: string, ids: string[], patients: number[]): Promise<void> {
+async function runMix(url: string, ids: string[], patients: number[], seconds: number): Promise<void> {
   const routes = mix(ids, patients);
   let left = CONNECTIONS;
   const runs = routes.map((m, i) => {
@@ -108,7 +110,7 @@ async function runMix(url: string, ids: string[], patients: number[]): Promise<v
     return autocannon({
       url,
       connections,
-      duration: SECONDS,
+      duration: seconds,
       timeout: 30,
       requests: [m.request],
     }).then((r) => ({ m, connections, r }));
@@ -130,7 +132,7 @@ async function runMix(url: string, ids: string[], patients: number[]): Promise<v
       `${m.name.padEnd(36)} ${pad(connections, 5)} ${pad(r.requests.average.toFixed(0), 8)} ${pad(r.latency.p50, 7)} ${pad(r.latency.p99, 7)} ${pad(r.errors, 6)} ${pad(r.timeouts, 8)} ${pad(r.non2xx, 7)}${codes.length ? `  (${codes.join(' ')})` : ''}`,
     );
   }
-  console.log(`${'all routes'.padEnd(36)} ${pad(CONNECTIONS, 5)} ${pad((total / SECONDS).toFixed(0), 8)}`);
+  console.log(`${'all routes'.padEnd(36)} ${pad(CONNECTIONS, 5)} ${pad((total / seconds).toFixed(0), 8)}`);
   console.log(
     bad === 0 ? 'errors, timeouts and non-2xx: none' : `TARGET MISSED: ${bad} errors/timeouts/non-2xx`,
   );
@@ -183,7 +185,14 @@ export default async function load(): Promise<void> {
     );
 
     const sampler = memorySampler(server.child.pid!);
-    await runMix(server.url, ids, patients);
+    if (WARMUP_SECONDS > 0) {
+      // Instances that live past their first seconds have the label cache filled: the first run shows the
+      // cold cache (every id a Firestore read at first), the measured one the steady state.
+      console.log(`warm-up, ${WARMUP_SECONDS} s from a cold label cache:`);
+      await runMix(server.url, ids, patients, WARMUP_SECONDS);
+      console.log(`measured, ${SECONDS} s:`);
+    }
+    await runMix(server.url, ids, patients, SECONDS);
     sampler.stop();
     const hwm = node ? statusKiB(node.pid, 'VmHWM') : 0;
     console.log(

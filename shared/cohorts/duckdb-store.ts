@@ -6,6 +6,7 @@ import { countRows, createTablesIfMissing, replaceRows, upsertRows } from './duc
 import { createDuckDbPool, type DuckDbPool } from './duckdb-pool.ts';
 import { readRows, streamChunks } from './duckdb-sql.ts';
 import type { PageTokens } from './page-token.ts';
+import { createReadCache } from './read-cache.ts';
 import { type CohortExportRow, decodeExportRow, decodeSummary } from './results.ts';
 import { decodeSplit } from './split-result.ts';
 import { duckDbDialect } from './sql-dialect.ts';
@@ -19,9 +20,14 @@ export interface DuckDbStoreOptions {
   path?: string;
   /** DuckDB threads; default DuckDB's (all cores). */
   threads?: number;
+  /** Rows of query pages and summaries kept between writes (read-cache.ts); default 50,000, 0 for none. */
+  cacheRows?: number;
 }
 
-/** The embedded cohort store: DuckDB in-process, bulk loads through the appender API. */
+/**
+ * The embedded cohort store: DuckDB in-process, bulk loads through the appender API. Query pages and
+ * summaries are kept until the next write through the store (read-cache.ts).
+ */
 export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise<CohortStore> {
   const instance = await DuckDBInstance.create(
     opts.path ?? ':memory:',
@@ -30,6 +36,8 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
   const dialect = duckDbDialect();
   const pool = createDuckDbPool(instance);
   const rowsOf = (q: CompiledSql) => pool.withConnection((c) => readRows(c, q));
+  const cache = createReadCache(opts.cacheRows);
+  const cachedRowsOf = (q: CompiledSql) => cache.rows(q, () => rowsOf(q));
   await pool.withConnection(createTablesIfMissing);
 
   return {
@@ -37,11 +45,11 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
     async query(filter, pageSize, pageToken, options = {}) {
       const after = pageStart(filter, opts.tokens, pageToken, options);
       const q = compileQuery(filter, { after, limit: pageSize + 1 }, dialect);
-      const rows = await rowsOf(withCohortOptions(q, filter, options, dialect));
+      const rows = await cachedRowsOf(withCohortOptions(q, filter, options, dialect));
       return toPage(rows, filter, pageSize, opts.tokens, options);
     },
     async summary(filter, options = {}) {
-      const [row] = await rowsOf(
+      const [row] = await cachedRowsOf(
         withCohortOptions(compileSummary(filter, dialect), filter, options, dialect),
       );
       return decodeSummary(row ?? {});
@@ -57,8 +65,8 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
       const partNames = options.split ? Object.keys(options.split.parts) : undefined;
       return exportRows(pool, q, partNames);
     },
-    load: (rows) => pool.withConnection((c) => replaceRows(c, rows)),
-    upsert: (rows) => pool.withConnection((c) => upsertRows(c, rows)),
+    load: (rows) => cache.write(() => pool.withConnection((c) => replaceRows(c, rows))),
+    upsert: (rows) => cache.write(() => pool.withConnection((c) => upsertRows(c, rows))),
     stats: () => pool.withConnection(countRows),
     async close() {
       pool.closeIdle();

@@ -11,8 +11,12 @@ export const LabelsConfigSchema = z
     /** Seconds clients and CDNs may reuse a response; the data only changes when it is reloaded. */
     LABELS_CACHE_MAX_AGE: envInt(3600, 0, 31_536_000),
     FIRESTORE_TIMEOUT_MS: envInt(10_000, 100, 300_000),
-    /** Bytes of label documents each instance keeps in memory (0 = no cache); default 32 MiB. */
-    LABELS_CACHE_BYTES: envInt(32 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
+    /**
+     * Bytes of label documents each instance keeps in memory (0 = no cache); default 128 MiB, which holds all
+     * 112,120 NIH records (about 85 MB as the cache counts them), so a warm instance reads Firestore only for
+     * the version stamp.
+     */
+    LABELS_CACHE_BYTES: envInt(128 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
     /** Seconds a cached document is served; at most LABELS_CACHE_MAX_AGE. Default: min(600, max-age). */
     LABELS_CACHE_TTL_SECONDS: z.preprocess(
       (v) => (v === '' ? undefined : v),

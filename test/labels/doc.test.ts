@@ -183,8 +183,8 @@ describe('progress and configuration', () => {
       collection: 'images',
       cacheMaxAgeSeconds: 3600,
       timeoutMs: 10_000,
-      // The per-instance label cache: 32 MiB, 10 min (within the 1 h max-age), stamp checked every 10 s.
-      cache: { maxBytes: 32 * 1024 * 1024, ttlSeconds: 600, checkEverySeconds: 10 },
+      // The per-instance label cache: 128 MiB, 10 min (within the 1 h max-age), stamp checked every 10 s.
+      cache: { maxBytes: 128 * 1024 * 1024, ttlSeconds: 600, checkEverySeconds: 10 },
     });
     assert.throws(
       () => loadConfig(LabelsConfigSchema, { LABELS_CACHE_MAX_AGE: '-1' }),
