@@ -20,23 +20,19 @@ export function notModified(req: Request, etag: string): boolean {
     .some((t) => t === '*' || t.replace(/^W\//, '') === opaque);
 }
 
-/** 200 with the body, or 304 when the caller already has it; both carry the ETag and Cache-Control. */
+/**
+ * 200 with the body as JSON, or 304 when the caller already has it; both carry the ETag and Cache-Control.
+ * Serialised here and written by cachedJsonText (Node's own calls), not by Express's json().
+ */
 export function cachedReply(req: Request, etag: string, maxAgeSeconds: number, body: unknown): Reply {
-  const headers = { ETag: etag, 'Cache-Control': `public, max-age=${maxAgeSeconds}` };
-  if (notModified(req, etag)) {
-    return {
-      write: (res: Response) => {
-        res.status(304).set(headers).end();
-      },
-    };
-  }
-  return { body, headers };
+  if (notModified(req, etag)) return cachedJsonText(req, etag, maxAgeSeconds, '');
+  return cachedJsonText(req, etag, maxAgeSeconds, JSON.stringify(body));
 }
 
 /**
  * As cachedReply, for a body that is JSON text already (sent as it is, not serialised again), written with
  * Node's own calls: Express's send would look the type up, parse it back for a charset, and check freshness
- * again, which batchGet's throughput measurably paid for (issue 15). A HEAD gets the headers only.
+ * again, which the label routes' throughput measurably paid for (issue 15). A HEAD gets the headers only.
  */
 export function cachedJsonText(req: Request, etag: string, maxAgeSeconds: number, json: string): Reply {
   return {
