@@ -180,7 +180,6 @@ export async function buildBundle(name: string, opts: BuildOptions = {}): Promis
   const dir = join(outDir, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-
   const result = await build({
     entryPoints: { index: join(functionsDir, name, 'index.ts') },
     outdir: dir,

@@ -200,10 +200,7 @@ export function createRestStorage(opts: RestStorageOptions = {}): ObjectStore {
   };
 
   return {
-    warm: () => {
-      preconnect(root, agents.agent);
-      void token?.().catch(() => undefined);
-    },
+    warm: () => void [preconnect(root, agents.agent), token?.().catch(() => undefined)],
 
     read(bucket, name, generation) {
       const abort = new AbortController();
