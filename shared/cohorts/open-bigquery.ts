@@ -1,7 +1,7 @@
 import type { Agent as HttpAgent } from 'node:http';
 import { ConfigError } from '../config.ts';
 import { type GoogleEnv, googleAgents, googleTokenSource, loadGoogleEnv } from '../google/google-env.ts';
-import { metadataProject } from '../google/rest-http.ts';
+import { metadataProject, preconnect } from '../google/rest-http.ts';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { BIGQUERY_ENDPOINT, restTransport } from './bigquery-http.ts';
 import type { CohortStoreConfig } from './create-store.ts';
@@ -43,7 +43,7 @@ async function findProject(configured: string | undefined, g: GoogleEnv, metadat
  * The BigQuery cohort store with its one transport: the cloud entries' store factory (it never loads DuckDB
  * nor a Google client library on Google Cloud). BigQuery REST v2 over node:https with the metadata server's
  * token (bigquery-http.ts says why not @google-cloud/bigquery). Opening it starts fetching the token without
- * waiting for it and loads node:https, so that a store opened at instance start (functions/cohorts/index.ts)
+ * waiting for it, loads node:https and opens a connection to BigQuery (preconnect), so that a store opened at instance start (functions/cohorts/index.ts)
  * has them, or has them on the way, by the first query; a failed fetch is simply asked again by the query.
  */
 export async function openBigQueryCohortStore(
@@ -61,7 +61,8 @@ export async function openBigQueryCohortStore(
   // a cold instance): the token request's connection completes and its request goes out now, so that the
   // metadata server answers while they load, not after (measured: the first query no longer waits for it).
   await new Promise<void>((resolve) => setImmediate(resolve));
-  agent(); // node:https, loaded now rather than inside the first query
+  // node:https, loaded now rather than inside the first query, and a kept-alive connection (TLS) to BigQuery.
+  preconnect(endpoint, agent);
   const [{ createBigQueryCohortStore }, projectId] = await Promise.all([
     import('./bigquery-store.ts'),
     findProject(c.bigQuery.projectId, g, metadataAgent),

@@ -10,7 +10,7 @@
 import type { Agent as HttpAgent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GoogleEnv, googleAgents } from '../google/google-env.ts';
-import { cloudTokenSource, send, UNAVAILABLE } from '../google/rest-http.ts';
+import { cloudTokenSource, preconnect, send, UNAVAILABLE } from '../google/rest-http.ts';
 import type { BlobSigner } from './iam-signer.ts';
 
 export const IAM_CREDENTIALS_ENDPOINT = 'https://iamcredentials.googleapis.com';
@@ -52,8 +52,8 @@ const retryable = (err: unknown) => {
 
 /**
  * A BlobSigner for the runtime identity: metadata server and IAM signBlob over REST, or `fallback` for good
- * when there is no metadata server. `warm()` starts fetching the e-mail and the token without waiting, and
- * makes the API's agent (node:https).
+ * when there is no metadata server. `warm()` starts fetching the e-mail and the token without waiting and,
+ * with a runtime identity, opens a connection to IAM (preconnect).
  */
 export function createCloudBlobSigner(o: CloudBlobSignerOptions): BlobSigner & { warm(): void } {
   const endpoint = (o.endpoint ?? IAM_CREDENTIALS_ENDPOINT).replace(/\/$/, '');
@@ -100,8 +100,13 @@ export function createCloudBlobSigner(o: CloudBlobSignerOptions): BlobSigner & {
       return email === null ? adc().getCredentials() : { client_email: email };
     },
     warm() {
-      agent(); // loads node:https now rather than inside the first signature
-      void who().then((email) => (email === null ? undefined : token().catch(() => undefined)));
+      // With a runtime identity: its token, and a kept-alive connection (TLS) to IAM opened by the API's agent
+      // (node:https loaded now rather than inside the first signature). Without one nothing is sent to IAM.
+      void who().then((email) => {
+        if (email === null) return;
+        preconnect(endpoint, agent);
+        return token().catch(() => undefined);
+      });
     },
   };
 }

@@ -293,7 +293,12 @@ describe('sealed cloud bundles under the functions-framework CLI', () => {
     t.diagnostic(`cohorts: ${res.status} ${JSON.stringify(body).slice(0, 160)}`);
     assert.equal(res.status, 503);
     assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
-    const sent = proxy.requests.slice(before).filter((r) => r.host === 'bigquery.googleapis.com');
+    const toBigQuery = proxy.requests.slice(before).filter((r) => r.host === 'bigquery.googleapis.com');
+    // The store opened at instance start preconnects with an unauthenticated GET / (no token leaves for it).
+    const preconnects = toBigQuery.filter((r) => r.method === 'GET' && r.path === '/');
+    assert.equal(preconnects.length, 1, 'one preconnect at instance start');
+    assert.equal(preconnects[0]!.headers.authorization, undefined);
+    const sent = toBigQuery.filter((r) => r.path !== '/');
     assert.ok(sent.length > 0, 'BigQuery was called');
     const first = sent[0]!;
     t.diagnostic(`cohorts: BigQuery got ${first.method} ${first.path} ${first.body.slice(0, 200)}`);

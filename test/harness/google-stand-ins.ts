@@ -201,6 +201,12 @@ export async function startInterceptingProxy(
       body: await readBody(req),
     };
     requests.push(recorded);
+    // `GET /` is what Google's front end answers 404 for on every API host: the clients' preconnect
+    // (shared/google/rest-http.ts) sends it, unauthenticated, to open a connection; no API sees it.
+    if (recorded.method === 'GET' && recorded.path === '/') {
+      res.writeHead(404, { 'Content-Type': 'text/html' }).end('<p>404. That’s an error.</p>');
+      return;
+    }
     const handler = handlers[host];
     const out = handler ? handler(recorded) : { status: 502, body: { error: `no stand-in for ${host}` } };
     if (!out) {
