@@ -69,6 +69,7 @@ export async function createDuckDbCohortStore(opts: DuckDbStoreOptions): Promise
     upsert: (rows) => cache.write(() => pool.withConnection((c) => upsertRows(c, rows))),
     stats: () => pool.withConnection(countRows),
     async close() {
+      cache.close();
       pool.closeIdle();
       instance.closeSync();
     },

@@ -15,6 +15,8 @@ export interface ReadCache {
   rows(q: CompiledSql, run: () => Promise<PlainRow[]>): Promise<readonly PlainRow[]>;
   /** Runs a write: the cache is dropped when it starts and again when it ends, whatever its outcome. */
   write<T>(fn: () => Promise<T>): Promise<T>;
+  /** Drops the cache for good (the store closed): every later read runs, and fails as the store does. */
+  close(): void;
   readonly size: number;
 }
 
@@ -23,6 +25,7 @@ export function createReadCache(maxRows = 50_000): ReadCache {
   const lru = new ByteLru<readonly PlainRow[]>({ maxBytes: maxRows, ttlMs: Number.POSITIVE_INFINITY });
   let epoch = 0;
   let writing = 0;
+  let closed = false;
   const keyOf = (q: CompiledSql) =>
     `${q.sql}\n${JSON.stringify(q.params, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`;
   const drop = () => {
@@ -32,14 +35,14 @@ export function createReadCache(maxRows = 50_000): ReadCache {
   return {
     async rows(q, run) {
       const key = keyOf(q);
-      if (writing === 0) {
+      if (writing === 0 && !closed) {
         const hit = lru.get(key);
         if (hit) return hit;
       }
       const at = epoch;
       const rows = await run();
       // One row counted per entry at least: an empty result is an entry too.
-      if (writing === 0 && at === epoch) lru.set(key, rows, rows.length + 1);
+      if (writing === 0 && !closed && at === epoch) lru.set(key, rows, rows.length + 1);
       return rows;
     },
     async write(fn) {
@@ -51,6 +54,10 @@ export function createReadCache(maxRows = 50_000): ReadCache {
         writing--;
         drop();
       }
+    },
+    close() {
+      closed = true;
+      drop();
     },
     get size() {
       return lru.size;

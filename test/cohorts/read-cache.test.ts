@@ -53,6 +53,20 @@ describe('read cache (unit)', () => {
     assert.deepEqual(await cache.rows(q, async () => [{ x: 'later' }]), [{ x: 'later' }]);
   });
 
+  it('keeps and serves nothing once closed', async () => {
+    const cache = createReadCache(100);
+    const q: CompiledSql = { sql: 'SELECT 3', params: {}, columns: ['x'] };
+    await cache.rows(q, async () => [{ x: 1 }]);
+    cache.close();
+    await assert.rejects(
+      cache.rows(q, async () => {
+        throw new Error('closed store');
+      }),
+      /closed store/,
+    );
+    assert.equal(cache.size, 0);
+  });
+
   it('holds at most maxRows rows', async () => {
     const cache = createReadCache(10);
     for (let i = 0; i < 20; i++) {
