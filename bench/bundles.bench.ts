@@ -4,11 +4,11 @@
  * answer of a request that needs them, under the functions-framework CLI (bench/bundles-first-request.ts).
  *
  * Cold import = median wall time of `node -e "await import(bundle)"`, exiting once the import resolved, minus
- * the median of an empty `node -e 0` (process start-up), over RUNS interleaved runs. Beside it: the in-process import time (performance.now()
- * around the import); the same once the framework's own modules are loaded, which is the runtime's order (its
- * main.js requires express and body-parser, then imports the function; our router adapts them when they load,
- * and a bare import does not load them); and the unbundled source. Bundles are built
- * into a temporary folder whose node_modules holds only what each bundle's package.json installs. The
+ * the median of an empty `node -e 0` (process start-up), over RUNS interleaved runs. Beside it: the in-process
+ * import time (performance.now() around the import); the same once the framework's own modules are loaded,
+ * which is the runtime's order (its main.js requires express and body-parser, then imports the function; our
+ * router adapts them when they load, and a bare import does not load them); and the unbundled source. Bundles
+ * are built into a temporary folder whose node_modules holds only what each bundle's package.json installs. The
  * environment is the one Terraform sets (sample values). BENCH_SOURCE_ROOT=<a checkout of another commit, with
  * node_modules> measures that tree's functions (before/after figures); BENCH_RUNS, BENCH_FIRST_RUNS set counts.
  */
@@ -59,7 +59,7 @@ const requireFramework = (path: string) =>
   ` const dir = (await import('node:path')).dirname(req.resolve('@google-cloud/functions-framework'));` +
   ` const load = () => { for (const m of ${JSON.stringify(FRAMEWORK_MODULES)}) req(dir + '/' + m + '.js'); };`;
 // The process exits as soon as the import resolved: the warm-up a bundle starts at import (a store opening,
-// its connections) runs beside the framework's own start-up on an instance, and the first-answer table counts it.
+// its connections) runs beside the framework's own start-up on an instance; the first-answer table counts it.
 const timed = (what: string) =>
   ` const t = performance.now(); ${what}; process.stdout.write('@@' + (performance.now() - t) + '@@'); process.exit(0);`;
 const importCode = (path: string, afterFramework = false) =>

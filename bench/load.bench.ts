@@ -2,9 +2,9 @@
  * Load test: `npm start` as a child (the real NIH files when NIH_DATA_DIR is set, else the synthetic sample;
  * HMAC signing configured through its environment), loopback only, driven by autocannon with 50 concurrent
  * connections for 20 s (LOAD_CONNECTIONS, LOAD_SECONDS), after a warm-up of the same mix for 20 s
- * (LOAD_WARMUP_SECONDS, 0 for none; printed too, as the cold-cache figures): label lookups of random real ids, batchGets of
- * 100 ids, cohort queries over a mix of filters, and signing of 20 ids, each route on its own share of the
- * connections so that its latency is its own. Prints requests/s, p50/p99 per route, errors, timeouts and
+ * (LOAD_WARMUP_SECONDS, 0 for none; printed too, as the cold-cache figures): label lookups of random real
+ * ids, batchGets of 100 ids, cohort queries over a mix of filters, and signing of 20 ids, each route on its
+ * own share of the connections so that its latency is its own. Prints requests/s, p50/p99 per route, errors, timeouts and
  * non-2xx counts, and the server's peak memory (VmHWM of the server process; sampled VmRSS of its whole
  * process tree, emulators included). Stops everything it started.
  */

@@ -32,8 +32,8 @@ export const NODE_MAJOR = '24';
  * normalize-package-data, semver, spdx-correct, hosted-git-info) for a `.js` main, about 45 ms of a cold start
  * on the bench machine, and for an `.mjs` one it reads nothing (issue 15; `npm run bench -- bundles`).
  */
-export const ENTRY_FILE = 'index.mjs';
 const JS_EXT = '.mjs';
+export const ENTRY_FILE = `index${JS_EXT}`;
 
 // ESM output that contains CommonJS dependencies needs these three names at module scope.
 const BANNER = [

@@ -22,19 +22,23 @@ export function notModified(req: Request, etag: string): boolean {
 
 /**
  * 200 with the body as JSON, or 304 when the caller already has it; both carry the ETag and Cache-Control.
- * Serialised here and written by cachedJsonText (Node's own calls), not by Express's json().
+ * The body is serialised only for a 200.
  */
 export function cachedReply(req: Request, etag: string, maxAgeSeconds: number, body: unknown): Reply {
-  if (notModified(req, etag)) return cachedJsonText(req, etag, maxAgeSeconds, '');
-  return cachedJsonText(req, etag, maxAgeSeconds, JSON.stringify(body));
+  return cachedWrite(req, etag, maxAgeSeconds, () => JSON.stringify(body));
+}
+
+/** As cachedReply, for a body that is JSON text already (sent as it is, not serialised again). */
+export function cachedJsonText(req: Request, etag: string, maxAgeSeconds: number, json: string): Reply {
+  return cachedWrite(req, etag, maxAgeSeconds, () => json);
 }
 
 /**
- * As cachedReply, for a body that is JSON text already (sent as it is, not serialised again), written with
- * Node's own calls: Express's send would look the type up, parse it back for a charset, and check freshness
- * again, which the label routes' throughput measurably paid for (issue 15). A HEAD gets the headers only.
+ * The reply of both, written with Node's own calls: Express's send would look the type up, parse it back for
+ * a charset, and check freshness again, which the label routes' throughput measurably paid for (issue 15).
+ * A HEAD gets the headers only.
  */
-export function cachedJsonText(req: Request, etag: string, maxAgeSeconds: number, json: string): Reply {
+function cachedWrite(req: Request, etag: string, maxAgeSeconds: number, json: () => string): Reply {
   return {
     write: (res: Response) => {
       res.setHeader('ETag', etag);
@@ -44,7 +48,7 @@ export function cachedJsonText(req: Request, etag: string, maxAgeSeconds: number
         res.end();
         return;
       }
-      const body = Buffer.from(json, 'utf8');
+      const body = Buffer.from(json(), 'utf8');
       res.statusCode = 200;
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.setHeader('Content-Length', body.length);

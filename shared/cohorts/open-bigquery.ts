@@ -43,8 +43,9 @@ async function findProject(configured: string | undefined, g: GoogleEnv, metadat
  * The BigQuery cohort store with its one transport: the cloud entries' store factory (it never loads DuckDB
  * nor a Google client library on Google Cloud). BigQuery REST v2 over node:https with the metadata server's
  * token (bigquery-http.ts says why not @google-cloud/bigquery). Opening it starts fetching the token without
- * waiting for it, loads node:https and opens a connection to BigQuery (preconnect), so that a store opened at instance start (functions/cohorts/index.ts)
- * has them, or has them on the way, by the first query; a failed fetch is simply asked again by the query.
+ * waiting for it, loads node:https and opens a connection to BigQuery (preconnect), so that a store opened at
+ * instance start (functions/cohorts/index.ts) has them, or has them on the way, by the first query; a failed
+ * fetch is simply asked again by the query.
  */
 export async function openBigQueryCohortStore(
   c: CohortStoreConfig,

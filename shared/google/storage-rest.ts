@@ -152,15 +152,17 @@ async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   }
 }
 
+/** The API root without a trailing slash: the emulator's (`host:port` is plain HTTP), else the endpoint. */
+function storageRoot(opts: RestStorageOptions): string {
+  const emulator = opts.emulatorHost;
+  if (!emulator) return (opts.endpoint ?? ENDPOINT).replace(/\/+$/, '');
+  return (/^https?:\/\//.test(emulator) ? emulator : `http://${emulator}`).replace(/\/+$/, '');
+}
+
 /** A Cloud Storage JSON API client; create one per instance (it keeps its connections and token). */
 export function createRestStorage(opts: RestStorageOptions = {}): ObjectStore {
   const emulator = opts.emulatorHost;
-  const base = emulator
-    ? /^https?:\/\//.test(emulator)
-      ? emulator
-      : `http://${emulator}`
-    : (opts.endpoint ?? ENDPOINT);
-  const root = base.replace(/\/+$/, '');
+  const root = storageRoot(opts);
   const g = opts.google;
   const agents = lazyAgents(root, emulator ? {} : g?.proxyEnv);
   const timeoutMs = opts.timeoutMs ?? 60_000;
@@ -200,7 +202,10 @@ export function createRestStorage(opts: RestStorageOptions = {}): ObjectStore {
   };
 
   return {
-    warm: () => void [preconnect(root, agents.agent), token?.().catch(() => undefined)],
+    warm() {
+      preconnect(root, agents.agent);
+      void token?.().catch(() => undefined);
+    },
 
     read(bucket, name, generation) {
       const abort = new AbortController();

@@ -24,7 +24,7 @@ export function quickImageIds(list: unknown): ImageId[] | undefined {
   for (let i = 0; i < list.length; i++) {
     const s: unknown = list[i];
     if (typeof s !== 'string' || !IMAGE_ID_OR_NAME.test(s)) return undefined;
-    out[i] = (s.length === 16 ? s.slice(0, 12) : s) as ImageId;
+    out[i] = (s.endsWith('.png') ? s.slice(0, -4) : s) as ImageId;
   }
   return out;
 }
